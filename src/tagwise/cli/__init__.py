@@ -1,0 +1,1 @@
+"""The ``tagwise`` command line (Typer + rich)."""

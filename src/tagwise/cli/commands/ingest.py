@@ -1,0 +1,96 @@
+"""``tagwise ingest`` and ``tagwise quarantine``."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tagwise.cli import output
+from tagwise.cli.state import workspace_of
+from tagwise.workspace import IngestReport
+
+__all__ = ["print_ingest", "register"]
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def ingest(
+    ctx: typer.Context,
+    sources: Annotated[
+        list[str] | None, typer.Argument(help="Sources to load (default: all declared).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Load sources; report read / loaded / rejected rows per source.
+
+    Rejected rows go to the quarantine with file, line, column and reason
+    (`tagwise quarantine`). Exits non-zero only when a source cannot be read at all.
+    """
+    with workspace_of(ctx) as ws, output.progress(not as_json) as step:
+        report = ws.ingest(sources or None, progress=step)
+    if as_json:
+        output.emit_json(report.to_dict())
+    else:
+        print_ingest(report)
+    for name, err in report.errors:
+        output.print_error(err) if not as_json else None
+        del name
+    if report.errors:
+        raise typer.Exit(code=report.errors[0][1].exit_code)
+
+
+def print_ingest(report: IngestReport) -> None:
+    """The human-readable ingest summary."""
+    rows = [
+        (r.name, r.read, r.loaded, r.rejected, _top_reason(r.reasons)) for r in report.sources
+    ]
+    output.table(
+        None,
+        ["source", "read", "loaded", "rejected", "top reason"],
+        rows,
+        numeric=["read", "loaded", "rejected"],
+    )
+    rejected = sum(r.rejected for r in report.sources)
+    if rejected:
+        output.stdout.print(
+            f"{rejected:,} rejected rows kept in the quarantine: `tagwise quarantine` lists them"
+        )
+
+
+def _top_reason(reasons: dict[str, int]) -> str:
+    if not reasons:
+        return ""
+    reason, count = next(iter(reasons.items()))
+    more = f" (+{len(reasons) - 1} more)" if len(reasons) > 1 else ""
+    return f"{reason} ×{count:,}{more}"
+
+
+def quarantine(
+    ctx: typer.Context,
+    source: Annotated[str | None, typer.Argument(help="Only this source.")] = None,
+    limit: Annotated[int, typer.Option(help="Rows to show at most.", min=1)] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Rows rejected by the last ingest of each source, with file, line, column and reason."""
+    with workspace_of(ctx) as ws:
+        if source is not None:
+            ws.sources().ordered([source])
+        rows = ws.quarantine(source, limit=limit)
+    if as_json:
+        output.emit_json({"rows": rows})
+        return
+    output.table(
+        None,
+        ["source", "file:line", "column", "raw value", "reason"],
+        [
+            (r["source"], f"{r['file']}:{r['line']}", r["column"], r["raw_value"], r["reason"])
+            for r in rows
+        ],
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add the commands to the app."""
+    app.command("ingest")(ingest)
+    app.command("quarantine")(quarantine)

@@ -1,0 +1,1 @@
+"""Synthetic retail data and the starter taxonomy for the Tagwise demo workspace."""

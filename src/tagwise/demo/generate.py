@@ -1,0 +1,929 @@
+"""Deterministic synthetic retail data for the demo workspace.
+
+`generate` writes the source files a Chinese retailer would hand over (customers, orders,
+events, social, surveys, tickets, third-party enrichment, consent) plus `_truth/`, the
+answers that tests and evaluations compare against. The data behaves like a business:
+Poisson-gamma purchase counts, churn, log-normal amounts, Zipf category popularity, and the
+formatting noise, duplicate persons and invalid rows that cleaning has to deal with.
+
+Everything is vectorised over numpy arrays; strings are built by pyarrow compute kernels
+from small vocabularies, so no Python loop runs per row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TypeAlias
+
+import numpy as np
+import numpy.typing as npt
+import pyarrow as pa  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.compute as pc  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.csv as pacsv  # type: ignore[import-untyped, unused-ignore]
+import pyarrow.parquet as pq  # type: ignore[import-untyped, unused-ignore]
+
+from tagwise.demo import vocab
+
+DEMO_AS_OF = date(2026, 11, 1)
+"""The demo's "today": every timestamp lies before it."""
+
+IntArray: TypeAlias = npt.NDArray[np.int64]
+FloatArray: TypeAlias = npt.NDArray[np.float64]
+BoolArray: TypeAlias = npt.NDArray[np.bool_]
+Progress: TypeAlias = Callable[[str, int], None]
+
+_HISTORY_START = date(2023, 11, 1)
+_H = (DEMO_AS_OF - _HISTORY_START).days
+_START_DAY = (_HISTORY_START - date(1970, 1, 1)).days
+_DAY_S = 86_400
+_US = 1_000_000
+_CHUNK = 100_000
+_ROW_GROUP = 1_000_000
+_ORDERS_PER_CUSTOMER = 20.0
+_EVENTS_PER_CUSTOMER = 50.0
+_TICKETS_PER_CUSTOMER = 0.3
+_HOUR_WEIGHTS = np.array(
+    [6, 3, 1.5, 1, 0.8, 1, 2, 5, 9, 11, 12, 12, 13, 11, 10, 10, 10, 11, 12, 14, 17, 19, 17, 11]
+)
+_STR = pa.string()
+_DICT = pa.dictionary(pa.int32(), pa.string())
+_CUSTOMER_FAULTS = (
+    ("missing_required", "客户编号"),
+    ("bad_date", "出生日期"),
+    ("bad_date", "注册时间"),
+    ("bad_phone", "手机号"),
+    ("duplicate_key", "客户编号"),
+    ("malformed_line", ""),
+    ("bad_encoding", ""),
+)
+_BAD_BIRTH = ("1990-02-30", "不详", "1985-13-01", "2001/2/29")
+_BAD_REGISTERED = ("2024-13-45 10:00:00", "昨天下午", "2025-02-29 09:30:00", "0000-00-00")
+_BAD_PHONES = ("12345", "138001380", "23800138000", "138-0013-80000")
+
+
+@dataclass(frozen=True, slots=True)
+class DemoStats:
+    """What `generate` wrote: data rows per file (invalid rows included) and time taken."""
+
+    customers: int
+    orders: int
+    events: int
+    social_profiles: int
+    social_interactions: int
+    surveys: int
+    tickets: int
+    third_party: int
+    consent: int
+    invalid_rows: int
+    """Rows listed in `_truth/invalid.csv`."""
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class _Fault:
+    """Rows of one source file made invalid on purpose, as `_truth/invalid.csv` lists them."""
+
+    file: str
+    lines: IntArray
+    column: str
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Population:
+    """Latent traits, one element per row of customers.csv (invalid rows included)."""
+
+    sex: IntArray
+    """0 male, 1 female."""
+    birth_day: IntArray
+    """Days since 1970-01-01."""
+    city: IntArray
+    channel: IntArray
+    """Registration channel, index into `vocab.REGISTRATION_CHANNELS`."""
+    registered_s: IntArray
+    """Registration time, local seconds since 1970-01-01."""
+    person: IntArray
+    """Row of the first account of the same person; the row itself for most customers."""
+    valid: BoolArray
+    """False for rows that validation must reject; they get no orders, events, …"""
+    start: IntArray
+    """First active day, counted from the start of the history."""
+    end: IntArray
+    """First day after the active window: the churn day, or the as-of day."""
+    churned: BoolArray
+    rate: FloatArray
+    """Expected orders per year of activity (Gamma-distributed)."""
+    amount_mu: FloatArray
+    price_sensitivity: FloatArray
+    refund_rate: FloatArray
+    level: IntArray
+    favourite: IntArray
+    is_fraud: BoolArray
+    is_risky: BoolArray
+    phone: IntArray
+    device_start: IntArray
+    devices: IntArray
+    shared_device: IntArray
+    """Index of a device shared by many accounts, or -1."""
+
+
+def generate(
+    out_dir: Path,
+    *,
+    customers: int,
+    seed: int = 20261125,
+    progress: Progress | None = None,
+) -> DemoStats:
+    """Write the demo source files and their ground truth under `out_dir`.
+
+    Args:
+        out_dir: Folder to write into; created if missing, existing files are replaced.
+        customers: Rows of customers.csv; every other file scales from it.
+        seed: Seed of the random streams; the same seed writes byte-identical files.
+        progress: Called as `progress(stage, rows_done)` while files are written.
+
+    Returns:
+        Row counts per file and the elapsed time.
+
+    Raises:
+        ValueError: `customers` is below 200, too few to hold every kind of noise.
+    """
+    if not 200 <= customers < 99_000_000:  # noqa: PLR2004 - the bounds are stated above
+        raise ValueError(f"customers must be between 200 and 98,999,999, not {customers}")
+    began = time.perf_counter()
+    report = progress or _ignore
+    streams = iter(np.random.SeedSequence(seed).spawn(12))
+    (out_dir / "_truth").mkdir(parents=True, exist_ok=True)
+    pop, faults, dup_source = _population(_rng(streams), customers)
+    ids = _ids("C", np.arange(1, customers + 1), 8)
+    _write_customers(out_dir, _rng(streams), pop, faults, dup_source, ids)
+    report("customers", customers)
+    counts = {"customers": customers}
+    order_faults, counts["orders"] = _write_orders(out_dir, _rng(streams), pop, ids, report)
+    counts["events"] = _write_events(out_dir, _rng(streams), pop, ids, report)
+    counts.update(_write_social(out_dir, _rng(streams), pop, ids))
+    report("social", counts["social_profiles"] + counts["social_interactions"])
+    survey_faults, counts["surveys"] = _write_surveys(out_dir, _rng(streams), pop, ids)
+    counts["tickets"] = _write_tickets(out_dir, _rng(streams), pop, ids)
+    counts["third_party"] = _write_third_party(out_dir, _rng(streams), pop, ids)
+    counts["consent"] = _write_consent(out_dir, _rng(streams), pop, ids)
+    report("enrichment", counts["surveys"] + counts["tickets"] + counts["third_party"])
+    all_faults = [*faults, *order_faults, *survey_faults]
+    _write_truth(out_dir, pop, ids, all_faults)
+    invalid = sum(len(f.lines) for f in all_faults)
+    return DemoStats(**counts, invalid_rows=invalid, seconds=time.perf_counter() - began)
+
+
+def _ignore(stage: str, rows: int) -> None:
+    del stage, rows
+
+
+def _rng(streams: Iterator[np.random.SeedSequence]) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(next(streams)))
+
+
+# --- arrays from vocabularies -------------------------------------------------------------
+
+
+def _weights(pairs: tuple[tuple[str, float], ...]) -> FloatArray:
+    w = np.array([p[1] for p in pairs], dtype=np.float64)
+    return w / w.sum()
+
+
+def _pick(rng: np.random.Generator, p: FloatArray, size: int) -> IntArray:
+    """Indices drawn with probabilities `p` (inverse CDF, faster than `choice` with p)."""
+    idx = np.searchsorted(np.cumsum(p), rng.random(size) * p.sum(), side="right")
+    return np.minimum(idx, len(p) - 1).astype(np.int64)
+
+
+def _texts(values: tuple[str, ...] | list[str]) -> pa.Array:
+    return pa.array(values, type=_STR)
+
+
+def _take(values: pa.Array, idx: IntArray, mask: BoolArray | None = None) -> pa.Array:
+    """`values[idx]` as a plain string array, null where `mask` is true."""
+    return values.take(pa.array(idx, mask=mask))
+
+
+def _dict(values: pa.Array, idx: IntArray, mask: BoolArray | None = None) -> pa.Array:
+    """`values[idx]` as a dictionary array: cheap to build and to write to Parquet."""
+    indices = pa.array(idx.astype(np.int32), mask=mask, type=pa.int32())
+    return pa.DictionaryArray.from_arrays(indices, values)
+
+
+def _digits(numbers: IntArray, width: int) -> pa.Array:
+    return pc.utf8_lpad(pc.cast(pa.array(numbers), _STR), width, "0")
+
+
+def _ids(prefix: str, numbers: IntArray, width: int) -> pa.Array:
+    return pc.binary_join_element_wise(prefix, _digits(numbers, width), "")
+
+
+def _scramble(numbers: IntArray, modulus: int) -> IntArray:
+    """A bijection of [0, modulus) for decimal moduli: unique, random-looking numbers."""
+    return (numbers * 7_919_077 + 4_242_421) % modulus
+
+
+def _join(*parts: pa.Array | str) -> pa.Array:
+    return pc.binary_join_element_wise(*parts, "")
+
+
+def _replace(values: pa.Array, rows: IntArray, options: tuple[str, ...]) -> pa.Array:
+    """Overwrite `values[rows]` with `options`, cycling through them."""
+    mask = np.zeros(len(values), dtype=np.bool_)
+    mask[rows] = True
+    new = [options[i % len(options)] for i in range(len(rows))]
+    # replace_with_mask consumes the replacements in row order.
+    ordered = [new[i] for i in np.argsort(rows).tolist()]
+    return pc.replace_with_mask(values, pa.array(mask), pa.array(ordered, type=_STR))
+
+
+# --- time -------------------------------------------------------------------------------
+
+
+def _intensity() -> FloatArray:
+    """Cumulative shopping intensity per history day, in years (`W[d]`, length H + 1).
+
+    The daily weight grows over time and peaks at weekends, 618, 双11 and 双12, and dips
+    over the Spring Festival; sampling days through it gives orders realistic seasonality.
+    """
+    days = np.datetime64(_HISTORY_START.isoformat()) + np.arange(_H)
+    months = days.astype("datetime64[M]")
+    month = months.astype(np.int64) % 12 + 1
+    dom = (days - months).astype(np.int64) + 1
+    weekday = (days.astype(np.int64) + 3) % 7
+    w = 1.0 + 0.3 * np.arange(_H) / _H
+    w *= np.where(weekday >= 5, 1.15, 1.0)  # noqa: PLR2004 - Saturday and Sunday
+    w *= np.where((month == 11) & (dom <= 11), 2.0, 1.0)  # noqa: PLR2004
+    w *= np.where((month == 11) & (dom == 11), 3.0, 1.0)  # noqa: PLR2004
+    w *= np.where((month == 6) & (dom <= 18), 1.5, 1.0)  # noqa: PLR2004
+    w *= np.where((month == 12) & (dom == 12), 1.8, 1.0)  # noqa: PLR2004
+    for festival in ("2024-02-10", "2025-01-29", "2026-02-17"):
+        offset = (days - np.datetime64(festival)).astype(np.int64)
+        w *= np.where((offset >= -2) & (offset <= 6), 0.5, 1.0)  # noqa: PLR2004
+    cumulative = np.concatenate([[0.0], np.cumsum(w)])
+    return cumulative * (_H / 365.25) / cumulative[-1]
+
+
+_W = _intensity()
+
+
+def _months() -> IntArray:
+    """Month of each history day, counted from the first month of the history."""
+    months = (np.datetime64(_HISTORY_START.isoformat()) + np.arange(_H)).astype("datetime64[M]")
+    return (months - months[0]).astype(np.int64)
+
+
+_MONTH_OF_DAY = _months()
+
+
+def _days(rng: np.random.Generator, lo: IntArray, hi: IntArray) -> IntArray:
+    """One history day per element, in [lo, hi), following the shopping intensity."""
+    target = _W[lo] + rng.random(len(lo)) * (_W[hi] - _W[lo])
+    day = np.searchsorted(_W, target, side="right") - 1
+    return np.clip(day, lo, np.maximum(hi - 1, lo)).astype(np.int64)
+
+
+def _micros(rng: np.random.Generator, day: IntArray) -> IntArray:
+    """Local timestamps in microseconds: the given days at a realistic time of day."""
+    hour = _pick(rng, _HOUR_WEIGHTS / _HOUR_WEIGHTS.sum(), len(day))
+    second = hour * 3600 + rng.integers(0, 3600, len(day))
+    return ((_START_DAY + day) * _DAY_S + second) * _US + rng.integers(0, _US, len(day))
+
+
+def _timestamps(micros: IntArray) -> pa.Array:
+    return pa.array(micros.astype("datetime64[us]"), type=pa.timestamp("us"))
+
+
+def _iso_seconds(micros: IntArray) -> pa.Array:
+    """`YYYY-MM-DD HH:MM:SS` strings."""
+    seconds = pa.array((micros // _US).astype("datetime64[s]"), type=pa.timestamp("s"))
+    return pc.strftime(seconds, format="%Y-%m-%d %H:%M:%S")
+
+
+def _date_parts(day: IntArray) -> tuple[pa.Array, ...]:
+    """Year, month, day, zero-padded month, zero-padded day of days since 1970."""
+    d = day.astype("datetime64[D]")
+    months = d.astype("datetime64[M]")
+    y = d.astype("datetime64[Y]").astype(np.int64) + 1970
+    m = months.astype(np.int64) % 12 + 1
+    dd = (d - months).astype(np.int64) + 1
+    ys, ms, ds = (pc.cast(pa.array(v), _STR) for v in (y, m, dd))
+    return ys, ms, ds, pc.utf8_lpad(ms, 2, "0"), pc.utf8_lpad(ds, 2, "0")
+
+
+def _mixed_dates(rng: np.random.Generator, day: IntArray, empty: BoolArray) -> pa.Array:
+    """Dates as `1990-01-05`, `1990/1/5`, `19900105` or `1990年1月5日`; null where empty."""
+    y, m, d, m2, d2 = _date_parts(day)
+    forms = (_join(y, "-", m2, "-", d2), _join(y, "/", m, "/", d), _join(y, m2, d2),
+             _join(y, "年", m, "月", d, "日"))
+    fmt = _pick(rng, np.array([0.6, 0.15, 0.12, 0.13]), len(day))
+    return pc.choose(pa.array(fmt, mask=empty), *forms)
+
+
+def _mixed_datetimes(rng: np.random.Generator, seconds: IntArray) -> pa.Array:
+    """Datetimes as `2024-03-05 14:22:10`, `2024/3/5 14:22`, `2024年3月5日` or ISO."""
+    y, m, d, m2, d2 = _date_parts(seconds // _DAY_S)
+    tod = seconds % _DAY_S
+    hh, mm, ss = (_digits(v, 2) for v in (tod // 3600, tod // 60 % 60, tod % 60))
+    forms = (
+        _join(y, "-", m2, "-", d2, " ", hh, ":", mm, ":", ss),
+        _join(y, "/", m, "/", d, " ", hh, ":", mm),
+        _join(y, "年", m, "月", d, "日"),
+        _join(y, "-", m2, "-", d2, "T", hh, ":", mm, ":", ss),
+    )
+    fmt = _pick(rng, np.array([0.5, 0.2, 0.15, 0.15]), len(seconds))
+    return pc.choose(pa.array(fmt), *forms)
+
+
+# --- the population -----------------------------------------------------------------------
+
+
+def _population(
+    rng: np.random.Generator, n: int
+) -> tuple[_Population, list[_Fault], IntArray]:
+    """Latent traits of every customer row, the invalid rows, and duplicate-key sources."""
+    person = _persons(rng, n)
+    faults, dup_source = _customer_faults(rng, person)
+    valid = np.ones(n, dtype=np.bool_)
+    for fault in faults:
+        valid[fault.lines - 2] = False
+    sex = rng.integers(0, 2, n)[person]
+    channel = _pick(rng, _weights(vocab.REGISTRATION_CHANNELS), n)
+    is_dup = person != np.arange(n)
+    channel[is_dup] = (channel[person[is_dup]] + rng.integers(1, 6, is_dup.sum())) % 6
+    registered_s, start, end, churned = _activity(rng, n)
+    rate = rng.gamma(0.7, 1.0, n) * valid
+    exposure = _W[end] - _W[start]
+    rate *= _ORDERS_PER_CUSTOMER * n / max(float((rate * exposure).sum()), 1e-9)
+    amount_mu = rng.normal(4.6, 0.45, n)
+    devices = 1 + rng.binomial(2, 0.25, n)
+    device_start = np.concatenate([[0], np.cumsum(devices)[:-1]])
+    return _Population(
+        sex=sex,
+        birth_day=_birth_days(rng, n)[person],
+        city=_pick(rng, np.array([c[3] for c in vocab.CITIES]), n)[person],
+        channel=channel,
+        registered_s=registered_s,
+        person=person,
+        valid=valid,
+        start=start,
+        end=end,
+        churned=churned,
+        rate=rate,
+        amount_mu=amount_mu,
+        price_sensitivity=rng.beta(2.0, 4.0, n),
+        refund_rate=rng.beta(1.2, 18.8, n),
+        level=_member_levels(rng, rate, amount_mu),
+        favourite=_favourites(rng, sex),
+        is_fraud=_few(rng, valid & (end - start > 30), max(2, n // 20_000)),  # noqa: PLR2004
+        is_risky=_few(rng, valid, max(3, n // 2_000)),
+        phone=_phones(rng, n)[person],
+        device_start=device_start,
+        devices=devices,
+        shared_device=_shared_devices(rng, valid, int(devices.sum())),
+    ), faults, dup_source
+
+
+def _persons(rng: np.random.Generator, n: int) -> IntArray:
+    """Row of each row's person: about 1 % of persons hold a second account."""
+    person = np.arange(n)
+    rows = rng.permutation(n)[: 2 * max(2, round(n * 0.01))]
+    second, first = rows[: len(rows) // 2], rows[len(rows) // 2 :]
+    person[second] = first
+    return person
+
+
+def _customer_faults(
+    rng: np.random.Generator, person: IntArray
+) -> tuple[list[_Fault], IntArray]:
+    """Choose the invalid rows of customers.csv among customers without a second account."""
+    n = len(person)
+    in_pair = np.zeros(n, dtype=np.bool_)
+    in_pair[person[person != np.arange(n)]] = True
+    in_pair[person != np.arange(n)] = True
+    in_pair[0] = True  # a duplicate key needs an earlier row to repeat
+    per_kind = max(1, round(n * 0.00003))
+    rows = rng.permutation(np.flatnonzero(~in_pair))[: per_kind * len(_CUSTOMER_FAULTS)]
+    faults = [
+        _Fault("customers.csv", np.sort(rows[i * per_kind : (i + 1) * per_kind]) + 2, col, kind)
+        for i, (kind, col) in enumerate(_CUSTOMER_FAULTS)
+    ]
+    dup_rows = faults[4].lines - 2
+    taken = set(rows.tolist())
+    sources = []
+    for row in dup_rows.tolist():
+        source = int(rng.integers(0, row))
+        while source in taken:
+            source = int(rng.integers(0, row))
+        sources.append(source)
+    return faults, np.array(sources, dtype=np.int64)
+
+
+def _activity(
+    rng: np.random.Generator, n: int
+) -> tuple[IntArray, IntArray, IntArray, BoolArray]:
+    """Registration time, active window [start, end) in history days, and churn flags."""
+    old = rng.random(n) < 0.25  # noqa: PLR2004 - customers from before the history
+    day = np.where(
+        old,
+        -rng.integers(1, 5 * 365, n),
+        np.floor(_H * np.sqrt(rng.random(n))).astype(np.int64),  # growing sign-ups
+    )
+    day = np.minimum(day, _H - 1)
+    registered_s = (_micros(rng, day) // _US).astype(np.int64)
+    start = np.maximum(day, 0)
+    room = _H - 60 - start - 30
+    churned = (room > 60) & (rng.random(n) < 0.45)  # noqa: PLR2004
+    churn_day = start + 30 + np.floor(rng.random(n) * np.maximum(room, 0)).astype(np.int64)
+    return registered_s, start, np.where(churned, churn_day, _H), churned
+
+
+def _birth_days(rng: np.random.Generator, n: int) -> IntArray:
+    age_days = np.clip(rng.normal(36, 11, n), 18, 80) * 365.25
+    return (_START_DAY + _H - age_days).astype(np.int64)
+
+
+def _member_levels(rng: np.random.Generator, rate: FloatArray, mu: FloatArray) -> IntArray:
+    """Member level by spend propensity: rank of log(rate) + price level, plus noise."""
+    score = np.log(rate + 1e-3) + 1.2 * mu + rng.normal(0, 0.4, len(rate))
+    rank = np.argsort(np.argsort(score)) / len(rate)
+    edges = np.cumsum([s for _, s in vocab.MEMBER_LEVELS])[:-1]
+    return np.searchsorted(edges, rank, side="right").astype(np.int64)
+
+
+def _category_weights(sex: int) -> FloatArray:
+    """Zipf popularity of the categories, tilted towards one gender."""
+    ratio = np.array([c[1] for c in vocab.CATEGORIES])
+    zipf = 1.0 / np.arange(1, len(ratio) + 1) ** 1.1
+    w = zipf * (np.sqrt(ratio) if sex else 1 / np.sqrt(ratio))
+    return w / w.sum()
+
+
+def _favourites(rng: np.random.Generator, sex: IntArray) -> IntArray:
+    male = _pick(rng, _category_weights(0), len(sex))
+    female = _pick(rng, _category_weights(1), len(sex))
+    return np.where(sex == 1, female, male)
+
+
+def _few(rng: np.random.Generator, eligible: BoolArray, count: int) -> BoolArray:
+    flags = np.zeros(len(eligible), dtype=np.bool_)
+    flags[rng.permutation(np.flatnonzero(eligible))[:count]] = True
+    return flags
+
+
+def _phones(rng: np.random.Generator, n: int) -> IntArray:
+    """Distinct mobile numbers, one per row."""
+    prefixes = np.array(vocab.PHONE_PREFIXES, dtype=np.int64) * 10**8
+    phone = prefixes[rng.integers(0, len(prefixes), n)] + rng.integers(0, 10**8, n)
+    while True:
+        repeated = np.ones(n, dtype=np.bool_)
+        repeated[np.unique(phone, return_index=True)[1]] = False
+        if not repeated.any():
+            return phone
+        phone[repeated] = prefixes[0] + rng.integers(0, 10**8, repeated.sum())
+
+
+def _shared_devices(rng: np.random.Generator, valid: BoolArray, own: int) -> IntArray:
+    """A few devices, each used by dozens of accounts (a fraud signal); -1 elsewhere."""
+    shared = np.full(len(valid), -1, dtype=np.int64)
+    candidates = rng.permutation(np.flatnonzero(valid))
+    count = max(2, len(valid) // 100_000)
+    size = min(80, len(candidates) // (2 * count))
+    for i in range(count):
+        shared[candidates[i * size : (i + 1) * size]] = own + i
+    return shared
+
+
+def _device_ids(pop: _Population) -> pa.Array:
+    total = int(pop.devices.sum()) + int(pop.shared_device.max()) + 1
+    return _ids("D", _scramble(np.arange(total), 10**12), 12)
+
+
+# --- customers.csv ------------------------------------------------------------------------
+
+
+def _write_customers(
+    out: Path,
+    rng: np.random.Generator,
+    pop: _Population,
+    faults: list[_Fault],
+    dup_source: IntArray,
+    ids: pa.Array,
+) -> None:
+    rows = {f.kind + f.column: f.lines - 2 for f in faults}
+    key = pa.array(np.arange(len(ids)), mask=_mask(len(ids), rows["missing_required客户编号"]))
+    dup_rows = rows["duplicate_key客户编号"]
+    key = pc.replace_with_mask(key, pa.array(_mask(len(ids), dup_rows)), pa.array(dup_source))
+    registered = _mixed_datetimes(rng, pop.registered_s)
+    names, pinyin = _names(rng, pop)
+    table = pa.table({
+        "客户编号": ids.take(key),
+        "姓名": names,
+        "性别": _genders(rng, pop.sex),
+        "出生日期": _replace(
+            _mixed_dates(rng, pop.birth_day, rng.random(len(ids)) < 0.08),  # noqa: PLR2004
+            rows["bad_date出生日期"], _BAD_BIRTH,
+        ),
+        "手机号": _replace(_phone_texts(rng, pop), rows["bad_phone手机号"], _BAD_PHONES),
+        "邮箱": _emails(rng, pop, pinyin),
+        **_places(rng, pop.city),
+        "注册渠道": _take(_texts([c for c, _ in vocab.REGISTRATION_CHANNELS]), pop.channel),
+        "会员卡号": _member_cards(rng, pop.channel),
+        "会员等级": _take(_texts([lv for lv, _ in vocab.MEMBER_LEVELS]), pop.level),
+        "注册时间": _replace(registered, rows["bad_date注册时间"], _BAD_REGISTERED),
+    })
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="none"))
+    data = sink.getvalue().to_pybytes()
+    patches = {int(line): _truncated(data, line) for line in rows["malformed_line"] + 2}
+    patches |= {int(line): _mis_encoded(data, line) for line in rows["bad_encoding"] + 2}
+    (out / "customers.csv").write_bytes(_patched(data, patches))
+
+
+def _mask(n: int, rows: IntArray) -> BoolArray:
+    mask = np.zeros(n, dtype=np.bool_)
+    mask[rows] = True
+    return mask
+
+
+def _names(rng: np.random.Generator, pop: _Population) -> tuple[pa.Array, pa.Array]:
+    """Names (surname by frequency, one or two gendered characters) and their pinyin.
+
+    A tenth of second accounts carry a one-character typo; the pinyin keeps the original.
+    """
+    n = len(pop.sex)
+    weights = np.array([w for *_, w in vocab.SURNAMES])
+    surname = _pick(rng, weights, n)[pop.person]
+    given = (*vocab.GIVEN_MALE, *vocab.GIVEN_FEMALE)
+    size = len(vocab.GIVEN_MALE)
+    first = (pop.sex * size + rng.integers(0, size, n))[pop.person]
+    single = (rng.random(n) < 0.25)[pop.person]  # noqa: PLR2004
+    second = np.where(single, 2 * size, pop.sex * size + rng.integers(0, size, n))[pop.person]
+    pinyin = _join(
+        _take(_texts([p for _, p, _ in vocab.SURNAMES]), surname),
+        pc.if_else(pa.array(rng.random(n) < 0.4), ".", ""),  # noqa: PLR2004
+        _take(_texts([p for _, p in given] + [""]), first),
+        _take(_texts([p for _, p in given] + [""]), second),
+    )
+    typo = (pop.person != np.arange(n)) & (rng.random(n) < 0.1)  # noqa: PLR2004
+    shift = rng.integers(1, size, n)
+    first = np.where(typo & single, pop.sex * size + (first + shift) % size, first)
+    second = np.where(typo & ~single, pop.sex * size + (second + shift) % size, second)
+    chars = _texts([c for c, _ in given] + [""])
+    surnames = _texts([s for s, _, _ in vocab.SURNAMES])
+    return _join(_take(surnames, surname), _take(chars, first), _take(chars, second)), pinyin
+
+
+def _genders(rng: np.random.Generator, sex: IntArray) -> pa.Array:
+    spellings = _texts([s for m, f, _ in vocab.GENDER_SPELLINGS for s in (m, f)])
+    share = np.array([w for *_, w in vocab.GENDER_SPELLINGS])
+    style = _pick(rng, np.append(share, 1 - share.sum()), len(sex))
+    return _take(spellings, np.minimum(style, len(share) - 1) * 2 + sex, style == len(share))
+
+
+def _phone_texts(rng: np.random.Generator, pop: _Population) -> pa.Array:
+    """Mobile numbers in seven spellings; the two accounts of a person never share one."""
+    n = len(pop.phone)
+    s = pc.cast(pa.array(pop.phone), _STR)
+    a, b, c = (pc.utf8_slice_codeunits(s, i, j) for i, j in ((0, 3), (3, 7), (7, 11)))
+    forms = (s, _join(a, " ", b, " ", c), _join(a, "-", b, "-", c), _join("+86 ", s),
+             _join("+86-", a, "-", b, "-", c), _join("86", s))
+    fmt = _pick(rng, np.array([0.62, 0.1, 0.1, 0.07, 0.04, 0.06, 0.01]), n)
+    paired = np.zeros(n, dtype=np.bool_)
+    paired[pop.person] = pop.person != np.arange(n)
+    is_dup = pop.person != np.arange(n)
+    fmt[paired] = np.minimum(fmt[paired], len(forms) - 1)
+    fmt[is_dup] = (fmt[pop.person[is_dup]] + rng.integers(1, len(forms), is_dup.sum())) % 6
+    text = pc.choose(pa.array(np.minimum(fmt, len(forms) - 1)), *forms)
+    wide = np.flatnonzero(fmt == len(forms))
+    return pc.replace_with_mask(text, pa.array(_mask(n, wide)), _full_width(text.take(wide)))
+
+
+def _full_width(texts: pa.Array) -> pa.Array:
+    for digit in "0123456789":
+        texts = pc.replace_substring(texts, digit, chr(ord(digit) + 0xFEE0))
+    return texts
+
+
+def _emails(rng: np.random.Generator, pop: _Population, pinyin: pa.Array) -> pa.Array:
+    """Unique addresses per person; case and stray spaces vary, and some are missing."""
+    n = len(pop.person)
+    domain = _pick(rng, _weights(vocab.EMAIL_DOMAINS), n)[pop.person]
+    numeric = (domain == 0) & (rng.random(n) < 0.7)[pop.person]  # noqa: PLR2004
+    local = pc.if_else(
+        pa.array(numeric),
+        pc.cast(pa.array(10_000 + _scramble(pop.person, 10**9)), _STR),
+        _join(pinyin.take(pa.array(pop.person)), pc.cast(pa.array(_scramble(pop.person, 10**7)), _STR)),
+    )
+    base = _join(local, "@", _take(_texts([d for d, _ in vocab.EMAIL_DOMAINS]), domain))
+    title = pc.utf8_title(base)
+    forms = (base, title, pc.utf8_upper(base), _join(" ", base, " "), _join(title, " "))
+    style = _pick(rng, np.array([0.85, 0.06, 0.03, 0.04, 0.02]), n)
+    is_dup = pop.person != np.arange(n)
+    style[is_dup] = (style[pop.person[is_dup]] + rng.integers(1, 5, is_dup.sum())) % 5
+    in_pair = np.zeros(n, dtype=np.bool_)
+    in_pair[pop.person[is_dup]] = True
+    empty = (rng.random(n) < 0.12) & ~in_pair & ~is_dup  # noqa: PLR2004
+    return pc.choose(pa.array(style, mask=empty), *forms)
+
+
+def _places(rng: np.random.Generator, city: IntArray) -> dict[str, pa.Array]:
+    """Province and city; a few cities carry a stray full-width space."""
+    provinces = _texts([c[1] for c in vocab.CITIES])
+    cities = _texts([c[0] for c in vocab.CITIES])
+    names = _take(cities, city)
+    stray = rng.random(len(city)) < 0.003  # noqa: PLR2004
+    padded = pc.if_else(pa.array(rng.random(len(city)) < 0.5), _join(names, "\u3000"),  # noqa: PLR2004
+                        _join("\u3000", names))
+    return {"省份": _take(provinces, city), "城市": pc.if_else(pa.array(stray), padded, names)}
+
+
+def _member_cards(rng: np.random.Generator, channel: IntArray) -> pa.Array:
+    """`M` + 10 digits for store sign-ups and a few online members; null otherwise."""
+    n = len(channel)
+    has_card = (channel == vocab.STORE_CHANNEL) | (rng.random(n) < 0.05)  # noqa: PLR2004
+    cards = _ids("M", _scramble(np.arange(n), 10**10), 10)
+    return pc.if_else(pa.array(has_card), cards, pa.scalar(None, _STR))
+
+
+def _line_span(data: bytes, line: int) -> tuple[int, int]:
+    """Byte range of a 1-based line without its newline."""
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
+    start = 0 if line == 1 else int(ends[line - 2]) + 1
+    return start, int(ends[line - 1])
+
+
+def _truncated(data: bytes, line: int) -> bytes:
+    start, end = _line_span(data, line)
+    return b",".join(data[start:end].split(b",")[:5])
+
+
+def _mis_encoded(data: bytes, line: int) -> bytes:
+    """The line with its name in GB18030, which is not valid UTF-8."""
+    start, end = _line_span(data, line)
+    fields = data[start:end].split(b",")
+    fields[1] = fields[1].decode("utf-8").encode("gb18030") + b"\xff"
+    return b",".join(fields)
+
+
+def _patched(data: bytes, patches: dict[int, bytes]) -> bytes:
+    pieces, pos = [], 0
+    for line in sorted(patches):
+        start, end = _line_span(data, line)
+        pieces += [data[pos:start], patches[line]]
+        pos = end
+    return b"".join([*pieces, data[pos:]])
+
+
+# --- orders.parquet -----------------------------------------------------------------------
+
+
+_ORDER_SCHEMA = pa.schema([
+    ("order_id", _STR), ("customer_id", _DICT), ("channel", _DICT), ("store_city", _DICT),
+    ("category", _DICT), ("quantity", pa.int32()), ("amount", pa.float64()),
+    ("discount", pa.float64()), ("status", _DICT), ("paid_at", pa.timestamp("us")),
+    ("payment_method", _DICT), ("installments", pa.int16()), ("overdue_days", pa.int16()),
+    ("device_id", _DICT),
+])
+
+
+def _write_orders(
+    out: Path, rng: np.random.Generator, pop: _Population, ids: pa.Array, report: Progress
+) -> tuple[list[_Fault], int]:
+    exposure = _W[pop.end] - _W[pop.start]
+    burst = np.where(pop.is_fraud, rng.integers(20, 61, len(pop.rate)), 0)
+    counts = rng.poisson(pop.rate * exposure) + burst
+    total = int(counts.sum())
+    faults, dup_source = _order_faults(rng, total)
+    devices = _device_ids(pop)
+    row0 = 0
+    with _parquet(out / "orders.parquet", _ORDER_SCHEMA) as writer:
+        for lo in range(0, len(counts), _CHUNK):
+            hi = min(lo + _CHUNK, len(counts))
+            chunk = _orders(rng, pop, np.arange(lo, hi), counts[lo:hi], burst[lo:hi])
+            chunk["_cust"] = chunk["_cust"] - lo
+            chunk = _spoil_orders(chunk, row0, faults, dup_source, ids.slice(lo, hi - lo))
+            writer.write_table(pa.table(chunk | {"device_id": _dict(devices, chunk.pop("_dev"))},
+                                        schema=_ORDER_SCHEMA), row_group_size=_ROW_GROUP)
+            row0 += len(chunk["amount"])
+            report("orders", row0)
+    return faults, total
+
+
+def _parquet(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
+    """A Parquet writer whose files read back as plain strings, not dictionaries."""
+    strings = [f.name for f in schema if pa.types.is_dictionary(f.type)]
+    return pq.ParquetWriter(
+        path, schema, compression="zstd", compression_level=1, use_dictionary=strings,
+        store_schema=False, write_statistics=True,
+    )
+
+
+def _order_faults(rng: np.random.Generator, total: int) -> tuple[list[_Fault], IntArray]:
+    """Invalid order rows (0-based); duplicate ids repeat an earlier valid row's id."""
+    per_kind = max(2, total // 1_000_000)
+    rows = np.sort(rng.choice(np.arange(1, total), 3 * per_kind, replace=False))
+    picked = rng.permutation(rows)
+    dup, unknown, negative = (np.sort(picked[i::3]) for i in range(3))
+    taken = set(rows.tolist())
+    sources = []
+    for row in dup.tolist():
+        source = int(rng.integers(0, row))
+        while source in taken:
+            source = int(rng.integers(0, row))
+        sources.append(source)
+    faults = [
+        _Fault("orders.parquet", dup + 1, "order_id", "duplicate_key"),
+        _Fault("orders.parquet", unknown + 1, "customer_id", "unknown_customer"),
+        _Fault("orders.parquet", negative + 1, "amount", "out_of_range"),
+    ]
+    return faults, np.array(sources, dtype=np.int64)
+
+
+def _orders(
+    rng: np.random.Generator, pop: _Population, rows: IntArray, counts: IntArray,
+    burst: IntArray,
+) -> dict[str, pa.Array]:
+    """Orders of some customers, as arrays keyed by column (customer index under `_cust`)."""
+    cust = np.repeat(rows, counts)
+    paid = _micros(rng, _days(rng, pop.start[cust], pop.end[cust]))
+    dev = pop.device_start[cust] + np.floor(rng.random(len(cust)) * pop.devices[cust])
+    shared = (pop.shared_device[cust] >= 0) & (rng.random(len(cust)) < 0.7)  # noqa: PLR2004
+    dev = np.where(shared, pop.shared_device[cust], dev).astype(np.int64)
+    _burst(rng, pop, rows, np.cumsum(counts), burst, paid, dev)
+    return {
+        "_cust": cust,
+        **_order_goods(rng, pop, cust),
+        "paid_at": _timestamps(paid),
+        **_order_payment(rng, pop, cust),
+        "_dev": dev,
+    }
+
+
+def _burst(
+    rng: np.random.Generator, pop: _Population, rows: IntArray, ends: IntArray,
+    burst: IntArray, paid: IntArray, dev: IntArray,
+) -> None:
+    """Move each fraud customer's last orders into a few minutes on one device, in place."""
+    for i in np.flatnonzero(burst).tolist():
+        c, lo, hi = rows[i], ends[i] - burst[i], ends[i]
+        t0 = _micros(rng, _days(rng, pop.start[c : c + 1], pop.end[c : c + 1]))[0]
+        paid[lo:hi] = t0 + np.sort(rng.integers(0, 300 * _US, hi - lo))
+        dev[lo:hi] = pop.device_start[c]
+
+
+def _order_goods(
+    rng: np.random.Generator, pop: _Population, cust: IntArray
+) -> dict[str, pa.Array]:
+    m = len(cust)
+    mix = np.cumsum(np.array(vocab.ORDER_CHANNEL_MIX), axis=1)[pop.channel[cust]]
+    u = rng.random(m)
+    channel = (u > mix[:, 0]).astype(np.int64) + (u > mix[:, 1])
+    away = rng.random(m) < 0.1  # noqa: PLR2004 - offline orders outside the home city
+    city = np.where(away, _pick(rng, np.array([c[3] for c in vocab.CITIES]), m), pop.city[cust])
+    loyal = rng.random(m) < 0.45  # noqa: PLR2004
+    category = np.where(loyal, pop.favourite[cust], _pick(rng, _category_weights(1), m))
+    quantity = 1 + rng.poisson(0.35, m)
+    shift = np.array([c[2] for c in vocab.CATEGORIES])[category]
+    unit = np.exp(rng.normal(pop.amount_mu[cust] + shift, 0.6))
+    amount = np.maximum(np.round(unit * quantity, 2), 1.0)
+    huge = rng.random(m) < 2e-5  # noqa: PLR2004 - rare one-off luxury purchases
+    amount = np.where(huge, np.round(rng.uniform(50_000, 300_000, m), 2), amount)
+    takes = rng.random(m) < 0.1 + 0.7 * pop.price_sensitivity[cust]
+    fraction = rng.uniform(0.02, 0.1 + 0.3 * pop.price_sensitivity[cust])
+    return {
+        "channel": _dict(_texts(vocab.ORDER_CHANNELS), channel),
+        "store_city": _dict(_texts([c[0] for c in vocab.CITIES]), city, channel != 1),
+        "category": _dict(_texts([c[0] for c in vocab.CATEGORIES]), category),
+        "quantity": pa.array(quantity.astype(np.int32)),
+        "amount": amount,
+        "discount": pa.array(np.where(takes, np.round(amount * fraction, 2), 0.0)),
+    }
+
+
+def _order_payment(
+    rng: np.random.Generator, pop: _Population, cust: IntArray
+) -> dict[str, pa.Array]:
+    m = len(cust)
+    u = rng.random(m)
+    refund = pop.refund_rate[cust]
+    status = np.where(u < refund, 1, np.where(u < refund + 0.04, 2, 0))  # noqa: PLR2004
+    method = _pick(rng, _weights(vocab.PAYMENT_METHODS), m)
+    instalment = len(vocab.PAYMENT_METHODS) - 1
+    risky = pop.is_risky[cust]
+    method = np.where(risky & (rng.random(m) < 0.5), instalment, method)  # noqa: PLR2004
+    on_credit = method == instalment
+    terms = np.where(on_credit, np.array([3, 6, 12])[rng.integers(0, 3, m)], 1)
+    late = np.where(rng.random(m) < 0.03, rng.integers(1, 15, m), 0)  # noqa: PLR2004
+    severe = np.array([30, 45, 60, 90, 120, 180])[rng.integers(0, 6, m)]
+    overdue = np.where(risky & (rng.random(m) < 0.6), severe, late)  # noqa: PLR2004
+    return {
+        "status": _dict(_texts(["paid", "refunded", "cancelled"]), status),
+        "payment_method": _dict(_texts([p for p, _ in vocab.PAYMENT_METHODS]), method),
+        "installments": pa.array(terms.astype(np.int16)),
+        "overdue_days": pa.array(overdue.astype(np.int16), mask=~on_credit),
+    }
+
+
+def _spoil_orders(
+    chunk: dict[str, pa.Array], row0: int, faults: list[_Fault], dup_source: IntArray,
+    ids: pa.Array,
+) -> dict[str, pa.Array]:
+    """Order ids, customer ids and amounts of a chunk, with the planned invalid rows."""
+    index = chunk.pop("_cust")
+    rows = np.arange(row0, row0 + len(index))
+    dup, unknown, negative = (_local(f.lines - 1, row0, len(index)) for f in faults)
+    key = rows.copy()
+    key[dup] = dup_source[np.searchsorted(faults[0].lines - 1, rows[dup])]
+    index[unknown] = len(ids) + np.arange(len(unknown))
+    strangers = _ids("C", 99_000_000 + rows[unknown], 8)
+    amount = chunk.pop("amount")
+    amount[negative] = -amount[negative]
+    return {
+        "order_id": _ids("O", _scramble(key, 10**11), 11),
+        "customer_id": _dict(pa.concat_arrays([ids, strangers]), index),
+        **chunk,
+        "amount": pa.array(amount),
+    }
+
+
+def _local(lines: IntArray, row0: int, size: int) -> IntArray:
+    inside = lines[(lines >= row0) & (lines < row0 + size)]
+    return (inside - row0).astype(np.int64)
+
+
+# --- events.parquet -----------------------------------------------------------------------
+
+
+_EVENT_SCHEMA = pa.schema([
+    ("event_id", pa.int64()), ("customer_id", _DICT), ("event_type", _DICT),
+    ("occurred_at", pa.timestamp("us")), ("platform", _DICT), ("page", _DICT),
+    ("keyword", _DICT), ("campaign_id", _DICT), ("device_id", _DICT),
+])
+
+
+def _write_events(
+    out: Path, rng: np.random.Generator, pop: _Population, ids: pa.Array, report: Progress
+) -> int:
+    """Events: full rate while active, a tenth of it after churn."""
+    intensity = pop.rate**0.6 * rng.gamma(4.0, 0.25, len(pop.rate)) * pop.valid
+    active = _W[pop.end] - _W[pop.start]
+    after = 0.1 * (_W[_H] - _W[pop.end])
+    scale = _EVENTS_PER_CUSTOMER * len(pop.rate) / max(
+        float((intensity * (active + after)).sum()), 1e-9
+    )
+    counts_active = rng.poisson(intensity * active * scale)
+    counts_after = rng.poisson(intensity * after * scale)
+    devices = _device_ids(pop)
+    row0 = 0
+    with _parquet(out / "events.parquet", _EVENT_SCHEMA) as writer:
+        for lo in range(0, len(pop.rate), _CHUNK):
+            rows = np.arange(lo, min(lo + _CHUNK, len(pop.rate)))
+            cust = np.concatenate([np.repeat(rows, counts_active[rows]),
+                                   np.repeat(rows, counts_after[rows])])
+            is_after = np.arange(len(cust)) >= counts_active[rows].sum()
+            table = _events(rng, pop, cust, is_after, row0)
+            table["customer_id"] = _dict(ids.slice(lo, len(rows)), cust - lo)
+            table["device_id"] = _dict(devices, table.pop("_dev"))
+            writer.write_table(pa.table(table, schema=_EVENT_SCHEMA), row_group_size=_ROW_GROUP)
+            row0 += len(cust)
+            report("events", row0)
+    return row0
+
+
+def _events(
+    rng: np.random.Generator, pop: _Population, cust: IntArray, is_after: BoolArray, row0: int
+) -> dict[str, pa.Array]:
+    m = len(cust)
+    day = _days(rng, np.where(is_after, pop.end[cust], pop.start[cust]),
+                np.where(is_after, _H, pop.end[cust]))
+    kind = _pick(rng, _weights(vocab.EVENT_TYPES), m)
+    home = np.where(pop.channel[cust] == 3, 2, np.where(pop.channel[cust] == 0, 1, 0))  # noqa: PLR2004
+    platform = np.where(rng.random(m) < 0.7, home, rng.integers(0, 3, m))  # noqa: PLR2004
+    loyal = rng.random(m) < 0.5  # noqa: PLR2004
+    category = np.where(loyal, pop.favourite[cust], _pick(rng, _category_weights(1), m))
+    per_category = len(vocab.SEARCH_TERMS[0])
+    term = category * per_category + rng.integers(0, per_category, m)
+    dev = pop.device_start[cust] + np.floor(rng.random(m) * pop.devices[cust]).astype(np.int64)
+    return {
+        "event_id": pa.array(np.arange(row0 + 1, row0 + m + 1, dtype=np.int64)),
+        "event_type": _dict(_texts([e for e, _ in vocab.EVENT_TYPES]), kind),
+        "occurred_at": _timestamps(_micros(rng, day)),
+        "platform": _dict(_texts(vocab.EVENT_PLATFORMS), platform),
+        "page": _dict(_texts([c[0] for c in vocab.CATEGORIES]), category, (kind == 2) | (kind > 3)),  # noqa: PLR2004
+        "keyword": _dict(_texts([t for ts in vocab.SEARCH_TERMS for t in ts]), term, kind != 2),  # noqa: PLR2004
+        "campaign_id": _dict(_campaigns(), _MONTH_OF_DAY[day], kind < 4),  # noqa: PLR2004
+        "_dev": np.where(pop.shared_device[cust] >= 0, pop.shared_device[cust], dev),
+    }
+
+
+def _campaigns() -> pa.Array:
+    months = np.arange(np.datetime64(_HISTORY_START.isoformat(), "M"),
+                       np.datetime64(DEMO_AS_OF.isoformat(), "M") + 1)
+    return _texts([f"CMP{m}" for m in months.astype(str)])

@@ -1,0 +1,1 @@
+"""Ingestion: sources → validate → quarantine → standardize → customer keys."""

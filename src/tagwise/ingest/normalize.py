@@ -1,0 +1,199 @@
+"""Standardization and validation of raw values, as DuckDB macros and SQL per column.
+
+Raw text is standardized on the way in: full-width characters become half-width and
+whitespace is trimmed and collapsed (``tw_text``); dates and timestamps accept the common
+Chinese business formats (``2024-01-05``, ``2024/1/5``, ``20240105``, ``2024年1月5日``, with
+or without a time); phone numbers become E.164 (``+8613800138000``); emails are trimmed
+and lower-cased; gender spellings (男/女/M/F/male/female/1/2) become ``M``/``F``/``U``;
+booleans accept true/false/yes/no/是/否/1/0; numbers accept thousands separators and
+currency signs. A value that is present but does not parse is a problem of the row.
+
+The macros are static SQL (no user text); :func:`column_plan` builds, for one declared
+column, the SQL of its standardized value and of each check, quoting every name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tagwise.spec.sources import ColumnSpec, ColumnType
+from tagwise.store.sql import ident, lit, lit_list
+
+__all__ = ["DATE_FORMATS", "MACROS", "TIMESTAMP_FORMATS", "ColumnPlan", "column_plan"]
+
+_FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0\ufeff"
+_HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + "  "
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
+"""Accepted date layouts (month and day may have one digit)."""
+
+_TIMES = (" %H:%M:%S", " %H:%M", "T%H:%M:%S", " %H:%M:%S.%f", "T%H:%M:%S.%f")
+TIMESTAMP_FORMATS = tuple(d + t for d in DATE_FORMATS for t in _TIMES) + DATE_FORMATS
+"""Accepted timestamp layouts: a date layout, optionally followed by a time."""
+
+_MALE = ("男", "m", "male", "1", "男性", "先生")
+_FEMALE = ("女", "f", "female", "2", "女性", "女士")
+_UNKNOWN = ("u", "unknown", "0", "未知", "保密", "其他")
+_TRUE = ("true", "t", "yes", "y", "1", "是", "对", "有")
+_FALSE = ("false", "f", "no", "n", "0", "否", "不是", "无")
+
+def _tuple(values: tuple[str, ...]) -> str:
+    return "(" + ", ".join(lit(v) for v in values) + ")"
+
+
+MACROS = f"""
+CREATE OR REPLACE TEMP MACRO tw_text(v) AS
+    nullif(trim(regexp_replace(translate(v, {lit(_FULL_WIDTH[:-1])}, {lit(_HALF_WIDTH[:-1])}),
+        '\\s+', ' ', 'g')), '');
+CREATE OR REPLACE TEMP MACRO tw_parse_ts(t) AS CAST(try_strptime(t, {lit_list(TIMESTAMP_FORMATS)}) AS TIMESTAMP);
+CREATE OR REPLACE TEMP MACRO tw_checked_ts(t, ts) AS CASE
+    WHEN day(ts) = try_cast(regexp_extract(t, '^[0-9]{{4}}[^0-9]?[0-9]{{1,2}}[^0-9]?([0-9]{{1,2}})', 1) AS INTEGER)
+    THEN ts END;
+CREATE OR REPLACE TEMP MACRO tw_timestamp(v) AS tw_checked_ts(tw_text(v), tw_parse_ts(tw_text(v)));
+CREATE OR REPLACE TEMP MACRO tw_date(v) AS CAST(tw_timestamp(v) AS DATE);
+CREATE OR REPLACE TEMP MACRO tw_digits(v) AS regexp_replace(tw_text(v), '[\\s\\-().]', '', 'g');
+CREATE OR REPLACE TEMP MACRO tw_phone_e164(d, cc) AS CASE
+    WHEN regexp_full_match(d, '\\+[1-9][0-9]{{6,14}}') THEN d
+    WHEN regexp_full_match(d, '00[1-9][0-9]{{6,14}}') THEN '+' || d[3:]
+    WHEN cc = '86' AND regexp_full_match(d, '861[3-9][0-9]{{9}}') THEN '+' || d
+    WHEN cc = '86' AND regexp_full_match(d, '1[3-9][0-9]{{9}}') THEN '+86' || d
+    WHEN cc = '86' AND regexp_full_match(d, '0[1-9][0-9]{{8,10}}') THEN '+86' || d[2:]
+    WHEN cc <> '86' AND regexp_full_match(d, '0?[1-9][0-9]{{5,11}}') THEN '+' || cc || ltrim(d, '0')
+    END;
+CREATE OR REPLACE TEMP MACRO tw_phone(v, cc) AS tw_phone_e164(tw_digits(v), cc);
+CREATE OR REPLACE TEMP MACRO tw_email(v) AS CASE
+    WHEN regexp_full_match(lower(replace(tw_text(v), ' ', '')),
+        '[a-z0-9._%+\\-]+@[a-z0-9\\-]+(\\.[a-z0-9\\-]+)*\\.[a-z]{{2,}}')
+    THEN lower(replace(tw_text(v), ' ', '')) END;
+CREATE OR REPLACE TEMP MACRO tw_gender(v) AS CASE
+    WHEN lower(tw_text(v)) IN {_tuple(_MALE)} THEN 'M'
+    WHEN lower(tw_text(v)) IN {_tuple(_FEMALE)} THEN 'F'
+    WHEN lower(tw_text(v)) IN {_tuple(_UNKNOWN)} THEN 'U' END;
+CREATE OR REPLACE TEMP MACRO tw_bool(v) AS CASE
+    WHEN lower(tw_text(v)) IN {_tuple(_TRUE)} THEN TRUE
+    WHEN lower(tw_text(v)) IN {_tuple(_FALSE)} THEN FALSE END;
+CREATE OR REPLACE TEMP MACRO tw_number_text(v) AS
+    regexp_replace(tw_text(v), '^[¥￥$]|[,，\\s]|元$', '', 'g');
+CREATE OR REPLACE TEMP MACRO tw_number(v) AS CASE
+    WHEN isfinite(try_cast(tw_number_text(v) AS DOUBLE))
+    THEN try_cast(tw_number_text(v) AS DOUBLE) END;
+CREATE OR REPLACE TEMP MACRO tw_integer(v) AS coalesce(
+    CASE WHEN regexp_full_match(tw_number_text(v), '[+-]?[0-9]+')
+         THEN try_cast(tw_number_text(v) AS BIGINT) END,
+    CASE WHEN tw_number(v) = floor(tw_number(v)) AND abs(tw_number(v)) < 9.0e15
+         THEN CAST(tw_number(v) AS BIGINT) END);
+"""
+"""Standardizing macros, installed on every warehouse connection that ingests."""
+
+
+_INTEGER_TYPES = {
+    "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT",
+    "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "UHUGEINT",
+}  # fmt: skip
+_FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
+
+_TEXT_MACROS = {
+    ColumnType.STRING: ("tw_text({v})", "VARCHAR"),
+    ColumnType.INTEGER: ("tw_integer({v})", "BIGINT"),
+    ColumnType.NUMBER: ("tw_number({v})", "DOUBLE"),
+    ColumnType.BOOLEAN: ("tw_bool({v})", "BOOLEAN"),
+    ColumnType.DATE: ("tw_date({v})", "DATE"),
+    ColumnType.TIMESTAMP: ("tw_timestamp({v})", "TIMESTAMP"),
+    ColumnType.PHONE: ("tw_phone({v}, {cc})", "VARCHAR"),
+    ColumnType.EMAIL: ("tw_email({v})", "VARCHAR"),
+    ColumnType.GENDER: ("tw_gender({v})", "VARCHAR"),
+}
+
+_INVALID = {
+    ColumnType.STRING: "not text",
+    ColumnType.INTEGER: "not an integer",
+    ColumnType.NUMBER: "not a number",
+    ColumnType.BOOLEAN: "not a yes/no value",
+    ColumnType.DATE: "not a valid date",
+    ColumnType.TIMESTAMP: "not a valid date and time",
+    ColumnType.PHONE: "not a valid phone number",
+    ColumnType.EMAIL: "not a valid email address",
+    ColumnType.GENDER: "not a recognized gender",
+}
+"""The reason recorded when a present value does not parse as the declared type."""
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnPlan:
+    """The SQL for one declared column over a raw relation."""
+
+    name: str
+    value: str
+    """Standardized, typed value."""
+    raw: str
+    """The raw value as text, for the quarantine."""
+    checks: tuple[tuple[str, str], ...]
+    """(condition that is true when the row is bad, reason)."""
+
+
+def column_plan(
+    name: str, spec: ColumnSpec, *, raw_column: str, physical: str, country_code: str
+) -> ColumnPlan:
+    """Plan one column read from ``raw_column`` whose type in the raw relation is ``physical``."""
+    raw = ident(raw_column)
+    is_text = physical.upper() == "VARCHAR"
+    parsed = _value(spec.type, raw, physical.upper(), country_code)
+    present = f"tw_text({raw}) IS NOT NULL" if is_text else f"{raw} IS NOT NULL"
+    value = parsed
+    checks: list[tuple[str, str]] = []
+    if spec.required:
+        checks.append((f"NOT ({present})", "missing required value"))
+    if spec.on_invalid == "reject":
+        checks.append((f"({present}) AND ({parsed}) IS NULL", _INVALID[spec.type]))
+    else:
+        value = f"CASE WHEN ({present}) THEN {parsed} END"
+    checks.extend(_range_checks(spec, parsed))
+    raw_text = raw if is_text else f"CAST({raw} AS VARCHAR)"
+    return ColumnPlan(name=name, value=value, raw=raw_text, checks=tuple(checks))
+
+
+def _value(ctype: ColumnType, raw: str, physical: str, country_code: str) -> str:
+    native = _native(ctype, raw, physical)
+    if native is not None:
+        return native
+    text = raw if physical == "VARCHAR" else f"CAST({raw} AS VARCHAR)"
+    template, _ = _TEXT_MACROS[ctype]
+    return template.format(v=text, cc=lit(country_code))
+
+
+def _native(ctype: ColumnType, raw: str, physical: str) -> str | None:
+    """SQL for a raw column whose engine type already fits the declared type."""
+    base = physical.split("(")[0]
+    numeric = base in _INTEGER_TYPES or base in _FLOAT_TYPES or base == "DECIMAL"
+    if ctype is ColumnType.INTEGER and base in _INTEGER_TYPES:
+        return f"CAST({raw} AS BIGINT)"
+    if ctype is ColumnType.INTEGER and numeric:
+        return f"CASE WHEN {raw} = floor({raw}) THEN CAST({raw} AS BIGINT) END"
+    if ctype is ColumnType.NUMBER and numeric:
+        return f"CASE WHEN isfinite(CAST({raw} AS DOUBLE)) THEN CAST({raw} AS DOUBLE) END"
+    if ctype is ColumnType.BOOLEAN and base == "BOOLEAN":
+        return raw
+    if ctype in (ColumnType.DATE, ColumnType.TIMESTAMP) and (
+        base == "DATE" or base.startswith("TIMESTAMP")
+    ):
+        return f"CAST({raw} AS {_TEXT_MACROS[ctype][1]})"
+    if ctype is ColumnType.STRING and physical != "VARCHAR" and (numeric or base == "BOOLEAN"):
+        return f"CAST({raw} AS VARCHAR)"
+    return None
+
+
+def _range_checks(spec: ColumnSpec, value: str) -> list[tuple[str, str]]:
+    checks: list[tuple[str, str]] = []
+    if spec.values is not None:
+        allowed = "(" + ", ".join(lit(v) for v in spec.values) + ")"
+        checks.append((f"({value}) NOT IN {allowed}", "not an allowed value"))
+    if spec.min is not None:
+        checks.append((f"({value}) < {lit(spec.min)}", f"below the minimum {spec.min:g}"))
+    if spec.max is not None:
+        checks.append((f"({value}) > {lit(spec.max)}", f"above the maximum {spec.max:g}"))
+    return checks
+
+
+def sql_type(ctype: ColumnType) -> str:
+    """The warehouse type of a declared column type."""
+    return _TEXT_MACROS[ctype][1]

@@ -1,0 +1,248 @@
+"""Ingest one source: stage → validate and standardize → keys → swap, atomically.
+
+The staged raw relation is validated in one set-based pass that computes every declared
+column's standardized value and the first problem of each row. Rows with a problem, rows
+repeating an earlier primary key and rows of unknown customers go to ``meta.quarantine``
+with file, line, column, raw value and reason; the rest replace ``src.<source>`` in the
+same warehouse transaction, so a crash leaves the previous state intact and re-ingesting
+the same files gives the same tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tagwise.errors import EngineError
+from tagwise.ingest.normalize import ColumnPlan, column_plan
+from tagwise.ingest.sources import REJECTS_TABLE, Staged, stage_source
+from tagwise.spec.sources import SourceSpec
+from tagwise.store.sql import ident, lit, table
+from tagwise.store.warehouse import Warehouse
+
+__all__ = ["SourceReport", "ingest_source"]
+
+_DUPS = "tw_dups"
+_UNKNOWN_CUSTOMER = "unknown customer"
+
+
+@dataclass(slots=True)
+class SourceReport:
+    """What ingesting one source did; ``loaded + rejected == read`` always."""
+
+    name: str
+    files: list[str] = field(default_factory=list)
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    new_customers: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestContext:
+    """Everything an ingest needs besides the source itself."""
+
+    root: Path
+    data_dir: Path
+    country_code: str
+    ingest_id: int
+    progress: Callable[[str], None] | None = None
+
+
+def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> SourceReport:
+    """Load one source; returns its counts.
+
+    Raises:
+        SourceError: the source cannot be read at all (nothing is changed).
+        EngineError: the warehouse failed (nothing is changed).
+    """
+    _step(ctx, f"{spec.name}: reading")
+    staged = stage_source(wh, spec, data_dir=ctx.data_dir, root=ctx.root)
+    _step(ctx, f"{spec.name}: validating {staged.staged_rows:,} rows")
+    plans = _plans(spec, staged, ctx.country_code)
+    stage = table("stage", spec.name)
+    wh.execute(f"CREATE OR REPLACE TABLE {stage} AS {_typed_select(spec, plans, staged)}")
+    _find_duplicates(wh, spec, stage)
+    _step(ctx, f"{spec.name}: writing")
+    report = SourceReport(name=spec.name, files=staged.files, read=staged.read)
+    with wh.transaction():
+        if spec.role == "customers":
+            report.new_customers = _assign_cids(wh, spec, stage)
+        _swap(wh, spec, stage, plans)
+        _quarantine(wh, spec, stage, plans, ctx.ingest_id)
+        _count(wh, spec, report)
+    wh.execute(f"DROP TABLE IF EXISTS {stage}")
+    return report
+
+
+def _step(ctx: IngestContext, message: str) -> None:
+    if ctx.progress is not None:
+        ctx.progress(message)
+
+
+def _plans(spec: SourceSpec, staged: Staged, country_code: str) -> list[ColumnPlan]:
+    keys = {*spec.primary_key, *([spec.customer_key] if spec.customer_key else [])}
+    plans = []
+    for name, column in spec.columns.items():
+        if name in keys and not column.required:
+            column = column.model_copy(update={"required": True})
+        raw = spec.file_column(name)
+        plans.append(
+            column_plan(
+                name, column, raw_column=raw, physical=staged.physical[raw],
+                country_code=country_code,
+            )
+        )
+    return plans
+
+
+def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> str:
+    """One pass: standardized values, the first problem, and (for bad rows) the details."""
+    checks = [(p, cond, reason) for p in plans for cond, reason in p.checks]
+    values = ", ".join(f"{p.value} AS {ident(p.name)}" for p in plans)
+    any_bad = " OR ".join(f"({c})" for _, c, _ in checks) or "FALSE"
+    first = _first_problem(spec, checks)
+    details = ", ".join(
+        f"CASE WHEN {c} THEN {lit(spec.file_column(p.name) + ': ' + r)} END" for p, c, r in checks
+    )
+    record = ", ".join(f"{lit(spec.file_column(p.name))}, {p.raw}" for p in plans)
+    inner = (
+        f"SELECT _file, _line, {values}, {first}, "
+        f"CASE WHEN {any_bad} THEN concat_ws('; ', {details or 'NULL'}) END AS _problems, "
+        f"CASE WHEN {any_bad} THEN CAST(json_object({record}) AS VARCHAR) END AS _record "
+        f"FROM {staged.relation}"
+    )
+    if spec.role == "customers" or spec.customer_key is None:
+        return inner
+    key = ident(spec.customer_key)
+    column = spec.file_column(spec.customer_key)
+    unknown = "t._reason IS NULL AND k.cid IS NULL"
+    return (
+        f"SELECT t.* EXCLUDE (_reason, _column, _raw, _problems, _record), k.cid, "
+        f"CASE WHEN {unknown} THEN {lit(_UNKNOWN_CUSTOMER)} ELSE t._reason END AS _reason, "
+        f"CASE WHEN {unknown} THEN {lit(column)} ELSE t._column END AS _column, "
+        f"CASE WHEN {unknown} THEN t.{key} ELSE t._raw END AS _raw, "
+        f"CASE WHEN {unknown} THEN {lit(column + ': ' + _UNKNOWN_CUSTOMER)} "
+        f"ELSE t._problems END AS _problems, "
+        f"CASE WHEN {unknown} THEN {_typed_record(spec, plans, 't')} ELSE t._record END "
+        f"AS _record FROM ({inner}) t LEFT JOIN meta.customer_keys k ON k.customer_id = t.{key}"
+    )
+
+
+def _typed_record(spec: SourceSpec, plans: list[ColumnPlan], alias: str) -> str:
+    """JSON of a row's standardized values, keyed by the file's column names."""
+    pairs = ", ".join(f"{lit(spec.file_column(p.name))}, {alias}.{ident(p.name)}" for p in plans)
+    return f"CAST(json_object({pairs}) AS VARCHAR)"
+
+
+def _first_problem(spec: SourceSpec, checks: list[tuple[ColumnPlan, str, str]]) -> str:
+    if not checks:
+        return "NULL::VARCHAR AS _reason, NULL::VARCHAR AS _column, NULL::VARCHAR AS _raw"
+    reason = " ".join(f"WHEN {c} THEN {lit(r)}" for _, c, r in checks)
+    column = " ".join(f"WHEN {c} THEN {lit(spec.file_column(p.name))}" for p, c, _ in checks)
+    raw = " ".join(f"WHEN {c} THEN {p.raw}" for p, c, _ in checks)
+    return (
+        f"CASE {reason} END AS _reason, CASE {column} END AS _column, "
+        f"CASE {raw} END AS _raw"
+    )
+
+
+def _find_duplicates(wh: Warehouse, spec: SourceSpec, stage: str) -> None:
+    """Rows repeating the primary key of an earlier good row (file order, then line)."""
+    wh.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_DUPS} (_file VARCHAR, _line BIGINT, "
+        "first_file VARCHAR, first_line BIGINT, key VARCHAR)"
+    )
+    if not spec.primary_key:
+        return
+    pk = ", ".join(ident(k) for k in spec.primary_key)
+    on = " AND ".join(f"s.{ident(k)} = d.{ident(k)}" for k in spec.primary_key)
+    key_text = " || '|' || ".join(f"CAST(s.{ident(k)} AS VARCHAR)" for k in spec.primary_key)
+    window = f"PARTITION BY {', '.join('s.' + ident(k) for k in spec.primary_key)} " \
+             "ORDER BY s._file, s._line"
+    wh.execute(
+        f"INSERT INTO {_DUPS} SELECT _file, _line, first_file, first_line, key FROM ("
+        f"SELECT s._file, s._line, first_value(s._file) OVER w AS first_file, "
+        f"first_value(s._line) OVER w AS first_line, row_number() OVER w AS n, "
+        f"{key_text} AS key FROM {stage} s SEMI JOIN (SELECT {pk} FROM {stage} "
+        f"WHERE _reason IS NULL GROUP BY {pk} HAVING count(*) > 1) d ON {on} "
+        f"WHERE s._reason IS NULL WINDOW w AS ({window})) WHERE n > 1"
+    )
+
+
+def _good(stage: str) -> str:
+    return f"{stage} s ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line " \
+           "WHERE s._reason IS NULL"
+
+
+def _assign_cids(wh: Warehouse, spec: SourceSpec, stage: str) -> int:
+    """Give new customers the next dense cids, in file order; existing cids never change."""
+    key = ident(spec.customer_key or "")
+    before = int(wh.scalar("SELECT count(*) FROM meta.customer_keys"))
+    wh.execute(
+        f"INSERT INTO meta.customer_keys SELECT s.{key}, "
+        f"(SELECT coalesce(max(cid), 0) FROM meta.customer_keys) "
+        f"+ row_number() OVER (ORDER BY s._file, s._line), now() FROM {_good(stage)} "
+        f"AND s.{key} NOT IN (SELECT customer_id FROM meta.customer_keys)"
+    )
+    return int(wh.scalar("SELECT count(*) FROM meta.customer_keys")) - before
+
+
+def _swap(wh: Warehouse, spec: SourceSpec, stage: str, plans: list[ColumnPlan]) -> None:
+    columns = ", ".join(f"s.{ident(p.name)}" for p in plans)
+    lineage = "s._file, s._line"
+    good = f"ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line WHERE s._reason IS NULL"
+    if spec.role == "customers":
+        key = ident(spec.customer_key or "")
+        source = (
+            f"SELECT k.cid, {columns}, {lineage} FROM {stage} s "
+            f"JOIN meta.customer_keys k ON k.customer_id = s.{key} {good} ORDER BY k.cid"
+        )
+    elif spec.customer_key:
+        source = f"SELECT s.cid, {columns}, {lineage} FROM {stage} s {good}"
+    else:
+        source = f"SELECT {columns}, {lineage} FROM {stage} s {good}"
+    wh.execute(f"CREATE OR REPLACE TABLE {table('src', spec.name)} AS {source}")
+
+
+def _quarantine(
+    wh: Warehouse, spec: SourceSpec, stage: str, plans: list[ColumnPlan], ingest_id: int
+) -> None:
+    name = lit(spec.name)
+    wh.execute("DELETE FROM meta.quarantine WHERE source = ?", [spec.name])
+    wh.execute(
+        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "
+        f"_reason, _problems, _record, now() FROM {stage} WHERE _reason IS NOT NULL"
+    )
+    first_key = lit(spec.file_column(spec.primary_key[0])) if spec.primary_key else "NULL"
+    wh.execute(
+        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, d._file, d._line, {first_key}, "
+        f"d.key, 'duplicate key (first at ' || d.first_file || ':' || d.first_line || ')', "
+        f"'duplicate key ' || {lit(' + '.join(spec.primary_key))}, "
+        f"{_typed_record(spec, plans, 's')}, now() FROM {_DUPS} d JOIN {stage} s "
+        "ON s._file = d._file AND s._line = d._line"
+    )
+    wh.execute(
+        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "
+        f"_reason, _reason, _record, now() FROM {REJECTS_TABLE}"
+    )
+
+
+def _count(wh: Warehouse, spec: SourceSpec, report: SourceReport) -> None:
+    report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table('src', spec.name)}"))
+    rows = wh.rows(
+        "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ' (first at', 1) AS kind, "
+        "count(*) FROM meta.quarantine WHERE source = ? GROUP BY kind ORDER BY 2 DESC, 1",
+        [spec.name],
+    )
+    report.reasons = {str(kind): int(count) for kind, count in rows}
+    report.rejected = sum(report.reasons.values())
+    if report.loaded + report.rejected != report.read:
+        raise EngineError(
+            f"source `{spec.name}`: read {report.read} rows but loaded {report.loaded} and "
+            f"rejected {report.rejected}; nothing was changed",
+            hint="this is a Tagwise bug; please report it with the source file",
+        )

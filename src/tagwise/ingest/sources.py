@@ -1,0 +1,473 @@
+"""Reading sources into the warehouse as raw relations with exact file/line lineage.
+
+Each reader produces a *staged* relation holding ``_file``, ``_line`` and the source's raw
+columns, plus the rows it could not read at all (malformed CSV lines, bad encoding, invalid
+JSON), which go to the quarantine with their physical line number. Nothing read is
+dropped: ``read = staged rows + structural rejects``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import glob
+import io
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tagwise.errors import EngineError, SourceError
+from tagwise.spec.sources import SourceFormat, SourceSpec
+from tagwise.store.sql import ident, lit
+from tagwise.store.warehouse import Warehouse
+
+__all__ = ["REJECTS_TABLE", "Staged", "resolve_files", "stage_source"]
+
+STAGED_TABLE = "tw_staged"
+REJECTS_TABLE = "tw_structural_rejects"
+_DUCKDB_ENCODINGS = {"utf-8", "utf8", "utf-8-sig", "utf-16", "utf16", "latin-1", "latin1"}
+_REJECT_REASONS = {
+    "MISSING COLUMNS": "malformed line: too few columns",
+    "TOO MANY COLUMNS": "malformed line: too many columns",
+    "UNQUOTED VALUE": "malformed line: unterminated or misplaced quote",
+    "INVALID ENCODING": "bad encoding: not valid UTF-8",
+    "INVALID UNICODE": "bad encoding: not valid UTF-8",
+    "LINE SIZE OVER MAXIMUM": "malformed line: longer than the maximum line size",
+}
+
+
+@dataclass(slots=True)
+class Staged:
+    """A source read into the warehouse, before validation."""
+
+    relation: str
+    """SQL relation with ``_file``, ``_line`` and the raw columns (by their names in the file)."""
+    physical: dict[str, str]
+    """Engine type of each raw column."""
+    files: list[str]
+    staged_rows: int = 0
+    structural_rejects: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def read(self) -> int:
+        """Every record read, good or bad."""
+        return self.staged_rows + self.structural_rejects
+
+
+def resolve_files(spec: SourceSpec, data_dir: Path, root: Path) -> list[Path]:
+    """The files a file source declares, in a stable order.
+
+    Raises:
+        SourceError: a pattern matches no file.
+    """
+    files: list[Path] = []
+    for pattern in spec.paths:
+        base = Path(pattern) if Path(pattern).is_absolute() else data_dir / pattern
+        matches = sorted(Path(p) for p in glob.glob(str(base), recursive=True))
+        matches = [m for m in matches if m.is_file()]
+        if not matches:
+            raise SourceError(
+                f"source `{spec.name}`: no file matches `{pattern}`",
+                hint=f"paths are relative to {_display(data_dir, root)}/; fix `path` in "
+                "sources.yaml or put the file there",
+            )
+        files.extend(matches)
+    return files
+
+
+def stage_source(
+    wh: Warehouse,
+    spec: SourceSpec,
+    *,
+    data_dir: Path,
+    root: Path,
+) -> Staged:
+    """Read a source into a temporary relation of raw values.
+
+    Raises:
+        SourceError: the source cannot be read at all.
+    """
+    _reset(wh)
+    fmt = spec.resolved_format
+    if fmt is SourceFormat.SQL:
+        return _stage_sql(wh, spec)
+    files = resolve_files(spec, data_dir, root)
+    if fmt is SourceFormat.PARQUET:
+        return _stage_parquet(wh, spec, files, root)
+    staged = Staged(relation=STAGED_TABLE, physical={}, files=[_display(f, root) for f in files])
+    for i, path in enumerate(files):
+        if fmt is SourceFormat.CSV:
+            _stage_csv_file(wh, spec, path, i, staged, root)
+        else:
+            _stage_jsonl_file(wh, spec, path, i, staged, root)
+    staged.staged_rows = int(wh.scalar(f"SELECT count(*) FROM {STAGED_TABLE}"))
+    staged.structural_rejects = int(wh.scalar(f"SELECT count(*) FROM {REJECTS_TABLE}"))
+    return staged
+
+
+def _reset(wh: Warehouse) -> None:
+    kinds = wh.rows(
+        "SELECT 'TABLE' FROM duckdb_tables() WHERE temporary AND table_name = ? UNION ALL "
+        "SELECT 'VIEW' FROM duckdb_views() WHERE temporary AND view_name = ?",
+        [STAGED_TABLE, STAGED_TABLE],
+    )
+    for (kind,) in kinds:
+        wh.execute(f"DROP {kind} IF EXISTS {STAGED_TABLE}")
+    wh.execute(
+        f"CREATE OR REPLACE TEMP TABLE {REJECTS_TABLE} (_file VARCHAR, _line BIGINT, "
+        "_column VARCHAR, _raw VARCHAR, _reason VARCHAR, _record VARCHAR)"
+    )
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
+# -- CSV ---------------------------------------------------------------------------------
+
+
+def _stage_csv_file(
+    wh: Warehouse, spec: SourceSpec, path: Path, index: int, staged: Staged, root: Path
+) -> None:
+    display = _display(path, root)
+    header = _csv_header(path, spec)
+    _check_columns(spec, header, display)
+    readable, bad_lines = _utf8_copy(path, spec.encoding, root)
+    raw = f"tw_raw_{index}"
+    rejects = f"tw_rej_{index}"
+    columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
+    wh.execute(
+        f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(readable))}, "
+        f"columns={columns}, header=true, auto_detect=false, delim={lit(spec.delimiter)}, "
+        f"quote='\"', escape='\"', store_rejects=true, rejects_table={lit(rejects)}, "
+        f"rejects_scan={lit(rejects + '_scan')}, max_line_size=10000000)"
+    )
+    reject_lines = _csv_rejects(wh, rejects, display)
+    blank = _blank_lines(wh, readable, raw, len(reject_lines))
+    for line in bad_lines:
+        wh.execute(
+            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",
+            [display, line[0], line[1], f"bad encoding: not valid {spec.encoding}"],
+        )
+    skipped = sorted(set(reject_lines) | set(blank))
+    relation = _with_lines(wh, raw, skipped, header_lines=1, index=index)
+    keep = [spec.file_column(c) for c in spec.columns]
+    select = ", ".join(ident(c) for c in keep)
+    exclude = _bad_line_filter(bad_lines)
+    _append(
+        wh,
+        f"SELECT {lit(display)} AS _file, _line, {select} FROM {relation} {exclude}",
+    )
+    staged.physical = dict.fromkeys(keep, "VARCHAR")
+    wh.execute(f"DROP TABLE IF EXISTS {raw}")
+
+
+def _csv_header(path: Path, spec: SourceSpec) -> list[str]:
+    encoding = "utf-8-sig" if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else (
+        spec.encoding
+    )
+    try:
+        codecs.lookup(encoding)
+    except LookupError as exc:
+        raise SourceError(
+            f"source `{spec.name}`: unknown encoding `{spec.encoding}`",
+            hint="use utf-8, gb18030, gbk, big5, utf-16 or another Python codec name",
+        ) from exc
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+    except OSError as exc:
+        raise SourceError(f"source `{spec.name}`: cannot read `{path}`: {exc}") from exc
+    first = head.split(b"\n", 1)[0].rstrip(b"\r")
+    try:
+        text = first.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise SourceError(
+            f"source `{spec.name}`: the header of `{path.name}` is not {spec.encoding} text",
+            hint="set `encoding:` of the source in sources.yaml (e.g. gb18030)",
+        ) from exc
+    row = next(csv.reader(io.StringIO(text), delimiter=spec.delimiter), [])
+    names = [c.strip().lstrip("\ufeff") for c in row]
+    if not names or not any(names):
+        raise SourceError(f"source `{spec.name}`: `{path.name}` has no header line")
+    duplicated = sorted({n for n in names if names.count(n) > 1})
+    if duplicated:
+        raise SourceError(
+            f"source `{spec.name}`: `{path.name}` repeats the header column `{duplicated[0]}`"
+        )
+    return names
+
+
+def _check_columns(spec: SourceSpec, found: list[str], display: str) -> None:
+    import difflib  # noqa: PLC0415
+
+    for name in spec.columns:
+        wanted = spec.file_column(name)
+        if wanted not in found:
+            close = difflib.get_close_matches(wanted, found, n=1, cutoff=0.5)
+            hint = f"did you mean `{close[0]}`? " if close else ""
+            raise SourceError(
+                f"source `{spec.name}`: column `{wanted}` is missing from `{display}`",
+                hint=f"{hint}the file has: {', '.join(found)}; set `from:` in sources.yaml",
+            )
+
+
+def _utf8_copy(path: Path, encoding: str, root: Path) -> tuple[Path, list[tuple[int, str]]]:
+    """A UTF-8 version of a file in another encoding, and its undecodable lines.
+
+    Lines that do not decode are kept in the copy (with U+FFFD) so line numbers stay
+    exact; they are reported as rejects and excluded from the staged rows.
+    """
+    if encoding.lower().replace("_", "-") in _DUCKDB_ENCODINGS:
+        return path, []
+    tmp_dir = root / ".tagwise" / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    bad: list[tuple[int, str]] = []
+    decoder = codecs.getdecoder(encoding)
+    with (
+        path.open("rb") as src,
+        tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=tmp_dir, suffix=".csv",
+                                    delete=False, newline="") as out,
+    ):
+        for number, line in enumerate(src, start=1):
+            try:
+                text = decoder(line)[0]
+            except UnicodeDecodeError:
+                text = line.decode(encoding, errors="replace")
+                bad.append((number, line.hex()))
+            out.write(text)
+    return Path(out.name), bad
+
+
+def _csv_rejects(wh: Warehouse, rejects: str, display: str) -> list[int]:
+    rows = wh.rows(
+        f"SELECT line, any_value(error_type ORDER BY column_idx), any_value(csv_line) "
+        f"FROM {rejects} GROUP BY line ORDER BY line"
+    )
+    for line, error_type, csv_line in rows:
+        reason = _REJECT_REASONS.get(str(error_type), f"malformed line: {error_type}".lower())
+        wh.execute(
+            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",
+            [display, line, csv_line, reason],
+        )
+    wh.execute(f"DROP TABLE IF EXISTS {rejects}")
+    wh.execute(f"DROP TABLE IF EXISTS {rejects + '_scan'}")
+    return [int(r[0]) for r in rows]
+
+
+def _blank_lines(wh: Warehouse, path: Path, raw: str, rejected: int) -> list[int]:
+    """Physical numbers of empty lines, which the CSV reader skips; only when there are any."""
+    with path.open("rb") as fh:
+        newlines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
+        fh.seek(max(fh.tell() - 1, 0))
+        ends_with_newline = fh.read(1) == b"\n"
+    physical = newlines + (0 if ends_with_newline else 1)
+    rows = int(wh.scalar(f"SELECT count(*) FROM {raw}"))
+    if physical <= rows + rejected + 1:
+        return []
+    with path.open("rb") as fh:
+        return [n for n, line in enumerate(fh, start=1) if not line.strip(b"\r\n")]
+
+
+def _with_lines(wh: Warehouse, raw: str, skipped: list[int], *, header_lines: int,
+                index: int) -> str:
+    """A relation over ``raw`` adding ``_line``: the physical line of each staged row.
+
+    Staged rows are numbered in file order (``rowid``); the k-th staged row sits on the
+    k-th physical line that is neither a header nor a skipped (rejected or blank) line.
+    """
+    offsets = f"tw_skip_{index}"
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE {offsets} (a BIGINT, k BIGINT)")
+    points: dict[int, int] = {}
+    for j, line in enumerate(skipped, start=1):
+        points[line - header_lines - j] = j
+    if points:
+        wh.con.executemany(f"INSERT INTO {offsets} VALUES (?, ?)", list(points.items()))
+    return (
+        f"(SELECT r.*, r.rowid + 1 + {header_lines} + coalesce(s.k, 0) AS _line "
+        f"FROM {raw} r ASOF LEFT JOIN {offsets} s ON r.rowid + 1 > s.a)"
+    )
+
+
+def _bad_line_filter(bad_lines: list[tuple[int, str]]) -> str:
+    if not bad_lines:
+        return ""
+    return "WHERE _line NOT IN (" + ", ".join(str(n) for n, _ in bad_lines) + ")"
+
+
+def _append(wh: Warehouse, select: str) -> None:
+    if _temp_exists(wh, STAGED_TABLE):
+        wh.execute(f"INSERT INTO {STAGED_TABLE} BY NAME {select}")
+    else:
+        wh.execute(f"CREATE TEMP TABLE {STAGED_TABLE} AS {select}")
+
+
+def _temp_exists(wh: Warehouse, name: str) -> bool:
+    sql = "SELECT count(*) FROM duckdb_tables() WHERE temporary AND table_name = ?"
+    return bool(wh.scalar(sql, [name]))
+
+
+# -- JSON lines ----------------------------------------------------------------------------
+
+
+def _stage_jsonl_file(
+    wh: Warehouse, spec: SourceSpec, path: Path, index: int, staged: Staged, root: Path
+) -> None:
+    display = _display(path, root)
+    readable, bad_lines = _utf8_copy(path, spec.encoding, root)
+    lines = f"tw_lines_{index}"
+    wh.execute(
+        f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT row_number() OVER () AS _line, l "
+        f"FROM read_csv({lit(str(readable))}, columns={{'l': 'VARCHAR'}}, header=false, "
+        "auto_detect=false, delim=chr(31), quote='', escape='', max_line_size=10000000, "
+        "parallel=false)"
+    )
+    for line in bad_lines:
+        wh.execute(
+            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",
+            [display, line[0], line[1], f"bad encoding: not valid {spec.encoding}"],
+        )
+    exclude = _bad_line_filter(bad_lines).replace("WHERE", "AND")
+    wh.execute(
+        f"INSERT INTO {REJECTS_TABLE} SELECT {lit(display)}, _line, NULL, l, "
+        "CASE WHEN json_valid(l) THEN 'not a JSON object' ELSE 'bad json: not valid JSON' END, "
+        f"NULL FROM {lines} WHERE trim(l) <> '' AND NOT (json_valid(l) AND "
+        f"json_type(l) = 'OBJECT') {exclude}"
+    )
+    keep = [spec.file_column(c) for c in spec.columns]
+    paths = "[" + ", ".join(lit("$." + _json_key(k)) for k in keep) + "]"
+    values = ", ".join(f"_v[{i + 1}] AS {ident(k)}" for i, k in enumerate(keep))
+    _append(
+        wh,
+        f"SELECT {lit(display)} AS _file, _line, {values} FROM (SELECT _line, "
+        f"json_extract_string(l, {paths}) AS _v FROM {lines} WHERE trim(l) <> '' AND "
+        f"json_valid(l) AND json_type(l) = 'OBJECT' {exclude})",
+    )
+    staged.physical = dict.fromkeys(keep, "VARCHAR")
+    wh.execute(f"DROP TABLE IF EXISTS {lines}")
+
+
+def _json_key(key: str) -> str:
+    """A JSON path step for a key, quoted so dots and spaces in keys are safe."""
+    return '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+# -- Parquet -------------------------------------------------------------------------------
+
+
+def _stage_parquet(wh: Warehouse, spec: SourceSpec, files: list[Path], root: Path) -> Staged:
+    listing = "[" + ", ".join(lit(str(f)) for f in files) + "]"
+    scan = (
+        f"read_parquet({listing}, filename=true, file_row_number=true, union_by_name=true)"
+    )
+    try:
+        described = dict(wh.columns(f"SELECT * FROM {scan}"))
+    except EngineError as exc:
+        raise SourceError(f"source `{spec.name}`: cannot read Parquet: {exc.message}") from exc
+    found = [c for c in described if c not in ("filename", "file_row_number")]
+    display = _display(files[0], root)
+    _check_columns(spec, found, display)
+    keep = [spec.file_column(c) for c in spec.columns]
+    names = {str(f): _display(f, root) for f in files}
+    file_expr = "CASE filename " + " ".join(
+        f"WHEN {lit(k)} THEN {lit(v)}" for k, v in names.items()
+    ) + " END"
+    select = ", ".join(ident(c) for c in keep)
+    wh.execute(
+        f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {file_expr} AS _file, "
+        f"file_row_number + 1 AS _line, {select} FROM {scan}"
+    )
+    staged = Staged(
+        relation=STAGED_TABLE,
+        physical={c: described[c] for c in keep},
+        files=list(names.values()),
+    )
+    staged.staged_rows = int(wh.scalar(f"SELECT count(*) FROM {scan}"))
+    return staged
+
+
+# -- SQL tables ----------------------------------------------------------------------------
+
+_BATCH = 50_000
+
+
+def _stage_sql(wh: Warehouse, spec: SourceSpec) -> Staged:
+    """Stream a table or query of another database (any SQLAlchemy URL) into the warehouse.
+
+    Values arrive as text and go through the same standardization as file sources.
+    """
+    import pyarrow as pa  # noqa: PLC0415
+    import sqlalchemy as sa  # noqa: PLC0415
+    from sqlalchemy.exc import SQLAlchemyError  # noqa: PLC0415
+
+    keep = [spec.file_column(c) for c in spec.columns]
+    label = spec.table or "query"
+    try:
+        engine = sa.create_engine(spec.url or "")
+    except (sa.exc.ArgumentError, ImportError) as exc:
+        raise SourceError(f"source `{spec.name}`: cannot use url: {exc}") from exc
+    schema = pa.schema([("_file", pa.string()), ("_line", pa.int64())] +
+                       [(k, pa.string()) for k in keep])
+    wh.execute(
+        f"CREATE TEMP TABLE {STAGED_TABLE} (_file VARCHAR, _line BIGINT, "
+        + ", ".join(f"{ident(k)} VARCHAR" for k in keep) + ")"
+    )
+    line = 0
+    try:
+        with engine.connect() as conn:
+            result = conn.execution_options(stream_results=True).execute(_sql_query(sa, spec))
+            missing = [k for k in keep if k not in result.keys()]
+            if missing:
+                raise SourceError(
+                    f"source `{spec.name}`: column `{missing[0]}` is missing from `{label}`",
+                    hint=f"it has: {', '.join(result.keys())}; set `from:` in sources.yaml",
+                )
+            for batch in _batches(result.mappings(), keep):
+                lines = list(range(line + 1, line + 1 + len(batch[keep[0]])))
+                line = lines[-1]
+                arrays = [pa.array([label] * len(lines)), pa.array(lines, pa.int64())]
+                arrays += [pa.array(batch[k], pa.string()) for k in keep]
+                wh.con.register("tw_batch", pa.Table.from_arrays(arrays, schema=schema))
+                wh.execute(f"INSERT INTO {STAGED_TABLE} SELECT * FROM tw_batch")
+                wh.con.unregister("tw_batch")
+    except SQLAlchemyError as exc:
+        first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        raise SourceError(f"source `{spec.name}`: cannot read `{label}`: {first}") from exc
+    finally:
+        engine.dispose()
+    return Staged(relation=STAGED_TABLE, physical=dict.fromkeys(keep, "VARCHAR"),
+                  files=[label], staged_rows=line)
+
+
+def _sql_query(sa: Any, spec: SourceSpec) -> Any:
+    if spec.query:
+        return sa.text(spec.query)
+    schema, _, name = (spec.table or "").rpartition(".")
+    return sa.select(sa.text("*")).select_from(sa.table(name, schema=schema or None))
+
+
+def _batches(rows: Iterator[Any], keep: list[str]) -> Iterator[dict[str, list[str | None]]]:
+    batch: dict[str, list[str | None]] = {k: [] for k in keep}
+    for row in rows:
+        for k in keep:
+            batch[k].append(_as_text(row[k]))
+        if len(batch[keep[0]]) >= _BATCH:
+            yield batch
+            batch = {k: [] for k in keep}
+    if batch[keep[0]]:
+        yield batch
+
+
+def _as_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None).isoformat(sep=" ")
+    return str(value)

@@ -1,0 +1,149 @@
+"""Workspace settings: defaults → ``tagwise.toml`` → ``TAGWISE_*`` environment → arguments.
+
+Each setting is declared once here with a type, a default and a description; the docs
+table and ``tagwise config`` derive from these declarations. Nothing is read at import time:
+:meth:`Settings.load` builds the settings for one workspace.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from tagwise.errors import ConfigError, Location
+
+__all__ = ["CONFIG_FILE", "CatalogSettings", "IngestSettings", "Settings", "WarehouseSettings"]
+
+CONFIG_FILE = "tagwise.toml"
+"""Name of the file that marks a folder as a workspace."""
+
+_toml_data: ContextVar[dict[str, Any]] = ContextVar("_toml_data", default={})  # noqa: B039
+
+
+class _Group(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CatalogSettings(_Group):
+    """Where the catalog (taxonomy, versions, runs, users, audit) lives."""
+
+    url: str = Field(
+        default="sqlite:///.tagwise/catalog.sqlite",
+        description="SQLAlchemy URL of the catalog; a relative SQLite path is relative to the "
+        "workspace. Use postgresql+psycopg://user@host/db for a team server.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        if not value.startswith(("sqlite", "postgresql")):
+            msg = "catalog.url must be a sqlite:/// or postgresql+psycopg:// URL"
+            raise ValueError(msg)
+        return value
+
+
+class WarehouseSettings(_Group):
+    """The embedded DuckDB warehouse that holds sources, features and tag values."""
+
+    path: str = Field(
+        default=".tagwise/warehouse.duckdb",
+        description="DuckDB database file, relative to the workspace.",
+    )
+    threads: int | None = Field(
+        default=None, ge=1, description="DuckDB worker threads (default: all cores)."
+    )
+    memory_limit: str | None = Field(
+        default=None, description="DuckDB memory limit such as '4GB' (default: DuckDB's 80%)."
+    )
+
+
+class IngestSettings(_Group):
+    """How raw rows are standardized on the way in."""
+
+    country_code: str = Field(
+        default="86",
+        pattern=r"^[1-9][0-9]{0,2}$",
+        description="Calling code added to national phone numbers when normalizing to E.164.",
+    )
+    data_dir: str = Field(
+        default="data", description="Folder that relative source paths are resolved against."
+    )
+
+
+class _TomlSource(PydanticBaseSettingsSource):
+    """Feeds the parsed ``tagwise.toml`` of the workspace being loaded."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return _toml_data.get().get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_toml_data.get())
+
+
+class Settings(BaseSettings):
+    """All settings of one workspace."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="TAGWISE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    name: str = Field(default="tagwise", description="Workspace name shown in reports.")
+    catalog: CatalogSettings = Field(default_factory=CatalogSettings)
+    warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Explicit arguments beat the environment, which beats ``tagwise.toml``."""
+        return init_settings, env_settings, _TomlSource(settings_cls)
+
+    @classmethod
+    def load(cls, root: Path, **overrides: Any) -> Settings:
+        """Read the settings of the workspace at ``root``.
+
+        Raises:
+            ConfigError: the file is not valid TOML or a value is invalid.
+        """
+        path = root / CONFIG_FILE
+        data = _read_toml(path)
+        token = _toml_data.set(data)
+        try:
+            return cls(**overrides)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            raise ConfigError(
+                f"invalid setting `{where}`: {first['msg']}",
+                location=Location(path),
+                hint=f"fix `{where}` in {CONFIG_FILE} or the TAGWISE_* environment",
+            ) from exc
+        finally:
+            _toml_data.reset(token)
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        return {}
+    except tomllib.TOMLDecodeError as exc:
+        line = getattr(exc, "lineno", None)
+        col = getattr(exc, "colno", None)
+        raise ConfigError(
+            f"{CONFIG_FILE} is not valid TOML: {getattr(exc, 'msg', exc)}",
+            location=Location(path, line, col),
+        ) from exc

@@ -1,0 +1,1 @@
+"""Tags as code: YAML specs, their models, loading and checks."""

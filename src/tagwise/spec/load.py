@@ -1,0 +1,104 @@
+"""Load YAML files keeping the line and column of every value.
+
+Spec errors must point at the exact place in the file (``sources.yaml:12:7``), so the
+loader keeps a map from each value's path (``("sources", "orders", "columns")``) to its
+position, and :func:`spec_error` turns a pydantic validation error into a located
+:class:`~tagwise.errors.SpecError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from tagwise.errors import Location, SpecError
+
+__all__ = ["Document", "load_yaml", "spec_error"]
+
+Path_ = tuple[str | int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A parsed YAML file: its data and where each value starts."""
+
+    path: Path
+    data: Any
+    positions: Mapping[Path_, tuple[int, int]]
+
+    def location(self, key: Iterable[str | int]) -> Location:
+        """The position of ``key``, or of its nearest parent that has one."""
+        parts = tuple(key)
+        while parts and parts not in self.positions:
+            parts = parts[:-1]
+        line, col = self.positions.get(parts, (1, 1))
+        return Location(self.path, line, col)
+
+
+def load_yaml(path: Path) -> Document:
+    """Parse one YAML file.
+
+    Raises:
+        SpecError: the file is missing or is not valid YAML.
+    """
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise SpecError(f"spec file `{path.name}` does not exist", location=Location(path)) from exc
+    except UnicodeDecodeError as exc:
+        raise SpecError("spec file is not UTF-8 text", location=Location(path)) from exc
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (None, None)
+        raise SpecError(f"invalid YAML: {exc.problem}", location=Location(path, line, col)) from exc
+    positions: dict[Path_, tuple[int, int]] = {}
+    data = _construct(node, (), positions) if node is not None else None
+    return Document(path=path, data=data, positions=positions)
+
+
+_SCALARS = yaml.SafeLoader("")
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _construct(node: yaml.Node, at: Path_, positions: dict[Path_, tuple[int, int]]) -> Any:
+    """Build Python values from a node tree; a mapping entry's position is its key's."""
+    positions.setdefault(at, _mark(node))
+    if isinstance(node, yaml.MappingNode):
+        result: dict[Any, Any] = {}
+        for key_node, value_node in node.value:
+            key = _SCALARS.construct_object(key_node)  # type: ignore[no-untyped-call]
+            positions[(*at, str(key))] = _mark(key_node)
+            result[key] = _construct(value_node, (*at, str(key)), positions)
+        return result
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(item, (*at, i), positions) for i, item in enumerate(node.value)]
+    return _SCALARS.construct_object(node)  # type: ignore[no-untyped-call]
+
+
+def spec_error(
+    exc: ValidationError, doc: Document, *, prefix: Path_ = (), known: Iterable[str] = ()
+) -> SpecError:
+    """The first problem of a validation error, located in the YAML file."""
+    first = exc.errors()[0]
+    loc = tuple(str(p) if not isinstance(p, int) else p for p in first["loc"])
+    full = (*prefix, *loc)
+    field = ".".join(str(p) for p in full) or "(top level)"
+    hint = None
+    if first["type"] == "extra_forbidden" and loc:
+        close = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
+        hint = f"did you mean `{close[0]}`?" if close else None
+        message = f"unknown field `{field}`"
+    else:
+        message = f"`{field}`: {first['msg'].lower()}"
+    return SpecError(message, location=doc.location(full), hint=hint)

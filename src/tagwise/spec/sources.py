@@ -1,0 +1,238 @@
+"""``sources.yaml``: where raw data lives and the schema it must have.
+
+Example::
+
+    sources:
+      customers:
+        role: customers              # the customer master: assigns each customer a cid
+        path: customers.csv          # relative to the workspace data folder; globs allowed
+        customer_key: customer_id
+        primary_key: [customer_id]
+        columns:
+          customer_id: {type: string, required: true, from: 客户编号}
+          phone: {type: phone, from: 手机号}
+      orders:
+        path: orders.parquet
+        customer_key: customer_id    # rows whose customer is unknown are quarantined
+        primary_key: [order_id]
+        columns: ...
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from tagwise.errors import SpecError
+from tagwise.spec.load import Document, load_yaml, spec_error
+
+__all__ = [
+    "ColumnSpec",
+    "ColumnType",
+    "SourceFormat",
+    "SourceSpec",
+    "SourcesSpec",
+    "load_sources",
+]
+
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class ColumnType(StrEnum):
+    """Declared column types; the standardizing ones normalize the raw text."""
+
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    BOOLEAN = "boolean"
+    DATE = "date"
+    TIMESTAMP = "timestamp"
+    PHONE = "phone"
+    EMAIL = "email"
+    GENDER = "gender"
+
+
+class SourceFormat(StrEnum):
+    """How a source is read."""
+
+    CSV = "csv"
+    PARQUET = "parquet"
+    JSONL = "jsonl"
+    SQL = "sql"
+
+
+_SUFFIX_FORMATS = {
+    ".csv": SourceFormat.CSV,
+    ".tsv": SourceFormat.CSV,
+    ".txt": SourceFormat.CSV,
+    ".parquet": SourceFormat.PARQUET,
+    ".pq": SourceFormat.PARQUET,
+    ".jsonl": SourceFormat.JSONL,
+    ".ndjson": SourceFormat.JSONL,
+    ".json": SourceFormat.JSONL,
+}
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class ColumnSpec(_Spec):
+    """One declared column of a source."""
+
+    type: ColumnType = ColumnType.STRING
+    from_: str | None = Field(default=None, alias="from")
+    """The column's name in the file when it differs (e.g. a Chinese header)."""
+    required: bool = False
+    values: tuple[str, ...] | None = None
+    """Allowed values (after standardization); anything else is rejected."""
+    min: float | None = None
+    max: float | None = None
+    on_invalid: Literal["reject", "null"] = "reject"
+    """What to do with a value that does not parse: reject the row, or load it as null."""
+    description: str = ""
+
+
+class SourceSpec(_Spec):
+    """One source: location, format and declared schema."""
+
+    name: str
+    role: Literal["customers", "records"] = "records"
+    format: SourceFormat | None = None
+    path: str | list[str] | None = None
+    url: str | None = None
+    """SQLAlchemy URL, for ``format: sql``."""
+    table: str | None = None
+    query: str | None = None
+    encoding: str = "utf-8"
+    delimiter: str = ","
+    customer_key: str | None = None
+    primary_key: tuple[str, ...] = ()
+    columns: dict[str, ColumnSpec]
+    description: str = ""
+    owner: str = ""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> SourceSpec:
+        for name in self.columns:
+            if not _NAME.match(name):
+                msg = f"column name `{name}` must be snake_case ascii (use `from:` for the file's name)"
+                raise ValueError(msg)
+        for key in (*self.primary_key, *([self.customer_key] if self.customer_key else [])):
+            if key not in self.columns:
+                msg = f"key column `{key}` is not declared under columns"
+                raise ValueError(msg)
+        if self.role == "customers" and (
+            self.customer_key is None or self.primary_key != (self.customer_key,)
+        ):
+            msg = "the customers source needs customer_key and primary_key: [<customer_key>]"
+            raise ValueError(msg)
+        if self.resolved_format is SourceFormat.SQL:
+            if not self.url or not (self.table or self.query):
+                msg = "a sql source needs url and table (or query)"
+                raise ValueError(msg)
+        elif not self.path:
+            msg = "a file source needs path"
+            raise ValueError(msg)
+        if len(self.delimiter) != 1:
+            msg = "delimiter must be one character"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def resolved_format(self) -> SourceFormat:
+        """The declared format, or the one implied by the path's suffix (CSV otherwise)."""
+        if self.format is not None:
+            return self.format
+        if self.url:
+            return SourceFormat.SQL
+        first = self.path[0] if isinstance(self.path, list) else (self.path or "")
+        return _SUFFIX_FORMATS.get(Path(first).suffix.lower(), SourceFormat.CSV)
+
+    @property
+    def paths(self) -> list[str]:
+        """Declared path patterns as a list."""
+        if self.path is None:
+            return []
+        return list(self.path) if isinstance(self.path, list) else [self.path]
+
+    def file_column(self, name: str) -> str:
+        """The column's name in the raw data."""
+        return self.columns[name].from_ or name
+
+
+class SourcesSpec(_Spec):
+    """All sources of a workspace, in declaration order."""
+
+    sources: dict[str, SourceSpec]
+    file: Path | None = None
+
+    @property
+    def customers(self) -> SourceSpec | None:
+        """The customer master, if one is declared."""
+        return next((s for s in self.sources.values() if s.role == "customers"), None)
+
+    def ordered(self, names: list[str] | None = None) -> list[SourceSpec]:
+        """Sources to ingest, the customer master first (others need its cids).
+
+        Raises:
+            SpecError: a requested name is not declared.
+        """
+        wanted = names or list(self.sources)
+        for name in wanted:
+            if name not in self.sources:
+                from tagwise.errors import NotFound  # noqa: PLC0415
+
+                close = [n for n in self.sources if n.startswith(name[:2])]
+                hint = f"declared sources: {', '.join(self.sources)}"
+                raise NotFound(
+                    f"source `{name}` is not declared in sources.yaml",
+                    hint=f"did you mean `{close[0]}`?" if close else hint,
+                )
+        specs = [self.sources[n] for n in wanted]
+        return sorted(specs, key=lambda s: s.role != "customers")
+
+
+def load_sources(path: Path) -> SourcesSpec:
+    """Load and validate ``sources.yaml``.
+
+    Raises:
+        SpecError: with file, line and column of the first problem.
+    """
+    doc = load_yaml(path)
+    raw = doc.data or {}
+    if not isinstance(raw, dict) or not isinstance(raw.get("sources", {}), dict):
+        raise SpecError("expected a mapping `sources:` of source names", location=doc.location(()))
+    unknown = set(raw) - {"sources"}
+    if unknown:
+        key = sorted(unknown)[0]
+        raise SpecError(f"unknown top-level key `{key}`", location=doc.location((key,)))
+    specs: dict[str, SourceSpec] = {}
+    for name, body in (raw.get("sources") or {}).items():
+        specs[str(name)] = _source(doc, str(name), body)
+    customers = [s.name for s in specs.values() if s.role == "customers"]
+    if len(customers) > 1:
+        raise SpecError(
+            f"only one source may have role customers, found {', '.join(customers)}",
+            location=doc.location(("sources", customers[1], "role")),
+        )
+    return SourcesSpec(sources=specs, file=path)
+
+
+def _source(doc: Document, name: str, body: Any) -> SourceSpec:
+    at = ("sources", name)
+    if not _NAME.match(name):
+        raise SpecError(
+            f"source name `{name}` must be snake_case ascii", location=doc.location(at)
+        )
+    if not isinstance(body, dict):
+        raise SpecError(f"source `{name}` must be a mapping", location=doc.location(at))
+    try:
+        return SourceSpec.model_validate({**body, "name": name})
+    except ValidationError as exc:
+        fields = [*SourceSpec.model_fields, *ColumnSpec.model_fields, "from"]
+        raise spec_error(exc, doc, prefix=at, known=fields) from exc

@@ -1,0 +1,1 @@
+"""Persistence: the catalog (SQLAlchemy) and the warehouse (DuckDB)."""

@@ -1,0 +1,195 @@
+"""The catalog: repository functions over the SQLAlchemy tables.
+
+SQLite by default (a file under ``.tagwise/``), PostgreSQL for a team server. The schema
+is migrated to the latest Alembic revision whenever a workspace opens it, so workspaces
+created by older versions keep working.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
+
+from tagwise.errors import CatalogError, ConfigError
+from tagwise.store.tables import ingest_runs, workspace_meta
+
+__all__ = ["Catalog", "IngestRun", "resolve_url"]
+
+_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass(frozen=True, slots=True)
+class IngestRun:
+    """What one ``ingest`` of one source did."""
+
+    source: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    files: Sequence[str]
+    read: int = 0
+    loaded: int = 0
+    rejected: int = 0
+    new_customers: int = 0
+    reasons: Mapping[str, int] = field(default_factory=dict)
+    error: str | None = None
+    actor: str = ""
+    id: int | None = None
+
+
+def resolve_url(url: str, root: Path) -> str:
+    """Make a relative SQLite path relative to the workspace root.
+
+    Raises:
+        ConfigError: the URL cannot be parsed.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise ConfigError(f"catalog.url `{url}` is not a database URL") from exc
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        path = Path(parsed.database or "")
+        if not path.is_absolute():
+            path = root / path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return parsed.set(database=str(path)).render_as_string(hide_password=False)
+    return url
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+class Catalog:
+    """Reads and writes the catalog database."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        try:
+            self.engine: Engine = sa.create_engine(url, future=True)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            hint = "pip install 'tagwise[postgres]'" if "postgres" in url else None
+            raise ConfigError(f"cannot use catalog.url `{_safe(url)}`: {exc}", hint=hint) from exc
+
+    @contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        try:
+            with self.engine.begin() as conn:
+                yield conn
+        except SQLAlchemyError as exc:
+            raise CatalogError(
+                f"catalog database `{_safe(self.url)}` failed: {_first_line(exc)}"
+            ) from exc
+
+    def migrate(self) -> str:
+        """Upgrade the schema to the latest revision; returns that revision."""
+        from alembic import command  # noqa: PLC0415 (alembic is only needed here)
+        from alembic.config import Config  # noqa: PLC0415
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        with self._begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return self.revision()
+
+    def revision(self) -> str:
+        """The Alembic revision the catalog is at ("" before the first migration)."""
+        with self._begin() as conn:
+            if not sa.inspect(conn).has_table("alembic_version"):
+                return ""
+            return str(conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar())
+
+    def get_meta(self, key: str) -> str | None:
+        """One workspace fact, or None."""
+        with self._begin() as conn:
+            query = sa.select(workspace_meta.c.value).where(workspace_meta.c.key == key)
+            value = conn.execute(query).scalar()
+        return None if value is None else str(value)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Set one workspace fact."""
+        with self._begin() as conn:
+            conn.execute(sa.delete(workspace_meta).where(workspace_meta.c.key == key))
+            conn.execute(sa.insert(workspace_meta).values(key=key, value=value))
+
+    def start_ingest(self, source: str, started_at: datetime) -> int:
+        """Record that an ingest of ``source`` started; returns the run id."""
+        values = {
+            "source": source, "status": "running", "started_at": started_at, "files": [],
+            "read_rows": 0, "loaded_rows": 0, "rejected_rows": 0, "new_customers": 0,
+            "reasons": {}, "actor": _actor(),
+        }
+        with self._begin() as conn:
+            key = conn.execute(sa.insert(ingest_runs).values(**values)).inserted_primary_key
+        return int(key[0]) if key else 0
+
+    def finish_ingest(self, run: IngestRun) -> None:
+        """Record the outcome of a started ingest (``run.id``)."""
+        values: dict[str, Any] = {
+            "status": run.status,
+            "finished_at": run.finished_at or datetime.now(UTC),
+            "files": list(run.files),
+            "read_rows": run.read,
+            "loaded_rows": run.loaded,
+            "rejected_rows": run.rejected,
+            "new_customers": run.new_customers,
+            "reasons": dict(run.reasons),
+            "error": run.error,
+        }
+        with self._begin() as conn:
+            conn.execute(sa.update(ingest_runs).where(ingest_runs.c.id == run.id).values(**values))
+
+    def ingest_runs(self, *, source: str | None = None, limit: int = 100) -> list[IngestRun]:
+        """Latest ingest runs first."""
+        query = sa.select(ingest_runs).order_by(ingest_runs.c.id.desc()).limit(limit)
+        if source is not None:
+            query = query.where(ingest_runs.c.source == source)
+        with self._begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [_to_run(row) for row in rows]
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        self.engine.dispose()
+
+
+def _to_run(row: Mapping[str, Any]) -> IngestRun:
+    return IngestRun(
+        id=row["id"],
+        source=row["source"],
+        status=row["status"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        files=row["files"],
+        read=row["read_rows"],
+        loaded=row["loaded_rows"],
+        rejected=row["rejected_rows"],
+        new_customers=row["new_customers"],
+        reasons=row["reasons"],
+        error=row["error"],
+        actor=row["actor"],
+    )
+
+
+def _safe(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<invalid url>"
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

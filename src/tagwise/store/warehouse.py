@@ -1,0 +1,117 @@
+"""The DuckDB warehouse: connection, layout and transactions.
+
+Layout (DuckDB schemas):
+
+* ``src``   one table per source, the rows that passed validation (plus ``_file``/``_line``
+            lineage and, for sources tied to customers, the ``cid``)
+* ``meta``  ``customer_keys`` (customer_id → cid, never reused) and ``quarantine``
+* ``stage`` scratch tables of an operation in progress; safe to drop at any time
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from tagwise.errors import Conflict, EngineError
+from tagwise.settings import WarehouseSettings
+
+__all__ = ["Warehouse"]
+
+_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS src;
+CREATE SCHEMA IF NOT EXISTS meta;
+CREATE SCHEMA IF NOT EXISTS stage;
+CREATE TABLE IF NOT EXISTS meta.customer_keys (
+    customer_id VARCHAR PRIMARY KEY,
+    cid INTEGER NOT NULL UNIQUE,
+    first_seen TIMESTAMP NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta.quarantine (
+    ingest_id BIGINT NOT NULL,
+    source VARCHAR NOT NULL,
+    file VARCHAR,
+    line BIGINT,
+    "column" VARCHAR,
+    raw_value VARCHAR,
+    reason VARCHAR NOT NULL,
+    problems VARCHAR,
+    record VARCHAR,
+    quarantined_at TIMESTAMP NOT NULL
+);
+"""
+
+_LOCKED = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)
+
+
+class Warehouse:
+    """One DuckDB connection to the workspace's warehouse file."""
+
+    def __init__(self, path: Path, settings: WarehouseSettings | None = None) -> None:
+        self.path = path
+        settings = settings or WarehouseSettings()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        config: dict[str, Any] = {}
+        if settings.threads:
+            config["threads"] = settings.threads
+        if settings.memory_limit:
+            config["memory_limit"] = settings.memory_limit
+        try:
+            self.con = duckdb.connect(str(path), config=config)
+        except duckdb.IOException as exc:
+            if _LOCKED.search(str(exc)):
+                raise Conflict(
+                    "the workspace warehouse is open in another process",
+                    hint="stop `tagwise serve` or the other command, or send the request "
+                    "through the server's HTTP API",
+                ) from exc
+            raise EngineError(f"cannot open warehouse `{path}`: {exc}") from exc
+        except duckdb.Error as exc:
+            raise EngineError(f"cannot open warehouse `{path}`: {exc}") from exc
+        self.execute(_SCHEMA)
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
+        """Run SQL; driver errors become :class:`EngineError`."""
+        try:
+            return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise EngineError(f"warehouse query failed: {first}") from exc
+
+    def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+        """Run a query and fetch all rows."""
+        return self.execute(sql, params).fetchall()
+
+    def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
+        """Run a query returning one value."""
+        row = self.execute(sql, params).fetchone()
+        return None if row is None else row[0]
+
+    def has_table(self, schema: str, name: str) -> bool:
+        """Whether ``schema.name`` exists."""
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
+        return bool(self.scalar(sql, [schema, name]))
+
+    def columns(self, relation: str) -> list[tuple[str, str]]:
+        """(name, type) of each column of a table, view or query text."""
+        return [(str(r[0]), str(r[1])) for r in self.rows(f"DESCRIBE {relation}")]
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: commit on success, roll back on any exception."""
+        self.execute("BEGIN TRANSACTION")
+        try:
+            yield
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+        self.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close the connection (checkpointing the file)."""
+        self.con.close()

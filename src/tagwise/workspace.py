@@ -1,0 +1,261 @@
+"""A workspace: settings, specs and stores, and the operations the CLI and API call."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from tagwise import __version__
+from tagwise.errors import Conflict, NotFound, TagwiseError
+from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
+from tagwise.settings import CONFIG_FILE, Settings
+from tagwise.spec.sources import SourcesSpec, load_sources
+from tagwise.store.catalog import Catalog, IngestRun, resolve_url
+from tagwise.store.warehouse import Warehouse
+
+__all__ = ["IngestReport", "Workspace", "find_root", "init", "open_workspace"]
+
+SOURCES_FILE = "sources.yaml"
+FEATURES_FILE = "features.yaml"
+STATE_DIR = ".tagwise"
+DEFAULT_CATALOG = "sqlite:///.tagwise/catalog.sqlite"
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """The result of ``ingest``: one report per source, in ingest order."""
+
+    sources: list[SourceReport] = field(default_factory=list)
+    errors: list[tuple[str, TagwiseError]] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``ingest --json`` shape."""
+        return {
+            "sources": [
+                {
+                    "name": r.name,
+                    "files": r.files,
+                    "read": r.read,
+                    "loaded": r.loaded,
+                    "rejected": r.rejected,
+                    "new_customers": r.new_customers,
+                    "reasons": r.reasons,
+                }
+                for r in self.sources
+            ],
+            "errors": [{"source": name, **err.to_dict()} for name, err in self.errors],
+        }
+
+
+class Workspace:
+    """A folder holding ``tagwise.toml``, the YAML specs and the embedded stores."""
+
+    def __init__(self, root: Path, settings: Settings | None = None) -> None:
+        self.root = root.resolve()
+        self.settings = settings or Settings.load(self.root)
+        self._catalog: Catalog | None = None
+        self._warehouse: Warehouse | None = None
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Workspace {self.settings.name!r} at {self.root}>"
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog, migrated to the latest schema on first use."""
+        if self._catalog is None:
+            catalog = Catalog(resolve_url(self.settings.catalog.url, self.root))
+            catalog.migrate()
+            self._catalog = catalog
+        return self._catalog
+
+    @property
+    def warehouse(self) -> Warehouse:
+        """The DuckDB warehouse (opened on first use; one writer process at a time)."""
+        if self._warehouse is None:
+            path = Path(self.settings.warehouse.path)
+            self._warehouse = Warehouse(
+                path if path.is_absolute() else self.root / path, self.settings.warehouse
+            )
+        return self._warehouse
+
+    @property
+    def data_dir(self) -> Path:
+        """Folder that relative source paths are resolved against."""
+        path = Path(self.settings.ingest.data_dir)
+        return path if path.is_absolute() else self.root / path
+
+    def sources(self) -> SourcesSpec:
+        """The validated ``sources.yaml``."""
+        return load_sources(self.root / SOURCES_FILE)
+
+    def ingest(
+        self,
+        names: Sequence[str] | None = None,
+        *,
+        progress: Callable[[str], None] | None = None,
+    ) -> IngestReport:
+        """Load sources (all by default, the customer master first).
+
+        A source that cannot be read is reported in ``errors`` and leaves its previous
+        data untouched; the other sources still load.
+        """
+        from tagwise.ingest.normalize import MACROS  # noqa: PLC0415
+
+        specs = self.sources().ordered(list(names) if names else None)
+        self.warehouse.execute(MACROS)
+        report = IngestReport()
+        for spec in specs:
+            started = datetime.now(UTC)
+            run_id = self.catalog.start_ingest(spec.name, started)
+            ctx = IngestContext(
+                root=self.root,
+                data_dir=self.data_dir,
+                country_code=self.settings.ingest.country_code,
+                ingest_id=run_id,
+                progress=progress,
+            )
+            try:
+                result = ingest_source(self.warehouse, spec, ctx)
+            except TagwiseError as exc:
+                report.errors.append((spec.name, exc))
+                self.catalog.finish_ingest(
+                    IngestRun(source=spec.name, status="failed", started_at=started,
+                              finished_at=None, files=[], error=str(exc), id=run_id)
+                )
+                continue
+            report.sources.append(result)
+            self.catalog.finish_ingest(
+                IngestRun(
+                    source=spec.name, status="ok", started_at=started, finished_at=None,
+                    files=result.files, read=result.read, loaded=result.loaded,
+                    rejected=result.rejected, new_customers=result.new_customers,
+                    reasons=result.reasons, id=run_id,
+                )
+            )
+        self._clean_tmp()
+        return report
+
+    def quarantine(
+        self, source: str | None = None, *, limit: int = 50
+    ) -> list[dict[str, Any]]:
+        """Rejected rows with their file, line, column, raw value and reason."""
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        rows = self.warehouse.execute(
+            f"SELECT source, file, line, \"column\", raw_value, reason, problems, record "  # noqa: S608
+            f"FROM meta.quarantine {where} ORDER BY source, file, line LIMIT {int(limit)}",
+            params,
+        )
+        names = [d[0] for d in rows.description]
+        return [dict(zip(names, r, strict=True)) for r in rows.fetchall()]
+
+    def table_counts(self) -> dict[str, int]:
+        """Rows per loaded source table."""
+        names = self.warehouse.rows(
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'src' ORDER BY 1"
+        )
+        from tagwise.store.sql import table  # noqa: PLC0415
+
+        return {
+            str(n): int(self.warehouse.scalar(f"SELECT count(*) FROM {table('src', str(n))}"))
+            for (n,) in names
+        }
+
+    def customer_count(self) -> int:
+        """Customers that have a cid."""
+        return int(self.warehouse.scalar("SELECT count(*) FROM meta.customer_keys"))
+
+    def _clean_tmp(self) -> None:
+        shutil.rmtree(self.root / STATE_DIR / "tmp", ignore_errors=True)
+
+    def close(self) -> None:
+        """Close the stores."""
+        if self._warehouse is not None:
+            self._warehouse.close()
+            self._warehouse = None
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
+
+
+def find_root(start: Path | None = None) -> Path:
+    """The nearest folder at or above ``start`` holding ``tagwise.toml``.
+
+    Raises:
+        NotFound: no workspace there or above.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / CONFIG_FILE).is_file():
+            return folder
+    raise NotFound(
+        f"no {CONFIG_FILE} in `{here}` or its parents",
+        hint="run `tagwise init DIR` to create a workspace, or pass --workspace PATH",
+    )
+
+
+def open_workspace(path: str | Path | None = None) -> Workspace:
+    """Open the workspace at ``path`` (or the nearest one above the current folder)."""
+    return Workspace(find_root(Path(path) if path is not None else None))
+
+
+def _template(name: str) -> str:
+    return resources.files("tagwise.demo").joinpath("templates", name).read_text("utf-8")
+
+
+def init(
+    path: str | Path,
+    *,
+    demo: bool = False,
+    catalog_url: str | None = None,
+    name: str | None = None,
+) -> Workspace:
+    """Create a workspace: tagwise.toml, sources.yaml, features.yaml, tags/, segments/, stores.
+
+    Raises:
+        Conflict: the folder already holds a workspace.
+    """
+    root = Path(path).resolve()
+    if (root / CONFIG_FILE).exists():
+        raise Conflict(
+            f"`{root}` already holds a workspace",
+            hint="open it, or choose another folder",
+        )
+    for folder in (root, root / "tags", root / "segments", root / "data", root / STATE_DIR):
+        folder.mkdir(parents=True, exist_ok=True)
+    config = _template("tagwise.toml")
+    config = config.replace("{name}", name or root.name).replace(
+        "{catalog_url}", catalog_url or DEFAULT_CATALOG
+    )
+    (root / CONFIG_FILE).write_text(config, encoding="utf-8")
+    sources = _template("sources.yaml" if demo else "sources.empty.yaml")
+    (root / SOURCES_FILE).write_text(sources, encoding="utf-8")
+    (root / FEATURES_FILE).write_text(_template("features.yaml"), encoding="utf-8")
+    (root / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
+    ws = Workspace(root)
+    ws.catalog.set_meta("name", ws.settings.name)
+    ws.catalog.set_meta("created_at", datetime.now(UTC).isoformat())
+    ws.catalog.set_meta("created_by_version", __version__)
+    ws.warehouse  # noqa: B018 (creates the warehouse file and its schemas)
+    return ws
+
+
+@contextmanager
+def opened(path: str | Path | None = None) -> Iterator[Workspace]:
+    """Open a workspace and close it afterwards."""
+    ws = open_workspace(path)
+    try:
+        yield ws
+    finally:
+        ws.close()
