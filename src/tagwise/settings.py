@@ -7,6 +7,7 @@ table and ``tagwise config`` derive from these declarations. Nothing is read at 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
@@ -141,9 +142,11 @@ def _read_toml(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        col = getattr(exc, "colno", None)
+        # Python 3.11 has the position only in the message: "... (at line 1, column 11)"
+        found = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, col = (int(found[1]), int(found[2])) if found else (None, None)
+        message = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
         raise ConfigError(
-            f"{CONFIG_FILE} is not valid TOML: {getattr(exc, 'msg', exc)}",
+            f"{CONFIG_FILE} is not valid TOML: {message}",
             location=Location(path, line, col),
         ) from exc

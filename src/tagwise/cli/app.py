@@ -63,7 +63,8 @@ def run(args: list[str]) -> int:
     """Run the CLI with ``args``; returns the exit code (used by ``main`` and tests)."""
     as_json = "--json" in args
     try:
-        app(args=args, prog_name="tagwise", standalone_mode=False)
+        # without standalone mode, an Exit raised by a command comes back as the return value
+        result = app(args=args, prog_name="tagwise", standalone_mode=False)
     except TagwiseError as err:
         output.print_error(err, as_json=as_json)
         return err.exit_code
@@ -75,7 +76,7 @@ def run(args: list[str]) -> int:
     except TyperException as exc:
         sys.stderr.write(f"error[usage]: {exc.format_message()} (hint: see `tagwise --help`)\n")
         return exc.exit_code
-    return 0
+    return result if isinstance(result, int) else 0
 
 
 def main() -> None:

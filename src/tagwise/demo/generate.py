@@ -12,7 +12,6 @@ from small vocabularies, so no Python loop runs per row.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -224,9 +223,9 @@ def _ids(prefix: str, numbers: IntArray, width: int) -> pa.Array:
     return pc.binary_join_element_wise(prefix, _digits(numbers, width), "")
 
 
-def _scramble(numbers: IntArray, modulus: int) -> IntArray:
+def _scramble(numbers: IntArray, modulus: int, salt: int = 0) -> IntArray:
     """A bijection of [0, modulus) for decimal moduli: unique, random-looking numbers."""
-    return (numbers * 7_919_077 + 4_242_421) % modulus
+    return (numbers * 7_919_077 + 4_242_421 + salt) % modulus
 
 
 def _join(*parts: pa.Array | str) -> pa.Array:
@@ -502,7 +501,7 @@ def _shared_devices(rng: np.random.Generator, valid: BoolArray, own: int) -> Int
 
 def _device_ids(pop: _Population) -> pa.Array:
     total = int(pop.devices.sum()) + int(pop.shared_device.max()) + 1
-    return _ids("D", _scramble(np.arange(total), 10**12), 12)
+    return _ids("D", _scramble(np.arange(total), 10**12, salt=31), 12)
 
 
 # --- customers.csv ------------------------------------------------------------------------
@@ -538,9 +537,7 @@ def _write_customers(
         "会员等级": _take(_texts([lv for lv, _ in vocab.MEMBER_LEVELS]), pop.level),
         "注册时间": _replace(registered, rows["bad_date注册时间"], _BAD_REGISTERED),
     })
-    sink = pa.BufferOutputStream()
-    pacsv.write_csv(table, sink, pacsv.WriteOptions(quoting_style="none"))
-    data = sink.getvalue().to_pybytes()
+    data = _csv_bytes(table, quoting="none")
     patches = {int(line): _truncated(data, line) for line in rows["malformed_line"] + 2}
     patches |= {int(line): _mis_encoded(data, line) for line in rows["bad_encoding"] + 2}
     (out / "customers.csv").write_bytes(_patched(data, patches))
@@ -619,7 +616,7 @@ def _emails(rng: np.random.Generator, pop: _Population, pinyin: pa.Array) -> pa.
     local = pc.if_else(
         pa.array(numeric),
         pc.cast(pa.array(10_000 + _scramble(pop.person, 10**9)), _STR),
-        _join(pinyin.take(pa.array(pop.person)), pc.cast(pa.array(_scramble(pop.person, 10**7)), _STR)),
+        _join(pinyin.take(pa.array(pop.person)), pc.cast(pa.array(_scramble(pop.person, 10**7, salt=5_550_001)), _STR)),
     )
     base = _join(local, "@", _take(_texts([d for d, _ in vocab.EMAIL_DOMAINS]), domain))
     title = pc.utf8_title(base)
@@ -648,7 +645,7 @@ def _member_cards(rng: np.random.Generator, channel: IntArray) -> pa.Array:
     """`M` + 10 digits for store sign-ups and a few online members; null otherwise."""
     n = len(channel)
     has_card = (channel == vocab.STORE_CHANNEL) | (rng.random(n) < 0.05)  # noqa: PLR2004
-    cards = _ids("M", _scramble(np.arange(n), 10**10), 10)
+    cards = _ids("M", _scramble(np.arange(n), 10**10, salt=1_234_567), 10)
     return pc.if_else(pa.array(has_card), cards, pa.scalar(None, _STR))
 
 
@@ -927,3 +924,288 @@ def _campaigns() -> pa.Array:
     months = np.arange(np.datetime64(_HISTORY_START.isoformat(), "M"),
                        np.datetime64(DEMO_AS_OF.isoformat(), "M") + 1)
     return _texts([f"CMP{m}" for m in months.astype(str)])
+
+
+# --- social_profiles.csv, social_interactions.csv -----------------------------------------
+
+
+def _write_social(
+    out: Path, rng: np.random.Generator, pop: _Population, ids: pa.Array
+) -> dict[str, int]:
+    """Profiles for about 30 % of customers (one or two platforms each) and their actions."""
+    who = np.flatnonzero(pop.valid & (rng.random(len(pop.valid)) < 0.3))  # noqa: PLR2004
+    per = 1 + (rng.random(len(who)) < 0.3)  # noqa: PLR2004
+    cust = np.repeat(who, per)
+    nth = np.arange(len(cust)) - np.repeat(np.cumsum(per) - per, per)
+    first = np.repeat(_pick(rng, np.array([p[2] for p in vocab.SOCIAL_PLATFORMS]), len(who)), per)
+    platform = (first + nth * np.repeat(rng.integers(1, 4, len(who)), per)) % 4
+    names = _texts([p[0] for p in vocab.SOCIAL_PLATFORMS])
+    account = _join(_take(_texts([p[1] for p in vocab.SOCIAL_PLATFORMS]), platform),
+                    _digits(_scramble(np.arange(len(cust)), 10**10, salt=777_001), 10))
+    profiles = pa.table({
+        "customer_id": ids.take(pa.array(cust)),
+        "platform": _take(names, platform),
+        "account_id": account,
+        **_audience(rng, platform),
+    })
+    _csv(profiles, out / "social_profiles.csv")
+    interactions = _interactions(rng, pop, cust, platform)
+    interactions["customer_id"] = ids.take(pa.array(interactions["customer_id"]))
+    interactions["platform"] = _take(names, interactions["platform"])
+    table = pa.table(interactions).select(
+        ["interaction_id", "customer_id", "platform", "action", "occurred_at"]
+    )
+    _csv(table, out / "social_interactions.csv")
+    return {"social_profiles": len(cust), "social_interactions": table.num_rows}
+
+
+def _audience(rng: np.random.Generator, platform: IntArray) -> dict[str, pa.Array]:
+    """Pareto-tailed follower counts with a few KOLs; following and post counts."""
+    m = len(platform)
+    scale = np.array([p[3] for p in vocab.SOCIAL_PLATFORMS])[platform]
+    followers = np.minimum(np.floor(scale * (1 + rng.pareto(1.15, m))), 3_000_000)
+    kols = rng.permutation(m)[: max(1, m // 1_500)]
+    followers[kols] = rng.integers(100_000, 1_000_001, len(kols))
+    following = np.minimum(np.round(rng.lognormal(5.0, 0.9, m)), 5_000)
+    return {
+        "followers": pa.array(followers.astype(np.int64)),
+        "following": pa.array(following.astype(np.int64)),
+        "posts": pa.array(rng.negative_binomial(0.8, 0.8 / 120.8, m).astype(np.int64)),
+    }
+
+
+def _interactions(
+    rng: np.random.Generator, pop: _Population, cust: IntArray, platform: IntArray
+) -> dict[str, pa.Array]:
+    per = rng.poisson(2.5, len(cust))
+    who, where = np.repeat(cust, per), np.repeat(platform, per)
+    day = _days(rng, pop.start[who], np.full(len(who), _H))
+    action = _pick(rng, _weights(vocab.SOCIAL_ACTIONS), len(who))
+    return {
+        "interaction_id": _ids("I", np.arange(1, len(who) + 1), 10),
+        "customer_id": who,
+        "platform": where,
+        "action": _take(_texts([a for a, _ in vocab.SOCIAL_ACTIONS]), action),
+        "occurred_at": _iso_seconds(_micros(rng, day)),
+    }
+
+
+def _csv(table: pa.Table, path: Path) -> None:
+    path.write_bytes(_csv_bytes(table, quoting="none"))
+
+
+def _csv_bytes(table: pa.Table, *, quoting: str) -> bytes:
+    """CSV text as exports look: an unquoted header, values quoted only if `quoting` says."""
+    sink = pa.BufferOutputStream()
+    options = pacsv.WriteOptions(include_header=False, quoting_style=quoting)
+    pacsv.write_csv(table, sink, options)
+    return (",".join(table.column_names) + "\n").encode() + sink.getvalue().to_pybytes()
+
+
+def _write_lines(lines: pa.Array, path: Path) -> None:
+    """Write one string per line, joined by pyarrow without Python strings per row."""
+    offsets = pa.array([0, len(lines)], type=pa.int64())
+    rows = pa.LargeListArray.from_arrays(offsets, lines.cast(pa.large_string()))
+    joined = pc.binary_join(rows, pa.scalar("\n", pa.large_string()))
+    with path.open("wb") as f:
+        f.write(joined[0].as_buffer())
+        f.write(b"\n")
+
+
+# --- surveys.jsonl ------------------------------------------------------------------------
+
+
+def _write_surveys(
+    out: Path, rng: np.random.Generator, pop: _Population, ids: pa.Array
+) -> tuple[list[_Fault], int]:
+    """Answers of about 15 % of customers; NPS follows satisfaction, which refunds lower."""
+    who = np.flatnonzero(pop.valid & (rng.random(len(pop.valid)) < 0.15))  # noqa: PLR2004
+    m = len(who)
+    day = _days(rng, pop.start[who], np.full(m, _H))
+    noise = rng.normal(0, 0.9, m)
+    satisfaction = np.clip(np.round(4.1 - 15 * (pop.refund_rate[who] - 0.06) + noise), 1, 5)
+    nps = np.clip(np.round(2.2 * satisfaction - 1 + rng.normal(0, 1.3, m)), 0, 10)
+    spoiled = rng.permutation(m)[: 2 * max(1, m // 50_000)]
+    bad_json, bad_number = np.sort(spoiled[::2]), np.sort(spoiled[1::2])
+    nps_text = _replace(pc.cast(pa.array(nps.astype(np.int64)), _STR), bad_number, ('"很高"',))
+    lines = _join(
+        '{"response_id": "', _ids("S", np.arange(1, m + 1), 8),
+        '", "customer_id": "', ids.take(pa.array(who)),
+        '", "submitted_at": "', _iso_seconds(_micros(rng, day)),
+        '", "nps": ', nps_text,
+        ', "satisfaction": ', pc.cast(pa.array(satisfaction.astype(np.int64)), _STR),
+        ', "interests": "', _interests(rng, m),
+        '", "lifestyle": "', _take(_texts(vocab.LIFESTYLES), _lifestyles(rng, pop, who)),
+        '"}',
+    )
+    cut = pc.utf8_slice_codeunits(lines.take(pa.array(bad_json)), 0, 48)
+    _write_lines(pc.replace_with_mask(lines, pa.array(_mask(m, bad_json)), cut),
+                 out / "surveys.jsonl")
+    faults = [
+        _Fault("surveys.jsonl", bad_json + 1, "", "bad_json"),
+        _Fault("surveys.jsonl", bad_number + 1, "nps", "bad_number"),
+    ]
+    return faults, m
+
+
+def _interests(rng: np.random.Generator, m: int) -> pa.Array:
+    """One to four distinct interests per respondent, joined by semicolons."""
+    count = rng.integers(1, 5, m)
+    order = np.argsort(rng.random((m, len(vocab.INTERESTS))), axis=1)[:, :4]
+    chosen = order[np.arange(4)[None, :] < count[:, None]]
+    offsets = pa.array(np.concatenate([[0], np.cumsum(count)]).astype(np.int32))
+    lists = pa.ListArray.from_arrays(offsets, _take(_texts(vocab.INTERESTS), chosen))
+    return pc.binary_join(lists, ";")
+
+
+def _ages(pop: _Population, rows: IntArray) -> FloatArray:
+    return (_START_DAY + _H - pop.birth_day[rows]) / 365.25
+
+
+def _lifestyles(rng: np.random.Generator, pop: _Population, rows: IntArray) -> IntArray:
+    age = _ages(pop, rows)
+    style = rng.integers(0, len(vocab.LIFESTYLES), len(rows))
+    young = (age < 24) & (rng.random(len(rows)) < 0.6)  # noqa: PLR2004
+    old = (age > 55) & (rng.random(len(rows)) < 0.6)  # noqa: PLR2004
+    style = np.where(young, vocab.LIFESTYLES.index("Z世代学生"), style)
+    return np.where(old, vocab.LIFESTYLES.index("银发一族"), style)
+
+
+# --- tickets.csv (GB18030) ----------------------------------------------------------------
+
+
+def _write_tickets(
+    out: Path, rng: np.random.Generator, pop: _Population, ids: pa.Array
+) -> int:
+    """Service tickets; customers who refund more complain more."""
+    n = len(pop.valid)
+    weight = pop.valid * (0.3 + 8 * pop.refund_rate) * np.sqrt(pop.rate)
+    cust = np.repeat(np.arange(n), rng.poisson(weight * _TICKETS_PER_CUSTOMER * n / weight.sum()))
+    m = len(cust)
+    complaint = rng.random(m) < np.clip(0.05 + 2.5 * pop.refund_rate[cust], 0, 0.6)
+    kind = np.where(complaint, 0, 1 + _pick(rng, np.array([0.5, 0.3, 0.2]), m))
+    severity = np.where(complaint, _pick(rng, np.array([0.2, 0.5, 0.3]), m),
+                        _pick(rng, np.array([0.6, 0.35, 0.05]), m))
+    resolved = rng.random(m) < np.where(complaint, 0.75, 0.9)
+    score = np.round(4.3 - 1.2 * complaint - 1.5 * ~resolved + rng.normal(0, 0.8, m))
+    day = _days(rng, pop.start[cust], np.full(m, _H))
+    table = pa.table({
+        "ticket_id": _ids("T", np.arange(1, m + 1), 9),
+        "customer_id": ids.take(pa.array(cust)),
+        "created_at": _mixed_datetimes(rng, _micros(rng, day) // _US),
+        "type": _take(_texts(vocab.TICKET_TYPES), kind),
+        "channel": _take(_texts([c for c, _ in vocab.TICKET_CHANNELS]),
+                         _pick(rng, _weights(vocab.TICKET_CHANNELS), m)),
+        "severity": _take(_texts(vocab.SEVERITIES), severity),
+        "resolved": pc.if_else(pa.array(resolved), "是", "否"),
+        "satisfaction": pa.array(np.clip(score, 1, 5).astype(np.int64),
+                                 mask=rng.random(m) < 0.3),  # noqa: PLR2004
+        "content": _ticket_texts(rng, kind, pop.favourite[cust]),
+    })
+    text = _csv_bytes(table, quoting="needed").decode("utf-8")
+    (out / "tickets.csv").write_bytes(text.encode("gb18030"))
+    return m
+
+
+def _ticket_texts(rng: np.random.Generator, kind: IntArray, category: IntArray) -> pa.Array:
+    sizes = np.array([len(t) for t in vocab.TICKET_TEMPLATES])
+    first = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    template = first[kind] + np.floor(rng.random(len(kind)) * sizes[kind]).astype(np.int64)
+    flat = [pair for group in vocab.TICKET_TEMPLATES for pair in group]
+    return _join(_take(_texts([b for b, _ in flat]), template),
+                 _take(_texts([c[0] for c in vocab.CATEGORIES]), category),
+                 _take(_texts([a for _, a in flat]), template))
+
+
+# --- third_party.jsonl --------------------------------------------------------------------
+
+
+def _write_third_party(
+    out: Path, rng: np.random.Generator, pop: _Population, ids: pa.Array
+) -> int:
+    """Bought enrichment for about 60 % of customers, keyed by customer id and phone."""
+    who = np.flatnonzero(pop.valid & (rng.random(len(pop.valid)) < 0.6))  # noqa: PLR2004
+    m = len(who)
+    score = 0.5 * np.log(pop.rate[who] + 1e-3) + pop.amount_mu[who] + rng.normal(0, 0.5, m)
+    rank = np.argsort(np.argsort(score)) / max(m, 1)
+    band = np.searchsorted(np.cumsum(_weights(vocab.INCOME_BANDS))[:-1], rank, side="right")
+    age = _ages(pop, who)
+    job = np.where(age < 23, 0, np.where(age > 60, 1, rng.integers(2, len(vocab.OCCUPATIONS), m)))  # noqa: PLR2004
+    car = rng.random(m) < 0.2 + 0.12 * band
+    house = rng.random(m) < 0.25 + 0.12 * band + 0.1 * (age > 35)  # noqa: PLR2004
+    credit = rng.normal(620 + 35 * band, 60) - 160 * pop.is_risky[who]
+    lines = _join(
+        '{"customer_id": "', ids.take(pa.array(who)),
+        '", "phone": "', pc.cast(pa.array(pop.phone[who]), _STR),
+        '", "income_band": "', _take(_texts([b for b, _ in vocab.INCOME_BANDS]), band),
+        '", "occupation": "', _take(_texts(vocab.OCCUPATIONS), job),
+        '", "has_car": "', pc.if_else(pa.array(car), "是", "否"),
+        '", "has_house": "', pc.if_else(pa.array(house), "是", "否"),
+        '", "credit_score": ', pc.cast(pa.array(np.clip(np.round(credit), 350, 950)
+                                               .astype(np.int64)), _STR),
+        "}",
+    )
+    _write_lines(lines, out / "third_party.jsonl")
+    return m
+
+
+# --- consent.csv --------------------------------------------------------------------------
+
+
+def _write_consent(
+    out: Path, rng: np.random.Generator, pop: _Population, ids: pa.Array
+) -> int:
+    """One row per customer and channel for most pairs; granted in mixed spellings."""
+    channels = len(vocab.CONSENT_CHANNELS)
+    cust = np.repeat(np.flatnonzero(pop.valid), channels)
+    channel = np.tile(np.arange(channels), len(cust) // channels)
+    keep = rng.random(len(cust)) < 0.9  # noqa: PLR2004
+    cust, channel = cust[keep], channel[keep]
+    m = len(cust)
+    granted = rng.random(m) < np.array([p for _, p in vocab.CONSENT_CHANNELS])[channel]
+    spelling = _pick(rng, np.array([w for *_, w in vocab.GRANTED_SPELLINGS]), m)
+    words = _texts([w for yes, no, _ in vocab.GRANTED_SPELLINGS for w in (yes, no)])
+    now = (_START_DAY + _H) * _DAY_S
+    since = pop.registered_s[cust]
+    updated = since + np.floor(rng.random(m) * (now - since)).astype(np.int64)
+    _csv(pa.table({
+        "customer_id": ids.take(pa.array(cust)),
+        "channel": _take(_texts([c for c, _ in vocab.CONSENT_CHANNELS]), channel),
+        "granted": _take(words, spelling * 2 + ~granted),
+        "updated_at": _iso_seconds(updated * _US),
+    }), out / "consent.csv")
+    return m
+
+
+# --- _truth/ ------------------------------------------------------------------------------
+
+
+def _write_truth(out: Path, pop: _Population, ids: pa.Array, faults: list[_Fault]) -> None:
+    """Persons, latent traits (valid customers only) and the list of invalid rows."""
+    rows = np.flatnonzero(pop.valid)
+    customer_id = ids.take(pa.array(rows))
+    person_id = _ids("P", pop.person[rows] + 1, 8)
+    _csv(pa.table({"customer_id": customer_id, "person_id": person_id}),
+         out / "_truth" / "persons.csv")
+    churn = pa.array((_START_DAY + pop.end[rows]).astype("datetime64[D]"), type=pa.date32(),
+                     mask=~pop.churned[rows])
+    pq.write_table(pa.table({
+        "customer_id": customer_id,
+        "person_id": person_id,
+        "purchase_rate": pa.array(pop.rate[rows]),
+        "churned": pa.array(pop.churned[rows]),
+        "churn_date": churn,
+        "price_sensitivity": pa.array(pop.price_sensitivity[rows]),
+        "refund_rate": pa.array(pop.refund_rate[rows]),
+        "is_fraud": pa.array(pop.is_fraud[rows]),
+        "is_risky": pa.array(pop.is_risky[rows]),
+        "favourite_category": _take(_texts([c[0] for c in vocab.CATEGORIES]),
+                                    pop.favourite[rows]),
+    }), out / "_truth" / "customers.parquet", compression="zstd")
+    _csv(pa.table({
+        "file": pa.array([f.file for f in faults for _ in f.lines], type=_STR),
+        "line": pa.array(np.concatenate([f.lines for f in faults]).astype(np.int64)),
+        "column": pa.array([f.column for f in faults for _ in f.lines], type=_STR),
+        "kind": pa.array([f.kind for f in faults for _ in f.lines], type=_STR),
+    }).sort_by([("file", "ascending"), ("line", "ascending")]),
+         out / "_truth" / "invalid.csv")

@@ -21,8 +21,11 @@ from tagwise.store.sql import ident, lit, lit_list
 
 __all__ = ["DATE_FORMATS", "MACROS", "TIMESTAMP_FORMATS", "ColumnPlan", "column_plan"]
 
-_FULL_WIDTH = "".join(chr(c) for c in range(0xFF01, 0xFF5F)) + "\u3000\u00a0\ufeff"
-_HALF_WIDTH = "".join(chr(c) for c in range(0x21, 0x7F)) + "  "
+_ALNUM = [c for c in range(0x21, 0x7F) if chr(c).isalnum()]
+_FULL_ALNUM = "".join(chr(c + 0xFEE0) for c in _ALNUM) + "\u3000\u00a0"
+_HALF_ALNUM = "".join(chr(c) for c in _ALNUM) + "  "
+_FULL_PUNCT = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F) if c not in _ALNUM)
+_HALF_PUNCT = "".join(chr(c) for c in range(0x21, 0x7F) if c not in _ALNUM)
 
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日", "%Y.%m.%d")
 """Accepted date layouts (month and day may have one digit)."""
@@ -43,15 +46,17 @@ def _tuple(values: tuple[str, ...]) -> str:
 
 MACROS = f"""
 CREATE OR REPLACE TEMP MACRO tw_text(v) AS
-    nullif(trim(regexp_replace(translate(v, {lit(_FULL_WIDTH[:-1])}, {lit(_HALF_WIDTH[:-1])}),
-        '\\s+', ' ', 'g')), '');
+    nullif(trim(regexp_replace(translate(replace(v, '\ufeff', ''), {lit(_FULL_ALNUM)},
+        {lit(_HALF_ALNUM)}), '\\s+', ' ', 'g')), '');
+CREATE OR REPLACE TEMP MACRO tw_ascii(v) AS
+    translate(tw_text(v), {lit(_FULL_PUNCT)}, {lit(_HALF_PUNCT)});
 CREATE OR REPLACE TEMP MACRO tw_parse_ts(t) AS CAST(try_strptime(t, {lit_list(TIMESTAMP_FORMATS)}) AS TIMESTAMP);
 CREATE OR REPLACE TEMP MACRO tw_checked_ts(t, ts) AS CASE
     WHEN day(ts) = try_cast(regexp_extract(t, '^[0-9]{{4}}[^0-9]?[0-9]{{1,2}}[^0-9]?([0-9]{{1,2}})', 1) AS INTEGER)
     THEN ts END;
-CREATE OR REPLACE TEMP MACRO tw_timestamp(v) AS tw_checked_ts(tw_text(v), tw_parse_ts(tw_text(v)));
+CREATE OR REPLACE TEMP MACRO tw_timestamp(v) AS tw_checked_ts(tw_ascii(v), tw_parse_ts(tw_ascii(v)));
 CREATE OR REPLACE TEMP MACRO tw_date(v) AS CAST(tw_timestamp(v) AS DATE);
-CREATE OR REPLACE TEMP MACRO tw_digits(v) AS regexp_replace(tw_text(v), '[\\s\\-().]', '', 'g');
+CREATE OR REPLACE TEMP MACRO tw_digits(v) AS regexp_replace(tw_ascii(v), '[\\s\\-().]', '', 'g');
 CREATE OR REPLACE TEMP MACRO tw_phone_e164(d, cc) AS CASE
     WHEN regexp_full_match(d, '\\+[1-9][0-9]{{6,14}}') THEN d
     WHEN regexp_full_match(d, '00[1-9][0-9]{{6,14}}') THEN '+' || d[3:]
@@ -62,9 +67,9 @@ CREATE OR REPLACE TEMP MACRO tw_phone_e164(d, cc) AS CASE
     END;
 CREATE OR REPLACE TEMP MACRO tw_phone(v, cc) AS tw_phone_e164(tw_digits(v), cc);
 CREATE OR REPLACE TEMP MACRO tw_email(v) AS CASE
-    WHEN regexp_full_match(lower(replace(tw_text(v), ' ', '')),
+    WHEN regexp_full_match(lower(replace(tw_ascii(v), ' ', '')),
         '[a-z0-9._%+\\-]+@[a-z0-9\\-]+(\\.[a-z0-9\\-]+)*\\.[a-z]{{2,}}')
-    THEN lower(replace(tw_text(v), ' ', '')) END;
+    THEN lower(replace(tw_ascii(v), ' ', '')) END;
 CREATE OR REPLACE TEMP MACRO tw_gender(v) AS CASE
     WHEN lower(tw_text(v)) IN {_tuple(_MALE)} THEN 'M'
     WHEN lower(tw_text(v)) IN {_tuple(_FEMALE)} THEN 'F'
@@ -73,7 +78,7 @@ CREATE OR REPLACE TEMP MACRO tw_bool(v) AS CASE
     WHEN lower(tw_text(v)) IN {_tuple(_TRUE)} THEN TRUE
     WHEN lower(tw_text(v)) IN {_tuple(_FALSE)} THEN FALSE END;
 CREATE OR REPLACE TEMP MACRO tw_number_text(v) AS
-    regexp_replace(tw_text(v), '^[¥￥$]|[,，\\s]|元$', '', 'g');
+    regexp_replace(tw_ascii(v), '^[¥￥$]|[,\\s]|元$', '', 'g');
 CREATE OR REPLACE TEMP MACRO tw_number(v) AS CASE
     WHEN isfinite(try_cast(tw_number_text(v) AS DOUBLE))
     THEN try_cast(tw_number_text(v) AS DOUBLE) END;

@@ -335,11 +335,12 @@ def _stage_jsonl_file(
             [display, line[0], line[1], f"bad encoding: not valid {spec.encoding}"],
         )
     exclude = _bad_line_filter(bad_lines).replace("WHERE", "AND")
+    # json functions raise on invalid input, so they only ever see valid JSON (CASE guards)
+    kind = "CASE WHEN json_valid(l) THEN json_type(l) END"
     wh.execute(
         f"INSERT INTO {REJECTS_TABLE} SELECT {lit(display)}, _line, NULL, l, "
         "CASE WHEN json_valid(l) THEN 'not a JSON object' ELSE 'bad json: not valid JSON' END, "
-        f"NULL FROM {lines} WHERE trim(l) <> '' AND NOT (json_valid(l) AND "
-        f"json_type(l) = 'OBJECT') {exclude}"
+        f"NULL FROM {lines} WHERE trim(l) <> '' AND coalesce({kind}, '') <> 'OBJECT' {exclude}"
     )
     keep = [spec.file_column(c) for c in spec.columns]
     paths = "[" + ", ".join(lit("$." + _json_key(k)) for k in keep) + "]"
@@ -347,8 +348,8 @@ def _stage_jsonl_file(
     _append(
         wh,
         f"SELECT {lit(display)} AS _file, _line, {values} FROM (SELECT _line, "
-        f"json_extract_string(l, {paths}) AS _v FROM {lines} WHERE trim(l) <> '' AND "
-        f"json_valid(l) AND json_type(l) = 'OBJECT' {exclude})",
+        f"CASE WHEN {kind} = 'OBJECT' THEN json_extract_string(l, {paths}) END AS _v "
+        f"FROM {lines} WHERE trim(l) <> '' AND {kind} = 'OBJECT' {exclude})",
     )
     staged.physical = dict.fromkeys(keep, "VARCHAR")
     wh.execute(f"DROP TABLE IF EXISTS {lines}")

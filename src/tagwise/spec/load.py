@@ -90,7 +90,9 @@ def spec_error(
     exc: ValidationError, doc: Document, *, prefix: Path_ = (), known: Iterable[str] = ()
 ) -> SpecError:
     """The first problem of a validation error, located in the YAML file."""
-    first = exc.errors()[0]
+    errors = exc.errors()
+    # a misspelled key also makes the real one "missing": report the typo, it explains both
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     loc = tuple(str(p) if not isinstance(p, int) else p for p in first["loc"])
     full = (*prefix, *loc)
     field = ".".join(str(p) for p in full) or "(top level)"

@@ -1,0 +1,7 @@
+"""``python -m tagwise`` runs the command line."""
+
+from __future__ import annotations
+
+from tagwise.cli.app import main
+
+main()

@@ -1,0 +1,146 @@
+"""The command line end to end: JSON shapes, one-line errors, workspace discovery."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tagwise import __version__
+from tests.factories import broken_workspace
+
+
+def test_version(cli) -> None:
+    result = cli("--version")
+    assert result.code == 0
+    assert result.out.strip() == f"tagwise {__version__}"
+
+
+def test_init_creates_the_layout_and_refuses_to_overwrite(cli, tmp_path: Path) -> None:
+    result = cli("init", tmp_path / "shop", "--json")
+    assert result.code == 0, result.err
+    root = Path(result.json()["workspace"])
+    for name in ("tagwise.toml", "sources.yaml", "features.yaml", "tags", "segments", "data"):
+        assert (root / name).exists(), name
+    assert (root / ".tagwise" / "catalog.sqlite").exists()
+    assert (root / ".tagwise" / "warehouse.duckdb").exists()
+    again = cli("init", tmp_path / "shop")
+    assert again.code == 1
+    assert again.err.count("\n") == 1
+    assert again.err.startswith("error[conflict]:")
+
+
+def test_init_with_a_postgresql_catalog(cli, tmp_path: Path, pg_url: str) -> None:
+    result = cli("init", tmp_path / "team", "--catalog-url", pg_url, "--json")
+    assert result.code == 0, result.err
+    assert pg_url in (tmp_path / "team" / "tagwise.toml").read_text()
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        names = dict(conn.execute(sa.text("SELECT key, value FROM workspace_meta")).all())
+    engine.dispose()
+    assert names["name"] == "team"
+
+
+def test_ingest_json_and_quarantine(cli, tmp_path: Path) -> None:
+    case = broken_workspace(tmp_path / "ws")
+    case.ws.close()
+    result = cli("-w", case.root, "ingest", "--json")
+    assert result.code == 0, result.err
+    data = result.json()
+    by_name = {s["name"]: s for s in data["sources"]}
+    assert set(by_name) == {"customers", "orders"}
+    for source in data["sources"]:
+        assert source["loaded"] + source["rejected"] == source["read"]
+        assert sum(source["reasons"].values()) == source["rejected"]
+    assert by_name["orders"]["reasons"]["customer_id: unknown customer"] == 2
+    rows = cli("-w", case.root, "quarantine", "orders", "--json").json()["rows"]
+    assert [(r["line"], r["reason"]) for r in rows][0] == (4, "unknown customer")
+    table = cli("-w", case.root, "quarantine", "customers")
+    assert "data/customers.csv:8" in table.out and "not a valid date" in table.out
+
+
+def test_human_output_shows_counts(cli, tmp_path: Path) -> None:
+    case = broken_workspace(tmp_path / "ws")
+    case.ws.close()
+    result = cli("-w", case.root, "ingest")
+    assert result.code == 0
+    assert "customers" in result.out and "rejected" in result.out
+    assert "tagwise quarantine" in result.out
+
+
+def test_workspace_is_found_from_a_subfolder(cli, tmp_path: Path, monkeypatch) -> None:
+    case = broken_workspace(tmp_path / "ws")
+    case.ws.close()
+    monkeypatch.chdir(case.root / "data")
+    assert cli("ingest", "orders", "--json").code == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "args", "code", "fragment"),
+    [
+        (None, ["ingest"], "not-found", "no tagwise.toml"),
+        ("yaml", ["ingest"], "spec", "sources.yaml:19:5: unknown field `sources.orders.pth`"),
+        ("ok", ["ingest", "ordrs"], "not-found", "source `ordrs` is not declared"),
+        ("ok", ["quarantine", "ordrs"], "not-found", "source `ordrs` is not declared"),
+        ("missing", ["ingest"], "source", "no file matches `orders.csv`"),
+        ("toml", ["ingest"], "config", "tagwise.toml"),
+    ],
+)
+def test_user_errors_are_one_line(cli, tmp_path: Path, setup, args, code, fragment) -> None:
+    root = tmp_path / "ws"
+    root.mkdir()
+    if setup:
+        broken_workspace(root / "w").ws.close()
+        root = root / "w"
+    if setup == "yaml":
+        text = (root / "sources.yaml").read_text().replace("  orders:\n    path:", "  orders:\n    pth:")
+        (root / "sources.yaml").write_text(text)
+    if setup == "missing":
+        (root / "data" / "orders.csv").unlink()
+    if setup == "toml":
+        (root / "tagwise.toml").write_text("[catalog\n")
+    result = cli("-w", root, *args)
+    assert result.code != 0
+    assert result.err.count("\n") == 1, result.err
+    assert result.err.startswith(f"error[{code}]:")
+    assert fragment in result.err
+    assert "Traceback" not in result.err
+
+
+def test_errors_with_json_are_json_on_stdout(cli, tmp_path: Path) -> None:
+    result = cli("-w", tmp_path, "ingest", "--json")
+    assert result.code == 1
+    assert result.json()["error"]["code"] == "not-found"
+
+
+def test_missing_source_still_loads_the_others(cli, tmp_path: Path) -> None:
+    case = broken_workspace(tmp_path / "ws")
+    case.ws.close()
+    (case.root / "data" / "orders.csv").unlink()
+    result = cli("-w", case.root, "ingest", "--json")
+    assert result.code == 1
+    data = result.json()
+    assert [s["name"] for s in data["sources"]] == ["customers"]
+    assert data["errors"][0]["source"] == "orders"
+
+
+def test_usage_errors_are_one_line(cli) -> None:
+    result = cli("ingest", "--no-such-option")
+    assert result.code == 2
+    assert result.err.startswith("error[usage]:")
+    assert result.err.count("\n") == 1
+
+
+def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "tagwise", "-w", str(tmp_path), "ingest", "--json"],
+        capture_output=True, text=True, check=False,
+    )
+    assert result.returncode == 1
+    assert json.loads(result.stdout)["error"]["code"] == "not-found"
+    assert result.stderr.startswith("error[not-found]:")

@@ -1,0 +1,67 @@
+"""The catalog on SQLite and on the real PostgreSQL server: migrations and ingest runs."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tagwise.store.catalog import Catalog, IngestRun, resolve_url
+from tagwise.store.tables import METADATA
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def catalog_url(request, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return resolve_url("sqlite:///.tagwise/catalog.sqlite", tmp_path)
+    return request.getfixturevalue("pg_url")
+
+
+def test_migrates_to_head_and_matches_the_declared_tables(catalog_url: str) -> None:
+    catalog = Catalog(catalog_url)
+    assert catalog.revision() == ""
+    assert catalog.migrate() == "0001"
+    assert catalog.migrate() == "0001"  # idempotent
+    inspector = sa.inspect(catalog.engine)
+    for table in METADATA.sorted_tables:
+        migrated = {c["name"] for c in inspector.get_columns(table.name)}
+        assert migrated == {c.name for c in table.columns}, table.name
+    catalog.close()
+
+
+def test_ingest_runs_round_trip(catalog_url: str) -> None:
+    catalog = Catalog(catalog_url)
+    catalog.migrate()
+    started = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
+    run_id = catalog.start_ingest("orders", started)
+    assert catalog.ingest_runs()[0].status == "running"
+    catalog.finish_ingest(
+        IngestRun(source="orders", status="ok", started_at=started, finished_at=None,
+                  files=["data/订单.csv"], read=10, loaded=8, rejected=2,
+                  reasons={"金额: not a number": 2}, id=run_id)
+    )
+    other = catalog.start_ingest("events", started)
+    (run,) = catalog.ingest_runs(source="orders")
+    assert (run.id, run.read, run.loaded, run.rejected) == (run_id, 10, 8, 2)
+    assert run.files == ["data/订单.csv"]
+    assert run.reasons == {"金额: not a number": 2}
+    assert [r.id for r in catalog.ingest_runs()] == [other, run_id]
+    catalog.close()
+
+
+def test_meta_values_are_replaced(catalog_url: str) -> None:
+    catalog = Catalog(catalog_url)
+    catalog.migrate()
+    catalog.set_meta("name", "一号店")
+    catalog.set_meta("name", "二号店")
+    assert catalog.get_meta("name") == "二号店"
+    assert catalog.get_meta("missing") is None
+    catalog.close()
+
+
+def test_relative_sqlite_paths_resolve_inside_the_workspace(tmp_path: Path) -> None:
+    url = resolve_url("sqlite:///.tagwise/c.sqlite", tmp_path)
+    assert url == f"sqlite:///{tmp_path}/.tagwise/c.sqlite"
+    assert resolve_url("postgresql+psycopg://u@h/db", tmp_path) == "postgresql+psycopg://u@h/db"
