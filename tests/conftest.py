@@ -14,9 +14,7 @@ import sqlalchemy as sa
 
 from tagwise.cli.app import run
 
-PG_URL = os.environ.get(
-    "TAGWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("TAGWISE_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 @dataclass
@@ -48,7 +46,7 @@ def _pg_available() -> str | None:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         engine.dispose()
-    except Exception as exc:  # noqa: BLE001 (any failure means "not available")
+    except Exception as exc:
         return str(exc).splitlines()[0]
     return None
 

@@ -24,7 +24,9 @@ def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TAGWISE_WAREHOUSE__THREADS", "3")
     settings = Settings.load(tmp_path)
     assert (settings.name, settings.warehouse.threads, settings.warehouse.memory_limit) == (
-        "toml", 3, "1GB"
+        "toml",
+        3,
+        "1GB",
     )
     assert Settings.load(tmp_path, name="arg").name == "arg"
 
@@ -33,8 +35,8 @@ def test_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ("text", "fragment", "line"),
     [
         ("[warehouse]\nthreads = 0\n", "warehouse.threads", None),
-        ("[catalog]\nurl = \"mysql://x\"\n", "catalog.url", None),
-        ("[ingest]\ncountry_code = \"+86\"\n", "ingest.country_code", None),
+        ('[catalog]\nurl = "mysql://x"\n', "catalog.url", None),
+        ('[ingest]\ncountry_code = "+86"\n', "ingest.country_code", None),
         ("[warehouse\n", "not valid TOML", 1),
         ("[warehose]\n", "warehose", None),
     ],

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from tagwise.errors import (  # noqa: E402 (the version must exist before submodules import it)
+from tagwise.errors import (
     CatalogError,
     ConfigError,
     Conflict,
@@ -22,8 +22,8 @@ from tagwise.errors import (  # noqa: E402 (the version must exist before submod
     SpecError,
     TagwiseError,
 )
-from tagwise.workspace import Workspace, init  # noqa: E402
-from tagwise.workspace import open_workspace as open  # noqa: E402, A001
+from tagwise.workspace import Workspace, init
+from tagwise.workspace import open_workspace as open
 
 __all__ = [
     "CatalogError",

@@ -109,9 +109,7 @@ class ExpressionError(TagwiseError):
     code = "expression"
     status = 400
 
-    def __init__(
-        self, message: str, *, source: str, span: Span, hint: str | None = None
-    ) -> None:
+    def __init__(self, message: str, *, source: str, span: Span, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.source = source
         self.span = span

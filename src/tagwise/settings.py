@@ -81,6 +81,7 @@ class _TomlSource(PydanticBaseSettingsSource):
     """Feeds the parsed ``tagwise.toml`` of the workspace being loaded."""
 
     def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        del field  # the interface passes it; the value depends on the name only
         return _toml_data.get().get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
@@ -108,7 +109,11 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        """Explicit arguments beat the environment, which beats ``tagwise.toml``."""
+        """Explicit arguments beat the environment, which beats ``tagwise.toml``.
+
+        ``.env`` files and secret directories are not sources of workspace settings.
+        """
+        del dotenv_settings, file_secret_settings
         return init_settings, env_settings, _TomlSource(settings_cls)
 
     @classmethod

@@ -131,29 +131,41 @@ class Workspace:
             except TagwiseError as exc:
                 report.errors.append((spec.name, exc))
                 self.catalog.finish_ingest(
-                    IngestRun(source=spec.name, status="failed", started_at=started,
-                              finished_at=None, files=[], error=str(exc), id=run_id)
+                    IngestRun(
+                        source=spec.name,
+                        status="failed",
+                        started_at=started,
+                        finished_at=None,
+                        files=[],
+                        error=str(exc),
+                        id=run_id,
+                    )
                 )
                 continue
             report.sources.append(result)
             self.catalog.finish_ingest(
                 IngestRun(
-                    source=spec.name, status="ok", started_at=started, finished_at=None,
-                    files=result.files, read=result.read, loaded=result.loaded,
-                    rejected=result.rejected, new_customers=result.new_customers,
-                    reasons=result.reasons, id=run_id,
+                    source=spec.name,
+                    status="ok",
+                    started_at=started,
+                    finished_at=None,
+                    files=result.files,
+                    read=result.read,
+                    loaded=result.loaded,
+                    rejected=result.rejected,
+                    new_customers=result.new_customers,
+                    reasons=result.reasons,
+                    id=run_id,
                 )
             )
         self._clean_tmp()
         return report
 
-    def quarantine(
-        self, source: str | None = None, *, limit: int = 50
-    ) -> list[dict[str, Any]]:
+    def quarantine(self, source: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
         """Rejected rows with their file, line, column, raw value and reason."""
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
         rows = self.warehouse.execute(
-            f"SELECT source, file, line, \"column\", raw_value, reason, problems, record "  # noqa: S608
+            f'SELECT source, file, line, "column", raw_value, reason, problems, record '
             f"FROM meta.quarantine {where} ORDER BY source, file, line LIMIT {int(limit)}",
             params,
         )

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from tests.factories import broken_workspace
 
 from tagwise import __version__
-from tests.factories import broken_workspace
 
 
 def test_version(cli) -> None:
@@ -37,8 +38,6 @@ def test_init_with_a_postgresql_catalog(cli, tmp_path: Path, pg_url: str) -> Non
     result = cli("init", tmp_path / "team", "--catalog-url", pg_url, "--json")
     assert result.code == 0, result.err
     assert pg_url in (tmp_path / "team" / "tagwise.toml").read_text()
-    import sqlalchemy as sa
-
     engine = sa.create_engine(pg_url)
     with engine.connect() as conn:
         names = dict(conn.execute(sa.text("SELECT key, value FROM workspace_meta")).all())
@@ -59,7 +58,7 @@ def test_ingest_json_and_quarantine(cli, tmp_path: Path) -> None:
         assert sum(source["reasons"].values()) == source["rejected"]
     assert by_name["orders"]["reasons"]["customer_id: unknown customer"] == 2
     rows = cli("-w", case.root, "quarantine", "orders", "--json").json()["rows"]
-    assert [(r["line"], r["reason"]) for r in rows][0] == (4, "unknown customer")
+    assert next((r["line"], r["reason"]) for r in rows) == (4, "unknown customer")
     table = cli("-w", case.root, "quarantine", "customers")
     assert "data/customers.csv:8" in table.out and "not a valid date" in table.out
 
@@ -98,7 +97,11 @@ def test_user_errors_are_one_line(cli, tmp_path: Path, setup, args, code, fragme
         broken_workspace(root / "w").ws.close()
         root = root / "w"
     if setup == "yaml":
-        text = (root / "sources.yaml").read_text().replace("  orders:\n    path:", "  orders:\n    pth:")
+        text = (
+            (root / "sources.yaml")
+            .read_text()
+            .replace("  orders:\n    path:", "  orders:\n    pth:")
+        )
         (root / "sources.yaml").write_text(text)
     if setup == "missing":
         (root / "data" / "orders.csv").unlink()
@@ -139,7 +142,9 @@ def test_usage_errors_are_one_line(cli) -> None:
 def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "tagwise", "-w", str(tmp_path), "ingest", "--json"],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 1
     assert json.loads(result.stdout)["error"]["code"] == "not-found"

@@ -34,7 +34,9 @@ def write_customers(path: Path, version: int) -> None:
     lines = ["customer_id,phone,city,joined"]
     cities = ["上海", "北京", "广州", "深圳"]
     for i in range(ROWS + version * 1000):
-        lines.append(f"C{i:07d},138{i:08d},{cities[(i + version) % 4]},2024/{1 + i % 12}/{1 + i % 28}")
+        lines.append(
+            f"C{i:07d},138{i:08d},{cities[(i + version) % 4]},2024/{1 + i % 12}/{1 + i % 28}"
+        )
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -57,7 +59,8 @@ def state(root: Path) -> tuple[int, str, int]:
 def ingest_process(root: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tagwise", "-w", str(root), "ingest", "--json"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

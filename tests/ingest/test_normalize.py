@@ -32,6 +32,9 @@ CASES = [
     ("tw_text", "   ", None),
     ("tw_text", "物流太慢，包装破损！", "物流太慢，包装破损！"),
     ("tw_text", "\ufeff上海", "上海"),
+    ("tw_present", None, False),
+    ("tw_present", " \u3000\t", False),
+    ("tw_present", " x ", True),
     ("tw_date", "2024-01-05", date(2024, 1, 5)),
     ("tw_date", "2024/1/5", date(2024, 1, 5)),
     ("tw_date", "20240105", date(2024, 1, 5)),
@@ -78,7 +81,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("macro", "raw", "expected"), CASES, ids=lambda v: str(v))
+@pytest.mark.parametrize(("macro", "raw", "expected"), CASES, ids=str)
 def test_standardizes(con, macro: str, raw: str, expected: object) -> None:
     assert call(con, macro, raw) == expected
 
@@ -116,7 +119,9 @@ _FULL = {ord(c): chr(ord(c) + 0xFEE0) for c in "0123456789+-()"}
 
 @st.composite
 def formatted_mobiles(draw):
-    digits = "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
+    digits = (
+        "1" + draw(st.sampled_from("3456789")) + draw(st.text("0123456789", min_size=9, max_size=9))
+    )
     groups = [digits[:3], digits[3:7], digits[7:]]
     sep = draw(st.sampled_from(["", " ", "-", "  "]))
     body = sep.join(groups)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import date, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from tests.factories import CUSTOMER_CASES, broken_workspace, customers_csv
 
 import tagwise
-from tests.factories import CUSTOMER_CASES, broken_workspace, customers_csv
 
 
 def _plain(value: object) -> object:
@@ -31,7 +32,9 @@ def _quarantine(ws: tagwise.Workspace, source: str) -> set[tuple]:
 
 def _snapshot(ws: tagwise.Workspace) -> dict[str, list[tuple]]:
     wh = ws.warehouse
-    tables = [r[0] for r in wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name='src'")]
+    tables = [
+        r[0] for r in wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name='src'")
+    ]
     snap = {t: sorted(map(tuple, wh.rows(f'SELECT * FROM src."{t}"')), key=repr) for t in tables}
     snap["keys"] = sorted(wh.rows("SELECT customer_id, cid FROM meta.customer_keys"))
     snap["quarantine"] = sorted(
@@ -154,7 +157,7 @@ def test_missing_declared_column_names_the_column_and_what_the_file_has(broken) 
     text = (broken.root / "data" / "orders.csv").read_text().replace("amount", "amnt", 1)
     (broken.root / "data" / "orders.csv").write_text(text)
     report = broken.ws.ingest()
-    (name, err), = report.errors
+    ((name, err),) = report.errors
     assert name == "orders"
     assert "`amount` is missing" in err.message
     assert "did you mean `amnt`" in (err.hint or "")
@@ -168,16 +171,22 @@ def test_gb18030_csv_with_an_undecodable_line(tmp_path: Path) -> None:
         "      text: {type: string}\n",
         encoding="utf-8",
     )
-    lines = ["id,kind,text", "1,投诉,物流太慢，包装破损", "2,咨询,\"发票,怎么开\""]
-    body = "\n".join(lines).encode("gb18030") + b"\n3,\xff\xff,bad\n" + "4,咨询,好的\n".encode(
-        "gb18030"
+    lines = ["id,kind,text", "1,投诉,物流太慢，包装破损", '2,咨询,"发票,怎么开"']
+    body = (
+        "\n".join(lines).encode("gb18030")
+        + b"\n3,\xff\xff,bad\n"
+        + "4,咨询,好的\n".encode("gb18030")
     )
     (ws.data_dir / "t.csv").write_bytes(body)
     (report,) = ws.ingest().sources
     assert (report.read, report.loaded, report.rejected) == (4, 3, 1)
     assert _quarantine(ws, "tickets") == {(4, None, "bad encoding: not valid gb18030")}
     rows = ws.warehouse.rows("SELECT id, kind, text FROM src.tickets ORDER BY id")
-    assert rows == [(1, "投诉", "物流太慢，包装破损"), (2, "咨询", "发票,怎么开"), (4, "咨询", "好的")]
+    assert rows == [
+        (1, "投诉", "物流太慢，包装破损"),
+        (2, "咨询", "发票,怎么开"),
+        (4, "咨询", "好的"),
+    ]
     ws.close()
 
 
@@ -223,26 +232,30 @@ def test_parquet_keeps_native_types_and_still_validates(tmp_path: Path) -> None:
     )
     (ws.data_dir / "e").mkdir()
     t0 = datetime(2025, 1, 1, 8, 0)
-    part1 = pa.table({
-        "event_id": pa.array([1, 2, 3], pa.int64()),
-        "at": pa.array([t0, None, t0], pa.timestamp("us")),
-        "value": [1.5, 2.0, -1.0],
-        "kind": ["a", "b", "a"],
-        "day": ["2025-01-01", "2025/1/2", "x"],
-    })
-    part2 = pa.table({
-        "event_id": pa.array([3, 4], pa.int64()),
-        "at": pa.array([t0, t0], pa.timestamp("us")),
-        "value": [0.0, float("inf")],
-        "kind": ["c", "b"],
-        "day": [None, "20250105"],
-    })
+    part1 = pa.table(
+        {
+            "event_id": pa.array([1, 2, 3], pa.int64()),
+            "at": pa.array([t0, None, t0], pa.timestamp("us")),
+            "value": [1.5, 2.0, -1.0],
+            "kind": ["a", "b", "a"],
+            "day": ["2025-01-01", "2025/1/2", "x"],
+        }
+    )
+    part2 = pa.table(
+        {
+            "event_id": pa.array([3, 4], pa.int64()),
+            "at": pa.array([t0, t0], pa.timestamp("us")),
+            "value": [0.0, float("inf")],
+            "kind": ["c", "b"],
+            "day": [None, "20250105"],
+        }
+    )
     pq.write_table(part1, ws.data_dir / "e" / "p1.parquet")
     pq.write_table(part2, ws.data_dir / "e" / "p2.parquet")
     (report,) = ws.ingest().sources
     assert (report.read, report.loaded, report.rejected) == (5, 1, 4)
     rows = ws.warehouse.rows(
-        "SELECT file, line, \"column\", reason FROM meta.quarantine ORDER BY file, line"
+        'SELECT file, line, "column", reason FROM meta.quarantine ORDER BY file, line'
     )
     assert rows == [
         ("data/e/p1.parquet", 2, "at", "missing required value"),
@@ -257,15 +270,16 @@ def test_parquet_keeps_native_types_and_still_validates(tmp_path: Path) -> None:
 
 
 def test_sql_table_source_streams_through_sqlalchemy(tmp_path: Path) -> None:
-    import sqlite3
-
     db = tmp_path / "crm.sqlite"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE members (id TEXT, phone TEXT, joined TEXT, level INTEGER)")
         conn.executemany(
             "INSERT INTO members VALUES (?, ?, ?, ?)",
-            [("M1", "139 0000 0001", "2024/1/5", 1), ("M2", "bad", "2024-01-06", 2),
-             ("M3", None, "2024年1月7日", None)],
+            [
+                ("M1", "139 0000 0001", "2024/1/5", 1),
+                ("M2", "bad", "2024-01-06", 2),
+                ("M3", None, "2024年1月7日", None),
+            ],
         )
     ws = tagwise.init(tmp_path / "ws")
     (ws.root / "sources.yaml").write_text(

@@ -49,14 +49,30 @@ def test_loads_and_infers_formats(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "line", "fragment", "hint"),
     [
-        ("sources:\n  a:\n    path: a.csv\n    colums: {}\n", 4, "unknown field `sources.a.colums`",
-         "did you mean `columns`?"),
-        ("sources:\n  a:\n    path: a.csv\n    columns:\n      x: {type: datetime}\n", 5,
-         "`sources.a.columns.x.type`", None),
-        ("sources:\n  a:\n    path: a.csv\n    columns:\n      x: {tpye: string}\n", 5,
-         "unknown field `sources.a.columns.x.tpye`", "did you mean `type`?"),
-        ("sources:\n  a:\n    path: a.csv\n    columns:\n      x: {}\n    primary_key: [y]\n", 2,
-         "key column `y` is not declared", None),
+        (
+            "sources:\n  a:\n    path: a.csv\n    colums: {}\n",
+            4,
+            "unknown field `sources.a.colums`",
+            "did you mean `columns`?",
+        ),
+        (
+            "sources:\n  a:\n    path: a.csv\n    columns:\n      x: {type: datetime}\n",
+            5,
+            "`sources.a.columns.x.type`",
+            None,
+        ),
+        (
+            "sources:\n  a:\n    path: a.csv\n    columns:\n      x: {tpye: string}\n",
+            5,
+            "unknown field `sources.a.columns.x.tpye`",
+            "did you mean `type`?",
+        ),
+        (
+            "sources:\n  a:\n    path: a.csv\n    columns:\n      x: {}\n    primary_key: [y]\n",
+            2,
+            "key column `y` is not declared",
+            None,
+        ),
         ("sources:\n  Orders:\n    path: a.csv\n    columns: {}\n", 2, "snake_case", None),
         ("sources:\n  a:\n    columns: {x: {}}\n", 2, "needs path", None),
         ("sources:\n  a: [1, 2\n", 3, "invalid YAML", None),
@@ -73,7 +89,10 @@ def test_errors_are_located(tmp_path: Path, text, line, fragment, hint) -> None:
 
 
 def test_two_customer_masters_are_refused(tmp_path: Path) -> None:
-    text = GOOD.replace("  events:\n    path: e.parquet", "  events:\n    role: customers\n    primary_key: [id]\n    path: e.parquet")
+    text = GOOD.replace(
+        "  events:\n    path: e.parquet",
+        "  events:\n    role: customers\n    primary_key: [id]\n    path: e.parquet",
+    )
     with pytest.raises(SpecError, match="only one source may have role customers") as info:
         load_sources(write(tmp_path, text))
     assert info.value.location.line == 11

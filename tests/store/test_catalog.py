@@ -38,9 +38,18 @@ def test_ingest_runs_round_trip(catalog_url: str) -> None:
     run_id = catalog.start_ingest("orders", started)
     assert catalog.ingest_runs()[0].status == "running"
     catalog.finish_ingest(
-        IngestRun(source="orders", status="ok", started_at=started, finished_at=None,
-                  files=["data/订单.csv"], read=10, loaded=8, rejected=2,
-                  reasons={"金额: not a number": 2}, id=run_id)
+        IngestRun(
+            source="orders",
+            status="ok",
+            started_at=started,
+            finished_at=None,
+            files=["data/订单.csv"],
+            read=10,
+            loaded=8,
+            rejected=2,
+            reasons={"金额: not a number": 2},
+            id=run_id,
+        )
     )
     other = catalog.start_ingest("events", started)
     (run,) = catalog.ingest_runs(source="orders")

@@ -53,8 +53,11 @@ def print_error(err: TagwiseError, *, as_json: bool = False) -> None:
 
 
 def table(
-    title: str | None, columns: Sequence[str], rows: Sequence[Sequence[Any]],
-    *, numeric: Sequence[str] = (),
+    title: str | None,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    numeric: Sequence[str] = (),
 ) -> None:
     """Print a rich table (Chinese text aligns by display width)."""
     out = Table(title=title, title_justify="left", show_edge=False, header_style="bold")
@@ -82,4 +85,4 @@ def progress(enabled: bool) -> Iterator[Callable[[str], None]]:
         yield lambda _message: None
         return
     with stderr.status("working…") as status:
-        yield lambda message: status.update(message)
+        yield status.update

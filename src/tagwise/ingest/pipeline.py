@@ -86,13 +86,17 @@ def _step(ctx: IngestContext, message: str) -> None:
 def _plans(spec: SourceSpec, staged: Staged, country_code: str) -> list[ColumnPlan]:
     keys = {*spec.primary_key, *([spec.customer_key] if spec.customer_key else [])}
     plans = []
-    for name, column in spec.columns.items():
+    for name, declared in spec.columns.items():
+        column = declared
         if name in keys and not column.required:
             column = column.model_copy(update={"required": True})
         raw = spec.file_column(name)
         plans.append(
             column_plan(
-                name, column, raw_column=raw, physical=staged.physical[raw],
+                name,
+                column,
+                raw_column=raw,
+                physical=staged.physical[raw],
                 country_code=country_code,
             )
         )
@@ -100,20 +104,27 @@ def _plans(spec: SourceSpec, staged: Staged, country_code: str) -> list[ColumnPl
 
 
 def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> str:
-    """One pass: standardized values, the first problem, and (for bad rows) the details."""
+    """One pass: standardized values, the first problem, and (for bad rows) the details.
+
+    The inner query computes every parse once; the outer one only compares its results.
+    """
+    parsed = ", ".join(
+        f"{p.value} AS {p.value_alias}, {p.present} AS {p.present_alias}, "
+        f"{p.raw} AS {p.raw_alias}"
+        for p in plans
+    )
     checks = [(p, cond, reason) for p in plans for cond, reason in p.checks]
-    values = ", ".join(f"{p.value} AS {ident(p.name)}" for p in plans)
+    values = ", ".join(p.value_alias for p in plans)
     any_bad = " OR ".join(f"({c})" for _, c, _ in checks) or "FALSE"
-    first = _first_problem(spec, checks)
     details = ", ".join(
         f"CASE WHEN {c} THEN {lit(spec.file_column(p.name) + ': ' + r)} END" for p, c, r in checks
     )
-    record = ", ".join(f"{lit(spec.file_column(p.name))}, {p.raw}" for p in plans)
+    record = ", ".join(f"{lit(spec.file_column(p.name))}, {p.raw_alias}" for p in plans)
     inner = (
-        f"SELECT _file, _line, {values}, {first}, "
+        f"SELECT _file, _line, {values}, {_first_problem(spec, checks)}, "
         f"CASE WHEN {any_bad} THEN concat_ws('; ', {details or 'NULL'}) END AS _problems, "
         f"CASE WHEN {any_bad} THEN CAST(json_object({record}) AS VARCHAR) END AS _record "
-        f"FROM {staged.relation}"
+        f"FROM (SELECT _file, _line, {parsed} FROM {staged.relation})"
     )
     if spec.role == "customers" or spec.customer_key is None:
         return inner
@@ -143,11 +154,8 @@ def _first_problem(spec: SourceSpec, checks: list[tuple[ColumnPlan, str, str]]) 
         return "NULL::VARCHAR AS _reason, NULL::VARCHAR AS _column, NULL::VARCHAR AS _raw"
     reason = " ".join(f"WHEN {c} THEN {lit(r)}" for _, c, r in checks)
     column = " ".join(f"WHEN {c} THEN {lit(spec.file_column(p.name))}" for p, c, _ in checks)
-    raw = " ".join(f"WHEN {c} THEN {p.raw}" for p, c, _ in checks)
-    return (
-        f"CASE {reason} END AS _reason, CASE {column} END AS _column, "
-        f"CASE {raw} END AS _raw"
-    )
+    raw = " ".join(f"WHEN {c} THEN {p.raw_alias}" for p, c, _ in checks)
+    return f"CASE {reason} END AS _reason, CASE {column} END AS _column, CASE {raw} END AS _raw"
 
 
 def _find_duplicates(wh: Warehouse, spec: SourceSpec, stage: str) -> None:
@@ -161,8 +169,10 @@ def _find_duplicates(wh: Warehouse, spec: SourceSpec, stage: str) -> None:
     pk = ", ".join(ident(k) for k in spec.primary_key)
     on = " AND ".join(f"s.{ident(k)} = d.{ident(k)}" for k in spec.primary_key)
     key_text = " || '|' || ".join(f"CAST(s.{ident(k)} AS VARCHAR)" for k in spec.primary_key)
-    window = f"PARTITION BY {', '.join('s.' + ident(k) for k in spec.primary_key)} " \
-             "ORDER BY s._file, s._line"
+    window = (
+        f"PARTITION BY {', '.join('s.' + ident(k) for k in spec.primary_key)} "
+        "ORDER BY s._file, s._line"
+    )
     wh.execute(
         f"INSERT INTO {_DUPS} SELECT _file, _line, first_file, first_line, key FROM ("
         f"SELECT s._file, s._line, first_value(s._file) OVER w AS first_file, "
@@ -174,8 +184,10 @@ def _find_duplicates(wh: Warehouse, spec: SourceSpec, stage: str) -> None:
 
 
 def _good(stage: str) -> str:
-    return f"{stage} s ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line " \
-           "WHERE s._reason IS NULL"
+    return (
+        f"{stage} s ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line "
+        "WHERE s._reason IS NULL"
+    )
 
 
 def _assign_cids(wh: Warehouse, spec: SourceSpec, stage: str) -> int:

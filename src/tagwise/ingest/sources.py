@@ -14,10 +14,10 @@ import glob
 import io
 import tempfile
 from collections.abc import Iterator
-from datetime import datetime
-from typing import Any
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from tagwise.errors import EngineError, SourceError
 from tagwise.spec.sources import SourceFormat, SourceSpec
@@ -101,9 +101,9 @@ def stage_source(
     staged = Staged(relation=STAGED_TABLE, physical={}, files=[_display(f, root) for f in files])
     for i, path in enumerate(files):
         if fmt is SourceFormat.CSV:
-            _stage_csv_file(wh, spec, path, i, staged, root)
+            _stage_csv_file(wh, spec, path, index=i, staged=staged, root=root)
         else:
-            _stage_jsonl_file(wh, spec, path, i, staged, root)
+            _stage_jsonl_file(wh, spec, path, index=i, staged=staged, root=root)
     staged.staged_rows = int(wh.scalar(f"SELECT count(*) FROM {STAGED_TABLE}"))
     staged.structural_rejects = int(wh.scalar(f"SELECT count(*) FROM {REJECTS_TABLE}"))
     return staged
@@ -134,7 +134,7 @@ def _display(path: Path, root: Path) -> str:
 
 
 def _stage_csv_file(
-    wh: Warehouse, spec: SourceSpec, path: Path, index: int, staged: Staged, root: Path
+    wh: Warehouse, spec: SourceSpec, path: Path, *, index: int, staged: Staged, root: Path
 ) -> None:
     display = _display(path, root)
     header = _csv_header(path, spec)
@@ -170,8 +170,10 @@ def _stage_csv_file(
 
 
 def _csv_header(path: Path, spec: SourceSpec) -> list[str]:
-    encoding = "utf-8-sig" if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8") else (
-        spec.encoding
+    encoding = (
+        "utf-8-sig"
+        if spec.encoding.lower().replace("_", "-") in ("utf-8", "utf8")
+        else (spec.encoding)
     )
     try:
         codecs.lookup(encoding)
@@ -233,8 +235,9 @@ def _utf8_copy(path: Path, encoding: str, root: Path) -> tuple[Path, list[tuple[
     decoder = codecs.getdecoder(encoding)
     with (
         path.open("rb") as src,
-        tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=tmp_dir, suffix=".csv",
-                                    delete=False, newline="") as out,
+        tempfile.NamedTemporaryFile(
+            "w", encoding="utf-8", dir=tmp_dir, suffix=".csv", delete=False, newline=""
+        ) as out,
     ):
         for number, line in enumerate(src, start=1):
             try:
@@ -276,8 +279,9 @@ def _blank_lines(wh: Warehouse, path: Path, raw: str, rejected: int) -> list[int
         return [n for n, line in enumerate(fh, start=1) if not line.strip(b"\r\n")]
 
 
-def _with_lines(wh: Warehouse, raw: str, skipped: list[int], *, header_lines: int,
-                index: int) -> str:
+def _with_lines(
+    wh: Warehouse, raw: str, skipped: list[int], *, header_lines: int, index: int
+) -> str:
     """A relation over ``raw`` adding ``_line``: the physical line of each staged row.
 
     Staged rows are numbered in file order (``rowid``); the k-th staged row sits on the
@@ -318,7 +322,7 @@ def _temp_exists(wh: Warehouse, name: str) -> bool:
 
 
 def _stage_jsonl_file(
-    wh: Warehouse, spec: SourceSpec, path: Path, index: int, staged: Staged, root: Path
+    wh: Warehouse, spec: SourceSpec, path: Path, *, index: int, staged: Staged, root: Path
 ) -> None:
     display = _display(path, root)
     readable, bad_lines = _utf8_copy(path, spec.encoding, root)
@@ -365,9 +369,7 @@ def _json_key(key: str) -> str:
 
 def _stage_parquet(wh: Warehouse, spec: SourceSpec, files: list[Path], root: Path) -> Staged:
     listing = "[" + ", ".join(lit(str(f)) for f in files) + "]"
-    scan = (
-        f"read_parquet({listing}, filename=true, file_row_number=true, union_by_name=true)"
-    )
+    scan = f"read_parquet({listing}, filename=true, file_row_number=true, union_by_name=true)"
     try:
         described = dict(wh.columns(f"SELECT * FROM {scan}"))
     except EngineError as exc:
@@ -377,9 +379,11 @@ def _stage_parquet(wh: Warehouse, spec: SourceSpec, files: list[Path], root: Pat
     _check_columns(spec, found, display)
     keep = [spec.file_column(c) for c in spec.columns]
     names = {str(f): _display(f, root) for f in files}
-    file_expr = "CASE filename " + " ".join(
-        f"WHEN {lit(k)} THEN {lit(v)}" for k, v in names.items()
-    ) + " END"
+    file_expr = (
+        "CASE filename "
+        + " ".join(f"WHEN {lit(k)} THEN {lit(v)}" for k, v in names.items())
+        + " END"
+    )
     select = ", ".join(ident(c) for c in keep)
     wh.execute(
         f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {file_expr} AS _file, "
@@ -414,17 +418,19 @@ def _stage_sql(wh: Warehouse, spec: SourceSpec) -> Staged:
         engine = sa.create_engine(spec.url or "")
     except (sa.exc.ArgumentError, ImportError) as exc:
         raise SourceError(f"source `{spec.name}`: cannot use url: {exc}") from exc
-    schema = pa.schema([("_file", pa.string()), ("_line", pa.int64())] +
-                       [(k, pa.string()) for k in keep])
+    schema = pa.schema(
+        [("_file", pa.string()), ("_line", pa.int64())] + [(k, pa.string()) for k in keep]
+    )
     wh.execute(
         f"CREATE TEMP TABLE {STAGED_TABLE} (_file VARCHAR, _line BIGINT, "
-        + ", ".join(f"{ident(k)} VARCHAR" for k in keep) + ")"
+        + ", ".join(f"{ident(k)} VARCHAR" for k in keep)
+        + ")"
     )
     line = 0
     try:
         with engine.connect() as conn:
             result = conn.execution_options(stream_results=True).execute(_sql_query(sa, spec))
-            missing = [k for k in keep if k not in result.keys()]
+            missing = [k for k in keep if k not in result.keys()]  # noqa: SIM118 (a Result, not a dict)
             if missing:
                 raise SourceError(
                     f"source `{spec.name}`: column `{missing[0]}` is missing from `{label}`",
@@ -443,8 +449,12 @@ def _stage_sql(wh: Warehouse, spec: SourceSpec) -> Staged:
         raise SourceError(f"source `{spec.name}`: cannot read `{label}`: {first}") from exc
     finally:
         engine.dispose()
-    return Staged(relation=STAGED_TABLE, physical=dict.fromkeys(keep, "VARCHAR"),
-                  files=[label], staged_rows=line)
+    return Staged(
+        relation=STAGED_TABLE,
+        physical=dict.fromkeys(keep, "VARCHAR"),
+        files=[label],
+        staged_rows=line,
+    )
 
 
 def _sql_query(sa: Any, spec: SourceSpec) -> Any:

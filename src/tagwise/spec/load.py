@@ -77,13 +77,13 @@ def _construct(node: yaml.Node, at: Path_, positions: dict[Path_, tuple[int, int
     if isinstance(node, yaml.MappingNode):
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = _SCALARS.construct_object(key_node)  # type: ignore[no-untyped-call]
+            key = _SCALARS.construct_object(key_node)
             positions[(*at, str(key))] = _mark(key_node)
             result[key] = _construct(value_node, (*at, str(key)), positions)
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_construct(item, (*at, i), positions) for i, item in enumerate(node.value)]
-    return _SCALARS.construct_object(node)  # type: ignore[no-untyped-call]
+    return _SCALARS.construct_object(node)
 
 
 def spec_error(

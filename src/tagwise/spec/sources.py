@@ -120,7 +120,10 @@ class SourceSpec(_Spec):
     def _consistent(self) -> SourceSpec:
         for name in self.columns:
             if not _NAME.match(name):
-                msg = f"column name `{name}` must be snake_case ascii (use `from:` for the file's name)"
+                msg = (
+                    f"column name `{name}` must be snake_case ascii "
+                    "(use `from:` for the file's own name)"
+                )
                 raise ValueError(msg)
         for key in (*self.primary_key, *([self.customer_key] if self.customer_key else [])):
             if key not in self.columns:
@@ -226,9 +229,7 @@ def load_sources(path: Path) -> SourcesSpec:
 def _source(doc: Document, name: str, body: Any) -> SourceSpec:
     at = ("sources", name)
     if not _NAME.match(name):
-        raise SpecError(
-            f"source name `{name}` must be snake_case ascii", location=doc.location(at)
-        )
+        raise SpecError(f"source name `{name}` must be snake_case ascii", location=doc.location(at))
     if not isinstance(body, dict):
         raise SpecError(f"source `{name}` must be a mapping", location=doc.location(at))
     try:

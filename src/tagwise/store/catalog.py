@@ -128,9 +128,16 @@ class Catalog:
     def start_ingest(self, source: str, started_at: datetime) -> int:
         """Record that an ingest of ``source`` started; returns the run id."""
         values = {
-            "source": source, "status": "running", "started_at": started_at, "files": [],
-            "read_rows": 0, "loaded_rows": 0, "rejected_rows": 0, "new_customers": 0,
-            "reasons": {}, "actor": _actor(),
+            "source": source,
+            "status": "running",
+            "started_at": started_at,
+            "files": [],
+            "read_rows": 0,
+            "loaded_rows": 0,
+            "rejected_rows": 0,
+            "new_customers": 0,
+            "reasons": {},
+            "actor": _actor(),
         }
         with self._begin() as conn:
             key = conn.execute(sa.insert(ingest_runs).values(**values)).inserted_primary_key
@@ -166,7 +173,7 @@ class Catalog:
         self.engine.dispose()
 
 
-def _to_run(row: Mapping[str, Any]) -> IngestRun:
+def _to_run(row: Mapping[Any, Any]) -> IngestRun:
     return IngestRun(
         id=row["id"],
         source=row["source"],

@@ -18,7 +18,7 @@ DIALECT = "duckdb"
 
 def ident(name: str) -> str:
     """A quoted identifier."""
-    return exp.to_identifier(name, quoted=True).sql(DIALECT)  # type: ignore[no-any-return]
+    return exp.to_identifier(name, quoted=True).sql(DIALECT)
 
 
 def table(schema: str, name: str) -> str:
@@ -33,8 +33,8 @@ def lit(value: str | int | float | bool | None) -> str:
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, int | float):
-        return exp.Literal.number(value).sql(DIALECT)  # type: ignore[no-any-return]
-    return exp.Literal.string(value).sql(DIALECT)  # type: ignore[no-any-return]
+        return exp.Literal.number(value).sql(DIALECT)
+    return exp.Literal.string(value).sql(DIALECT)
 
 
 def lit_list(values: Iterable[str | int | float]) -> str:

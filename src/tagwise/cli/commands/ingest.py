@@ -42,9 +42,7 @@ def ingest(
 
 def print_ingest(report: IngestReport) -> None:
     """The human-readable ingest summary."""
-    rows = [
-        (r.name, r.read, r.loaded, r.rejected, _top_reason(r.reasons)) for r in report.sources
-    ]
+    rows = [(r.name, r.read, r.loaded, r.rejected, _top_reason(r.reasons)) for r in report.sources]
     output.table(
         None,
         ["source", "read", "loaded", "rejected", "top reason"],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 from pathlib import Path
@@ -108,9 +109,13 @@ def _generate(data_dir: Path, customers: int, *, show: bool) -> dict[str, int]:
     from tagwise.demo.generate import generate  # noqa: PLC0415 (numpy-heavy, demo only)
 
     with output.progress(show) as step:
-        stats = generate(data_dir, customers=customers,
-                         progress=lambda stage, rows: step(f"generating {stage}: {rows:,} rows"))
-    return dict(stats.rows)
+        stats = generate(
+            data_dir,
+            customers=customers,
+            progress=lambda stage, rows: step(f"generating {stage}: {rows:,} rows"),
+        )
+    counts = dataclasses.asdict(stats)
+    return {k: int(v) for k, v in counts.items() if k not in ("invalid_rows", "seconds")}
 
 
 def register(app: typer.Typer) -> None:
