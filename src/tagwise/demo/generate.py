@@ -258,11 +258,13 @@ def _dict(values: pa.Array, idx: IntArray, mask: BoolArray | None = None) -> pa.
 
 
 def _digits(numbers: IntArray, width: int) -> pa.Array:
-    return pc.utf8_lpad(pc.cast(pa.array(numbers), _STR), width, "0")
+    """Non-negative numbers below 10**width as zero-padded text."""
+    return pc.utf8_slice_codeunits(pc.cast(pa.array(numbers + 10**width), _STR), 1, width + 1)
 
 
 def _ids(prefix: str, numbers: IntArray, width: int) -> pa.Array:
-    return pc.binary_join_element_wise(prefix, _digits(numbers, width), "")
+    """`prefix` + zero-padded numbers; a leading 1 is cast along and then replaced."""
+    return pc.utf8_replace_slice(pc.cast(pa.array(numbers + 10**width), _STR), 0, 1, prefix)
 
 
 def _scramble(numbers: IntArray, modulus: int, salt: int = 0) -> IntArray:
@@ -356,24 +358,24 @@ def _iso_seconds(micros: IntArray) -> pa.Array:
     return pc.cast(seconds, _STR)
 
 
-def _date_parts(day: IntArray) -> tuple[pa.Array, ...]:
-    """Year, month, day, zero-padded month, zero-padded day of days since 1970."""
+def _date_parts(day: IntArray) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """`YYYY-MM-DD` text, and year, month and day without zero padding, of days since 1970."""
     d = day.astype("datetime64[D]")
     months = d.astype("datetime64[M]")
     y = d.astype("datetime64[Y]").astype(np.int64) + 1970
     m = months.astype(np.int64) % 12 + 1
     dd = (d - months).astype(np.int64) + 1
-    ys, ms, ds = (pc.cast(pa.array(v), _STR) for v in (y, m, dd))
-    return ys, ms, ds, pc.utf8_lpad(ms, 2, "0"), pc.utf8_lpad(ds, 2, "0")
+    iso = pc.cast(pa.array(d, type=pa.date32()), _STR)
+    return iso, *(pc.cast(pa.array(v), _STR) for v in (y, m, dd))
 
 
 def _mixed_dates(rng: np.random.Generator, day: IntArray, empty: BoolArray) -> pa.Array:
     """Dates as `1990-01-05`, `1990/1/5`, `19900105` or `1990年1月5日`; null where empty."""
-    y, m, d, m2, d2 = _date_parts(day)
+    iso, y, m, d = _date_parts(day)
     forms = (
-        _join(y, "-", m2, "-", d2),
+        iso,
         _join(y, "/", m, "/", d),
-        _join(y, m2, d2),
+        pc.replace_substring(iso, "-", ""),
         _join(y, "年", m, "月", d, "日"),
     )
     fmt = _pick(rng, np.array([0.6, 0.15, 0.12, 0.13]), len(day))
@@ -382,14 +384,13 @@ def _mixed_dates(rng: np.random.Generator, day: IntArray, empty: BoolArray) -> p
 
 def _mixed_datetimes(rng: np.random.Generator, seconds: IntArray) -> pa.Array:
     """Datetimes as `2024-03-05 14:22:10`, `2024/3/5 14:22`, `2024年3月5日` or ISO."""
-    y, m, d, m2, d2 = _date_parts(seconds // _DAY_S)
-    tod = seconds % _DAY_S
-    hh, mm, ss = (_digits(v, 2) for v in (tod // 3600, tod // 60 % 60, tod % 60))
+    _, y, m, d = _date_parts(seconds // _DAY_S)
+    iso = _iso_seconds(seconds * _US)
     forms = (
-        _join(y, "-", m2, "-", d2, " ", hh, ":", mm, ":", ss),
-        _join(y, "/", m, "/", d, " ", hh, ":", mm),
+        iso,
+        _join(y, "/", m, "/", d, " ", pc.utf8_slice_codeunits(iso, 11, 16)),
         _join(y, "年", m, "月", d, "日"),
-        _join(y, "-", m2, "-", d2, "T", hh, ":", mm, ":", ss),
+        pc.replace_substring(iso, " ", "T"),
     )
     fmt = _pick(rng, np.array([0.5, 0.2, 0.15, 0.15]), len(seconds))
     return pc.choose(pa.array(fmt), *forms)
@@ -594,9 +595,8 @@ def _write_customers(
             "注册时间": _replace(registered, rows["bad_date注册时间"], _BAD_REGISTERED),
         }
     )
-    data = _csv_bytes(table, quoting="none")
-    spoiled = _spoil_lines(data, rows["malformed_line"] + 2, rows["bad_encoding"] + 2)
-    (out / "customers.csv").write_bytes(spoiled)
+    path = out / "customers.csv"
+    _write_spoiled_csv(table, path, rows["malformed_line"], rows["bad_encoding"])
 
 
 def _mask(n: int, rows: IntArray) -> BoolArray:
@@ -715,24 +715,33 @@ def _member_cards(rng: np.random.Generator, channel: IntArray) -> pa.Array:
     return pc.if_else(pa.array(has_card), cards, pa.scalar(None, _STR))
 
 
-def _spoil_lines(data: bytes, truncate: IntArray, garble: IntArray) -> bytes:
-    """Cut lines short (too few columns) and put invalid UTF-8 into others (1-based)."""
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == ord("\n"))
-    starts = np.concatenate([[0], ends[:-1] + 1])
-    patches: dict[int, bytes] = {}
-    for line in truncate.tolist():
-        patches[line] = b",".join(data[starts[line - 1] : ends[line - 1]].split(b",")[:5])
-    for line in garble.tolist():
-        fields = data[starts[line - 1] : ends[line - 1]].split(b",")
-        # GB18030 bytes of the name, as a mis-configured export writes them; \xff is never
-        # valid UTF-8, whatever the name's bytes happen to be.
-        fields[1] = fields[1].decode("utf-8").encode("gb18030") + b"\xff"
-        patches[line] = b",".join(fields)
-    pieces, pos = [], 0
-    for line in sorted(patches):
-        pieces += [data[pos : starts[line - 1]], patches[line]]
-        pos = ends[line - 1]
-    return b"".join([*pieces, data[pos:]])
+def _write_spoiled_csv(table: pa.Table, path: Path, truncate: IntArray, garble: IntArray) -> None:
+    """Write CSV with some rows (0-based) cut short and others in invalid UTF-8.
+
+    The file is written in slices around the spoiled rows, so no line has to be searched.
+    """
+    spoil = {int(r): _truncated for r in truncate} | {int(r): _garbled for r in garble}
+    with path.open("wb") as f:
+        f.write((",".join(table.column_names) + "\n").encode())
+        done = 0
+        for row in sorted(spoil):
+            f.write(_csv_bytes(table.slice(done, row - done), quoting="none", header=False))
+            line = _csv_bytes(table.slice(row, 1), quoting="none", header=False)
+            f.write(spoil[row](line.rstrip(b"\n")) + b"\n")
+            done = row + 1
+        f.write(_csv_bytes(table.slice(done), quoting="none", header=False))
+
+
+def _truncated(line: bytes) -> bytes:
+    return b",".join(line.split(b",")[:5])
+
+
+def _garbled(line: bytes) -> bytes:
+    """The line with its name in GB18030, as a mis-configured export writes it."""
+    fields = line.split(b",")
+    # \xff is never valid UTF-8, whatever the GB18030 bytes of the name happen to be.
+    fields[1] = fields[1].decode("utf-8").encode("gb18030") + b"\xff"
+    return b",".join(fields)
 
 
 # --- orders.parquet -----------------------------------------------------------------------
@@ -1117,12 +1126,13 @@ def _csv(table: pa.Table, path: Path) -> None:
     path.write_bytes(_csv_bytes(table, quoting="none"))
 
 
-def _csv_bytes(table: pa.Table, *, quoting: str) -> bytes:
+def _csv_bytes(table: pa.Table, *, quoting: str, header: bool = True) -> bytes:
     """CSV text as exports look: an unquoted header, values quoted only if `quoting` says."""
     sink = pa.BufferOutputStream()
     options = pacsv.WriteOptions(include_header=False, quoting_style=quoting)
     pacsv.write_csv(table, sink, options)
-    return (",".join(table.column_names) + "\n").encode() + sink.getvalue().to_pybytes()
+    head = (",".join(table.column_names) + "\n").encode() if header else b""
+    return head + sink.getvalue().to_pybytes()
 
 
 def _write_lines(lines: pa.Array, path: Path) -> None:
