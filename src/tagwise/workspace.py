@@ -46,6 +46,7 @@ class IngestReport:
                     "rejected": r.rejected,
                     "new_customers": r.new_customers,
                     "reasons": r.reasons,
+                    "seconds": r.seconds,
                 }
                 for r in self.sources
             ],

@@ -13,7 +13,7 @@ from small vocabularies, so no Python loop runs per row.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
@@ -53,6 +53,18 @@ _HOUR_WEIGHTS = np.array(
 )
 _STR = pa.string()
 _DICT = pa.dictionary(pa.int32(), pa.string())
+_STAGES = (
+    "population",
+    "customers",
+    "orders",
+    "events",
+    "social",
+    "surveys",
+    "tickets",
+    "third_party",
+    "consent",
+)
+"""One independent random stream per stage, so files do not depend on each other's draws."""
 _CUSTOMER_FAULTS = (
     ("missing_required", "客户编号"),
     ("bad_date", "出生日期"),
@@ -160,43 +172,64 @@ def generate(
         raise ValueError(f"customers must be between 100 and 98,999,999, not {customers}")
     began = time.perf_counter()
     report = progress or _ignore
-    streams = iter(np.random.SeedSequence(seed).spawn(12))
+    seeds = np.random.SeedSequence(seed).spawn(len(_STAGES))
+    rngs = {
+        stage: np.random.Generator(np.random.PCG64(s))
+        for stage, s in zip(_STAGES, seeds, strict=True)
+    }
     (out_dir / "_truth").mkdir(parents=True, exist_ok=True)
-    pop, faults, dup_source = _population(_rng(streams), customers)
+    pop, faults, dup_source = _population(rngs["population"], customers)
     ids = _ids("C", np.arange(1, customers + 1), 8)
-    # Events are the largest file: write them on a second core meanwhile. numpy and pyarrow
-    # release the GIL in their kernels, and each file has its own random stream.
+    # Events are the largest file: a second core writes them (and consent) meanwhile. numpy
+    # and pyarrow release the GIL in their kernels, and each file has its own random stream.
     with ThreadPoolExecutor(max_workers=1) as pool:
-        events = pool.submit(_write_events, out_dir, _rng(streams), pop, ids, report)
-        _write_customers(out_dir, _rng(streams), pop, faults=faults, dup_source=dup_source, ids=ids)
+        worker = pool.submit(_write_events_and_consent, out_dir, rngs, pop, ids, report)
+        rng = rngs["customers"]
+        _write_customers(out_dir, rng, pop, faults=faults, dup_source=dup_source, ids=ids)
         report("customers", customers)
-        order_faults, orders = _write_orders(out_dir, _rng(streams), pop, ids, report)
-        counts = _write_others(out_dir, streams, pop, ids, report)
-        survey_faults, counts["surveys"] = _write_surveys(out_dir, _rng(streams), pop, ids)
-        report("surveys", counts["surveys"])
-        counts |= {"customers": customers, "orders": orders, "events": events.result()}
+        order_faults, orders = _write_orders(out_dir, rngs["orders"], pop, ids, report)
+        survey_faults, surveys = _write_surveys(out_dir, rngs["surveys"], pop, ids)
+        report("surveys", surveys)
+        counts = _write_smaller(out_dir, rngs, pop, ids, report) | worker.result()
     all_faults = [*faults, *order_faults, *survey_faults]
     _write_truth(out_dir, pop, ids, all_faults)
-    invalid = sum(len(f.lines) for f in all_faults)
-    return DemoStats(**counts, invalid_rows=invalid, seconds=time.perf_counter() - began)
+    return DemoStats(
+        customers=customers,
+        orders=orders,
+        surveys=surveys,
+        **counts,
+        invalid_rows=sum(len(f.lines) for f in all_faults),
+        seconds=time.perf_counter() - began,
+    )
 
 
-def _write_others(
+def _write_events_and_consent(
     out: Path,
-    streams: Iterator[np.random.SeedSequence],
+    rngs: dict[str, np.random.Generator],
     pop: _Population,
     ids: pa.Array,
     report: Progress,
 ) -> dict[str, int]:
-    """The smaller sources; returns their row counts."""
-    counts = _write_social(out, _rng(streams), pop, ids)
+    events = _write_events(out, rngs["events"], pop, ids, report)
+    consent = _write_consent(out, rngs["consent"], pop, ids)
+    report("consent", consent)
+    return {"events": events, "consent": consent}
+
+
+def _write_smaller(
+    out: Path,
+    rngs: dict[str, np.random.Generator],
+    pop: _Population,
+    ids: pa.Array,
+    report: Progress,
+) -> dict[str, int]:
+    """Social, tickets and third-party files; returns their row counts."""
+    counts = _write_social(out, rngs["social"], pop, ids)
     report("social", counts["social_profiles"] + counts["social_interactions"])
-    counts["tickets"] = _write_tickets(out, _rng(streams), pop, ids)
+    counts["tickets"] = _write_tickets(out, rngs["tickets"], pop, ids)
     report("tickets", counts["tickets"])
-    counts["third_party"] = _write_third_party(out, _rng(streams), pop, ids)
+    counts["third_party"] = _write_third_party(out, rngs["third_party"], pop, ids)
     report("third_party", counts["third_party"])
-    counts["consent"] = _write_consent(out, _rng(streams), pop, ids)
-    report("consent", counts["consent"])
     return counts
 
 
@@ -204,16 +237,12 @@ def _ignore(stage: str, rows: int) -> None:
     del stage, rows
 
 
-def _rng(streams: Iterator[np.random.SeedSequence]) -> np.random.Generator:
-    return np.random.Generator(np.random.PCG64(next(streams)))
-
-
 # --- arrays from vocabularies -------------------------------------------------------------
 
 
 def _weights(pairs: tuple[tuple[str, float], ...]) -> FloatArray:
-    w = np.array([p[1] for p in pairs], dtype=np.float64)
-    return w / w.sum()
+    w: FloatArray = np.array([p[1] for p in pairs], dtype=np.float64)
+    return w / float(w.sum())
 
 
 def _pick(rng: np.random.Generator, p: FloatArray, size: int) -> IntArray:
@@ -310,7 +339,8 @@ def _intensity() -> FloatArray:
         offset = (days - np.datetime64(festival)).astype(np.int64)
         w *= np.where((offset >= -2) & (offset <= 6), 0.5, 1.0)
     cumulative = np.concatenate([[0.0], np.cumsum(w)])
-    return cumulative * (_H / 365.25) / cumulative[-1]
+    years: FloatArray = cumulative * (_H / 365.25) / cumulative[-1]
+    return years
 
 
 _W = _intensity()
@@ -319,7 +349,7 @@ _W = _intensity()
 def _months() -> IntArray:
     """Month of each history day, counted from the first month of the history."""
     months = (np.datetime64(_HISTORY_START.isoformat()) + np.arange(_H)).astype("datetime64[M]")
-    return (months - months[0]).astype(np.int64)
+    return np.asarray(months - months[0], dtype=np.int64)
 
 
 _MONTH_OF_DAY = _months()
@@ -328,7 +358,8 @@ _MONTH_OF_DAY = _months()
 def _day_grid() -> IntArray:
     """History day at each of `_CELLS` equal steps of cumulative intensity."""
     targets = (np.arange(_CELLS) + 0.5) / _CELLS * _W[-1]
-    return (np.searchsorted(_W, targets, side="right") - 1).astype(np.int64)
+    days: IntArray = np.searchsorted(_W, targets, side="right").astype(np.int64) - 1
+    return days
 
 
 _DAY_GRID = _day_grid()
@@ -338,7 +369,8 @@ def _days(rng: np.random.Generator, lo: IntArray, hi: IntArray) -> IntArray:
     """One history day per element, in [lo, hi), following the shopping intensity."""
     target = _W[lo] + rng.random(len(lo)) * (_W[hi] - _W[lo])
     day = _DAY_GRID[np.minimum(target * (_CELLS / _W[-1]), _CELLS - 1).astype(np.int64)]
-    return np.clip(day, lo, np.maximum(hi - 1, lo))
+    clipped: IntArray = np.clip(day, lo, np.maximum(hi - 1, lo))
+    return clipped
 
 
 def _micros(rng: np.random.Generator, day: IntArray) -> IntArray:
@@ -514,8 +546,8 @@ def _category_weights(sex: int) -> FloatArray:
     """Zipf popularity of the categories, tilted towards one gender."""
     ratio = np.array([c[1] for c in vocab.CATEGORIES])
     zipf = 1.0 / np.arange(1, len(ratio) + 1) ** 1.1
-    w = zipf * (np.sqrt(ratio) if sex else 1 / np.sqrt(ratio))
-    return w / w.sum()
+    w: FloatArray = zipf * (np.sqrt(ratio) if sex else 1 / np.sqrt(ratio))
+    return w / float(w.sum())
 
 
 def _favourites(rng: np.random.Generator, sex: IntArray) -> IntArray:
@@ -1132,7 +1164,8 @@ def _csv_bytes(table: pa.Table, *, quoting: str, header: bool = True) -> bytes:
     options = pacsv.WriteOptions(include_header=False, quoting_style=quoting)
     pacsv.write_csv(table, sink, options)
     head = (",".join(table.column_names) + "\n").encode() if header else b""
-    return head + sink.getvalue().to_pybytes()
+    body: bytes = sink.getvalue().to_pybytes()
+    return head + body
 
 
 def _write_lines(lines: pa.Array, path: Path) -> None:

@@ -10,6 +10,7 @@ the same files gives the same tables.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,7 +39,7 @@ class SourceReport:
     rejected: int = 0
     new_customers: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
         SourceError: the source cannot be read at all (nothing is changed).
         EngineError: the warehouse failed (nothing is changed).
     """
+    started = time.perf_counter()
     _step(ctx, f"{spec.name}: reading")
     staged = stage_source(wh, spec, data_dir=ctx.data_dir, root=ctx.root)
     _step(ctx, f"{spec.name}: validating {staged.staged_rows:,} rows")
@@ -75,6 +77,7 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
         _quarantine(wh, spec, stage, plans, ctx.ingest_id)
         _count(wh, spec, report)
     wh.execute(f"DROP TABLE IF EXISTS {stage}")
+    report.seconds = round(time.perf_counter() - started, 3)
     return report
 
 

@@ -14,7 +14,7 @@ import glob
 import io
 import tempfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -50,7 +50,6 @@ class Staged:
     files: list[str]
     staged_rows: int = 0
     structural_rejects: int = 0
-    warnings: list[str] = field(default_factory=list)
 
     @property
     def read(self) -> int:
