@@ -57,7 +57,7 @@ def main() -> None:
         print(f"{name:<25}{rows:>12,}{size:>9.1f}{finished[stage]:>11.1f}{rate:>13,.0f}")
         if field != "social_profiles":
             previous[thread] = finished[stage]
-    total = sum(getattr(stats, field) for field, _, _ in _FILES)
+    total = sum(getattr(stats, field) for field, _, _, _ in _FILES)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"total {total:,} rows in {stats.seconds:.1f} s ({total / stats.seconds:,.0f} rows/s)")
     print(f"peak RSS {peak_mb:,.0f} MB; rows listed in _truth/invalid.csv: {stats.invalid_rows}")

@@ -79,8 +79,11 @@ def main() -> None:
     args.out.mkdir(parents=True)
     gen = generate(args.out / "data", args.customers)
     rows = {k: v for k, v in gen["rows"].items() if k not in ("seconds", "invalid_rows")}
-    print(f"generated {sum(rows.values()):,} rows in {gen['seconds']:.1f} s "
-          f"(peak {gen['peak_mib']:.0f} MiB)", file=sys.stderr)
+    print(
+        f"generated {sum(rows.values()):,} rows in {gen['seconds']:.1f} s "
+        f"(peak {gen['peak_mib']:.0f} MiB)",
+        file=sys.stderr,
+    )
     tagwise_bin = str(Path(sys.executable).with_name("tagwise"))
     runs: list[dict] = []
     floors: list[dict] = []
@@ -92,14 +95,33 @@ def main() -> None:
         shutil.copy(HERE.parent / "src/tagwise/demo/templates/sources.yaml", ws / "sources.yaml")
         run = measure([tagwise_bin, "-w", str(ws), "ingest", "--json"])
         report = json.loads(run["stdout"])
-        runs.append({"seconds": run["seconds"], "peak_mib": run["peak_mib"],
-                     "sources": {s["name"]: s for s in report["sources"]}})
-        floor = measure([sys.executable, "-c", FLOOR, str(args.out / "data"),
-                         str(args.out / f"floor{rep}.duckdb")])
-        floors.append({"seconds": floor["seconds"], "peak_mib": floor["peak_mib"],
-                       "sources": json.loads(floor["stdout"])})
-        print(f"rep {rep}: tagwise {run['seconds']:.1f} s, floor {floor['seconds']:.1f} s",
-              file=sys.stderr)
+        runs.append(
+            {
+                "seconds": run["seconds"],
+                "peak_mib": run["peak_mib"],
+                "sources": {s["name"]: s for s in report["sources"]},
+            }
+        )
+        floor = measure(
+            [
+                sys.executable,
+                "-c",
+                FLOOR,
+                str(args.out / "data"),
+                str(args.out / f"floor{rep}.duckdb"),
+            ]
+        )
+        floors.append(
+            {
+                "seconds": floor["seconds"],
+                "peak_mib": floor["peak_mib"],
+                "sources": json.loads(floor["stdout"]),
+            }
+        )
+        print(
+            f"rep {rep}: tagwise {run['seconds']:.1f} s, floor {floor['seconds']:.1f} s",
+            file=sys.stderr,
+        )
         shutil.rmtree(ws)
         (args.out / f"floor{rep}.duckdb").unlink()
     summary = summarize(gen, rows, runs, floors)
@@ -125,13 +147,19 @@ def summarize(gen: dict, rows: dict, runs: list[dict], floors: list[dict]) -> di
     total = statistics.median(r["seconds"] for r in runs)
     return {
         "customers": rows["customers"],
-        "generate": {"seconds": round(gen["seconds"], 1), "rows": total_rows,
-                     "rows_per_s": round(total_rows / gen["seconds"]),
-                     "peak_mib": round(gen["peak_mib"])},
-        "ingest": {"seconds": round(total, 1), "rows_per_s": round(total_rows / total),
-                   "peak_mib": round(statistics.median(r["peak_mib"] for r in runs)),
-                   "floor_seconds": round(statistics.median(f["seconds"] for f in floors), 1),
-                   "floor_peak_mib": round(statistics.median(f["peak_mib"] for f in floors))},
+        "generate": {
+            "seconds": round(gen["seconds"], 1),
+            "rows": total_rows,
+            "rows_per_s": round(total_rows / gen["seconds"]),
+            "peak_mib": round(gen["peak_mib"]),
+        },
+        "ingest": {
+            "seconds": round(total, 1),
+            "rows_per_s": round(total_rows / total),
+            "peak_mib": round(statistics.median(r["peak_mib"] for r in runs)),
+            "floor_seconds": round(statistics.median(f["seconds"] for f in floors), 1),
+            "floor_peak_mib": round(statistics.median(f["peak_mib"] for f in floors)),
+        },
         "sources": per_source,
         "repeat": len(runs),
         "measured_at": time.strftime("%Y-%m-%d %H:%M"),
@@ -139,11 +167,15 @@ def summarize(gen: dict, rows: dict, runs: list[dict], floors: list[dict]) -> di
 
 
 def markdown(s: dict) -> str:
-    lines = ["| source | rows read | rejected | tagwise s | rows/s | floor s | ratio |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| source | rows read | rejected | tagwise s | rows/s | floor s | ratio |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
     for name, v in s["sources"].items():
-        lines.append(f"| {name} | {v['read']:,} | {v['rejected']:,} | {v['seconds']} | "
-                     f"{v['rows_per_s']:,} | {v['floor_seconds']} | {v['ratio_to_floor']} |")
+        lines.append(
+            f"| {name} | {v['read']:,} | {v['rejected']:,} | {v['seconds']} | "
+            f"{v['rows_per_s']:,} | {v['floor_seconds']} | {v['ratio_to_floor']} |"
+        )
     return "\n".join(lines)
 
 

@@ -19,13 +19,17 @@ def main() -> None:
     result = subprocess.run(args, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    print(json.dumps({
-        "seconds": seconds,
-        "peak_mib": peak_kib / 1024,
-        "returncode": result.returncode,
-        "stdout": result.stdout,
-        "stderr": result.stderr[-2000:],
-    }))
+    print(
+        json.dumps(
+            {
+                "seconds": seconds,
+                "peak_mib": peak_kib / 1024,
+                "returncode": result.returncode,
+                "stdout": result.stdout,
+                "stderr": result.stderr[-2000:],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -38,7 +38,7 @@ def test_every_cli_command_is_in_the_readme() -> None:
     names = [c.name or c.callback.__name__ for c in app.registered_commands]
     assert {"demo", "init", "ingest", "quarantine"} <= set(names)
     for name in names:
-        assert f"tagwise {name}" in readme or f"ingest" in readme and f" {name}" in readme, name
+        assert f"tagwise {name}" in readme or ("ingest" in readme and f" {name}" in readme), name
 
 
 def test_every_setting_is_documented() -> None:

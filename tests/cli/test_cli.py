@@ -149,3 +149,45 @@ def test_console_script_runs_as_a_process(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert json.loads(result.stdout)["error"]["code"] == "not-found"
     assert result.stderr.startswith("error[not-found]:")
+
+
+def test_ingest_with_a_postgresql_catalog_records_runs_there(cli, tmp_path: Path, pg_url) -> None:
+    case = broken_workspace(tmp_path / "ws", catalog_url=pg_url)
+    case.ws.close()
+    assert cli("-w", case.root, "ingest", "--json").code == 0
+    engine = sa.create_engine(pg_url)
+    with engine.connect() as conn:
+        runs = conn.execute(
+            sa.text("SELECT source, status, read_rows, loaded_rows, rejected_rows FROM ingest_runs")
+        ).all()
+    engine.dispose()
+    by_source = {r[0]: r for r in runs}
+    assert by_source["customers"][1] == "ok"
+    assert by_source["customers"][3] + by_source["customers"][4] == by_source["customers"][2]
+    assert not (case.root / ".tagwise" / "catalog.sqlite").exists()
+
+
+def test_a_second_writer_gets_a_one_line_conflict(cli, tmp_path: Path) -> None:
+    case = broken_workspace(tmp_path / "ws")
+    case.ws.close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); print('ok', flush=True); "
+            "time.sleep(60)",
+            str(case.root / ".tagwise" / "warehouse.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "ok"
+        result = cli("-w", case.root, "ingest")
+    finally:
+        holder.kill()
+        holder.wait()
+        holder.stdout.close()
+    assert result.code == 1
+    assert result.err.startswith("error[conflict]: the workspace warehouse is open in another")
+    assert result.err.count("\n") == 1

@@ -41,8 +41,10 @@ def truth(root: Path, name: str) -> list[dict]:
 
 def test_quarantine_is_exactly_the_generators_invalid_rows(demo) -> None:
     root, con = demo
-    expected = {(f"data/{r['file']}", int(r["line"]), r["column"] or None): r["kind"]
-                for r in truth(root, "invalid.csv")}
+    expected = {
+        (f"data/{r['file']}", int(r["line"]), r["column"] or None): r["kind"]
+        for r in truth(root, "invalid.csv")
+    }
     rows = con.execute('SELECT file, line, "column", reason FROM meta.quarantine').fetchall()
     found = {(f, line, col): reason for f, line, col, reason in rows}
     assert set(found) == set(expected)
@@ -53,8 +55,10 @@ def test_quarantine_is_exactly_the_generators_invalid_rows(demo) -> None:
 def test_every_row_read_is_loaded_or_quarantined(demo) -> None:
     root, con = demo
     files = {
-        "customers": "customers.csv", "social_profiles": "social_profiles.csv",
-        "social_interactions": "social_interactions.csv", "consent": "consent.csv",
+        "customers": "customers.csv",
+        "social_profiles": "social_profiles.csv",
+        "social_interactions": "social_interactions.csv",
+        "consent": "consent.csv",
     }
     for source, name in files.items():
         with (root / "data" / name).open("rb") as fh:
@@ -68,7 +72,9 @@ def test_every_row_read_is_loaded_or_quarantined(demo) -> None:
         "SELECT count(*) FROM read_parquet(?)", [str(root / "data" / "orders.parquet")]
     ).fetchone()[0]
     loaded = con.execute("SELECT count(*) FROM src.orders").fetchone()[0]
-    rejected = con.execute("SELECT count(*) FROM meta.quarantine WHERE source='orders'").fetchone()[0]
+    rejected = con.execute("SELECT count(*) FROM meta.quarantine WHERE source='orders'").fetchone()[
+        0
+    ]
     assert loaded + rejected == parquet
 
 

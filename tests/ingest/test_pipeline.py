@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import sqlite3
 from datetime import date, datetime
@@ -295,4 +296,38 @@ def test_sql_table_source_streams_through_sqlalchemy(tmp_path: Path) -> None:
         ("M3", None, date(2024, 1, 7), None),
     ]
     assert _quarantine(ws, "members") == {(2, "phone", "not a valid phone number")}
+    ws.close()
+
+
+def test_gzipped_csv_with_a_blank_line(tmp_path: Path) -> None:
+    ws = tagwise.init(tmp_path / "ws")
+    (ws.root / "sources.yaml").write_text(
+        "sources:\n  visits:\n    path: v.csv.gz\n    columns:\n      day: {type: date}\n"
+        "      n: {type: integer}\n",
+        encoding="utf-8",
+    )
+    body = "day,n\n2025/1/1,1\n\n2025-01-02,x\n20250103,3\n"
+    (ws.data_dir / "v.csv.gz").write_bytes(gzip.compress(body.encode()))
+    (report,) = ws.ingest().sources
+    assert (report.read, report.loaded, report.rejected) == (3, 2, 1)
+    assert _quarantine(ws, "visits") == {(4, "n", "not an integer")}
+    assert ws.warehouse.rows("SELECT day, n, _line FROM src.visits ORDER BY _line") == [
+        (date(2025, 1, 1), 1, 2),
+        (date(2025, 1, 3), 3, 5),
+    ]
+    ws.close()
+
+
+def test_unknown_format_is_a_source_error(tmp_path: Path) -> None:
+    ws = tagwise.init(tmp_path / "ws")
+    (ws.root / "sources.yaml").write_text(
+        "sources:\n  sheet:\n    path: book.xlsx\n    columns:\n      a: {}\n", encoding="utf-8"
+    )
+    (ws.data_dir / "book.xlsx").write_bytes(b"PK\x03\x04")
+    report = ws.ingest()
+    ((name, err),) = report.errors
+    assert name == "sheet"
+    assert err.code == "source"
+    assert "cannot tell the format" in err.message
+    assert "format:" in (err.hint or "")
     ws.close()

@@ -112,8 +112,7 @@ def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> 
     The inner query computes every parse once; the outer one only compares its results.
     """
     parsed = ", ".join(
-        f"{p.value} AS {p.value_alias}, {p.present} AS {p.present_alias}, "
-        f"{p.raw} AS {p.raw_alias}"
+        f"{p.value} AS {p.value_alias}, {p.present} AS {p.present_alias}, {p.raw} AS {p.raw_alias}"
         for p in plans
     )
     checks = [(p, cond, reason) for p in plans for cond, reason in p.checks]

@@ -11,13 +11,14 @@ from __future__ import annotations
 import codecs
 import csv
 import glob
+import gzip
 import io
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from tagwise.errors import EngineError, SourceError
 from tagwise.spec.sources import SourceFormat, SourceSpec
@@ -92,6 +93,11 @@ def stage_source(
     """
     _reset(wh)
     fmt = spec.resolved_format
+    if fmt is None:
+        raise SourceError(
+            f"source `{spec.name}`: cannot tell the format of `{spec.paths[0]}`",
+            hint="set `format:` to csv, parquet or jsonl in sources.yaml",
+        )
     if fmt is SourceFormat.SQL:
         return _stage_sql(wh, spec)
     files = resolve_files(spec, data_dir, root)
@@ -182,7 +188,7 @@ def _csv_header(path: Path, spec: SourceSpec) -> list[str]:
             hint="use utf-8, gb18030, gbk, big5, utf-16 or another Python codec name",
         ) from exc
     try:
-        with path.open("rb") as fh:
+        with _open_bytes(path) as fh:
             head = fh.read(1 << 16)
     except OSError as exc:
         raise SourceError(f"source `{spec.name}`: cannot read `{path}`: {exc}") from exc
@@ -233,7 +239,7 @@ def _utf8_copy(path: Path, encoding: str, root: Path) -> tuple[Path, list[tuple[
     bad: list[tuple[int, str]] = []
     decoder = codecs.getdecoder(encoding)
     with (
-        path.open("rb") as src,
+        _open_bytes(path) as src,
         tempfile.NamedTemporaryFile(
             "w", encoding="utf-8", dir=tmp_dir, suffix=".csv", delete=False, newline=""
         ) as out,
@@ -246,6 +252,13 @@ def _utf8_copy(path: Path, encoding: str, root: Path) -> tuple[Path, list[tuple[
                 bad.append((number, line.hex()))
             out.write(text)
     return Path(out.name), bad
+
+
+def _open_bytes(path: Path) -> IO[bytes]:
+    """A file's bytes, gunzipped when it ends in .gz (DuckDB reads those directly too)."""
+    if path.suffix.lower() == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")
 
 
 def _csv_rejects(wh: Warehouse, rejects: str, display: str) -> list[int]:
@@ -266,15 +279,17 @@ def _csv_rejects(wh: Warehouse, rejects: str, display: str) -> list[int]:
 
 def _blank_lines(wh: Warehouse, path: Path, raw: str, rejected: int) -> list[int]:
     """Physical numbers of empty lines, which the CSV reader skips; only when there are any."""
-    with path.open("rb") as fh:
-        newlines = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b""))
-        fh.seek(max(fh.tell() - 1, 0))
-        ends_with_newline = fh.read(1) == b"\n"
+    newlines, last = 0, b""
+    with _open_bytes(path) as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            newlines += chunk.count(b"\n")
+            last = chunk[-1:]
+    ends_with_newline = last in (b"\n", b"")
     physical = newlines + (0 if ends_with_newline else 1)
     rows = int(wh.scalar(f"SELECT count(*) FROM {raw}"))
     if physical <= rows + rejected + 1:
         return []
-    with path.open("rb") as fh:
+    with _open_bytes(path) as fh:
         return [n for n, line in enumerate(fh, start=1) if not line.strip(b"\r\n")]
 
 

@@ -77,6 +77,10 @@ _SUFFIX_FORMATS = {
 }
 
 
+_COMPRESSED = {".gz"}
+"""Compression suffixes DuckDB reads transparently for CSV and JSON lines."""
+
+
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
 
@@ -147,14 +151,17 @@ class SourceSpec(_Spec):
         return self
 
     @property
-    def resolved_format(self) -> SourceFormat:
-        """The declared format, or the one implied by the path's suffix (CSV otherwise)."""
+    def resolved_format(self) -> SourceFormat | None:
+        """The declared format, or the one implied by the path's suffix (None if unknown)."""
         if self.format is not None:
             return self.format
         if self.url:
             return SourceFormat.SQL
         first = self.path[0] if isinstance(self.path, list) else (self.path or "")
-        return _SUFFIX_FORMATS.get(Path(first).suffix.lower(), SourceFormat.CSV)
+        suffixes = [s.lower() for s in Path(first).suffixes]
+        if suffixes and suffixes[-1] in _COMPRESSED:
+            suffixes.pop()
+        return _SUFFIX_FORMATS.get(suffixes[-1]) if suffixes else None
 
     @property
     def paths(self) -> list[str]:
