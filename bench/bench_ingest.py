@@ -36,7 +36,7 @@ files = {
     "social_profiles": "read_csv('{d}/social_profiles.csv', all_varchar=true)",
     "social_interactions": "read_csv('{d}/social_interactions.csv', all_varchar=true)",
     "surveys": "read_json('{d}/surveys.jsonl', format='newline_delimited', ignore_errors=true)",
-    "tickets": "read_csv('{d}/tickets.csv', all_varchar=true, encoding='utf-8', ignore_errors=true)",
+    "tickets": "read_csv('{d}/tickets.csv', all_varchar=true, ignore_errors=true)",
     "third_party": "read_json('{d}/third_party.jsonl', format='newline_delimited')",
     "consent": "read_csv('{d}/consent.csv', all_varchar=true)",
 }

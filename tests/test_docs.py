@@ -7,6 +7,7 @@ from pathlib import Path
 
 from tagwise import errors
 from tagwise.cli.app import app
+from tagwise.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -42,8 +43,6 @@ def test_every_cli_command_is_in_the_readme() -> None:
 
 
 def test_every_setting_is_documented() -> None:
-    from tagwise.settings import Settings
-
     text = (ROOT / "docs" / "settings.md").read_text(encoding="utf-8")
     for group_name, field in Settings.model_fields.items():
         annotation = field.annotation

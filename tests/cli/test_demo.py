@@ -8,6 +8,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from tagwise.cli.app import run
+
 REASONS = {
     "missing_required": "missing required value",
     "bad_date": ("not a valid date", "not a valid date and time"),
@@ -24,8 +26,6 @@ REASONS = {
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from tagwise.cli.app import run
-
     root = tmp_path_factory.mktemp("demo") / "shop"
     code = run(["demo", str(root), "--customers", "1500", "--json"])
     assert code == 0

@@ -806,7 +806,7 @@ def _write_orders(
     burst = np.where(pop.is_fraud, rng.integers(20, 61, len(pop.rate)), 0)
     counts = rng.poisson(pop.rate * exposure) + burst
     total = int(counts.sum())
-    faults, dup_source = _order_faults(rng, total)
+    plan = _order_plan(rng, total)
     devices = _device_ids(pop)
     row0 = 0
     with _parquet(out / "orders.parquet", _ORDER_SCHEMA) as writer:
@@ -814,12 +814,12 @@ def _write_orders(
             rows = np.arange(lo, min(lo + _CHUNK, len(counts)))
             chunk = _orders(rng, pop, rows, counts[rows], burst[rows])
             chunk["_cust"] = chunk["_cust"] - lo
-            chunk = _spoil_orders(chunk, row0, faults, dup_source, ids.slice(lo, len(rows)))
+            chunk = _spoil_orders(chunk, row0, plan, ids.slice(lo, len(rows)))
             chunk["device_id"] = _device_dict(pop, devices, rows, chunk.pop("_dev"))
             writer.write_table(pa.table(chunk, schema=_ORDER_SCHEMA), row_group_size=_ROW_GROUP)
             row0 += len(chunk["amount"])
             report("orders", row0)
-    return faults, total
+    return plan.faults, total
 
 
 def _parquet(path: Path, schema: pa.Schema) -> pq.ParquetWriter:
@@ -856,12 +856,24 @@ def _device_dict(pop: _Population, devices: pa.Array, rows: IntArray, dev: IntAr
     return _dict(dictionary, local)
 
 
-def _order_faults(rng: np.random.Generator, total: int) -> tuple[list[_Fault], IntArray]:
-    """Invalid order rows (0-based); duplicate ids repeat an earlier valid row's id."""
+@dataclass(frozen=True, slots=True)
+class _OrderPlan:
+    """Order rows (0-based, over the whole file) chosen before the chunks are generated."""
+
+    faults: list[_Fault]
+    """Duplicate order ids, unknown customers and negative amounts, in that order."""
+    dup_source: IntArray
+    """For each duplicate-id row, the earlier row whose id it repeats."""
+    luxury: IntArray
+    """Rows that become one-off purchases of 50,000 yuan or more."""
+    luxury_amount: FloatArray
+
+
+def _order_plan(rng: np.random.Generator, total: int) -> _OrderPlan:
     per_kind = max(2, total // 1_000_000)
-    rows = np.sort(rng.choice(np.arange(1, total), 3 * per_kind, replace=False))
-    picked = rng.permutation(rows)
-    dup, unknown, negative = (np.sort(picked[i::3]) for i in range(3))
+    luxury = max(1, total // 50_000)
+    rows = rng.choice(total - 1, 3 * per_kind + luxury, replace=False) + 1
+    dup, unknown, negative = (np.sort(rows[i : 3 * per_kind : 3]) for i in range(3))
     taken = set(rows.tolist())
     sources = []
     for row in dup.tolist():
@@ -874,7 +886,12 @@ def _order_faults(rng: np.random.Generator, total: int) -> tuple[list[_Fault], I
         _Fault("orders.parquet", unknown + 1, "customer_id", "unknown_customer"),
         _Fault("orders.parquet", negative + 1, "amount", "out_of_range"),
     ]
-    return faults, np.array(sources, dtype=np.int64)
+    return _OrderPlan(
+        faults=faults,
+        dup_source=np.array(sources, dtype=np.int64),
+        luxury=np.sort(rows[3 * per_kind :]),
+        luxury_amount=np.round(rng.uniform(50_000, 300_000, luxury), 2),
+    )
 
 
 def _orders(
@@ -931,8 +948,6 @@ def _order_goods(rng: np.random.Generator, pop: _Population, cust: IntArray) -> 
     shift = np.array([c[2] for c in vocab.CATEGORIES])[category]
     unit = np.exp(rng.normal(pop.amount_mu[cust] + shift, 0.6))
     amount = np.maximum(np.round(unit * quantity, 2), 1.0)
-    huge = np.flatnonzero(rng.random(m) < 2e-5)  # rare one-off luxury purchases
-    amount[huge] = np.round(rng.uniform(50_000, 300_000, len(huge)), 2)
     takes = _chance(rng, 0.1 + 0.7 * pop.price_sensitivity[cust], m)
     fraction = rng.uniform(0.02, 0.1 + 0.3 * pop.price_sensitivity[cust])
     return {
@@ -970,21 +985,19 @@ def _order_payment(
 
 
 def _spoil_orders(
-    chunk: dict[str, pa.Array],
-    row0: int,
-    faults: list[_Fault],
-    dup_source: IntArray,
-    ids: pa.Array,
+    chunk: dict[str, pa.Array], row0: int, plan: _OrderPlan, ids: pa.Array
 ) -> dict[str, pa.Array]:
-    """Order ids, customer ids and amounts of a chunk, with the planned invalid rows."""
+    """Order ids, customer ids and amounts of a chunk, with the planned special rows."""
     index = chunk.pop("_cust")
     rows = np.arange(row0, row0 + len(index))
-    dup, unknown, negative = (_local(f.lines - 1, row0, len(index)) for f in faults)
+    dup, unknown, negative = (_local(f.lines - 1, row0, len(index)) for f in plan.faults)
     key = rows.copy()
-    key[dup] = dup_source[np.searchsorted(faults[0].lines - 1, rows[dup])]
+    key[dup] = plan.dup_source[np.searchsorted(plan.faults[0].lines - 1, rows[dup])]
     index[unknown] = len(ids) + np.arange(len(unknown))
     strangers = _ids("C", 99_000_000 + rows[unknown], 8)
     amount = chunk.pop("amount")
+    luxury = _local(plan.luxury, row0, len(index))
+    amount[luxury] = plan.luxury_amount[np.searchsorted(plan.luxury, rows[luxury])]
     amount[negative] = -amount[negative]
     return {
         "order_id": _ids("O", _scramble(key, 10**11), 11),

@@ -24,6 +24,8 @@ __all__ = ["DATE_FORMATS", "MACROS", "TIMESTAMP_FORMATS", "ColumnPlan", "column_
 _ALNUM = [c for c in range(0x21, 0x7F) if chr(c).isalnum()]
 _FULL_ALNUM = "".join(chr(c + 0xFEE0) for c in _ALNUM) + "\u3000\u00a0"
 _HALF_ALNUM = "".join(chr(c) for c in _ALNUM) + "  "
+_NEEDS_CLEANING = r"[\x{FF01}-\x{FF5E}\x{3000}\x{00A0}\x{FEFF}]|\s\s|[\t\n\r\v\f]|^\s|\s$"
+"""RE2 pattern of values that tw_text would change: full-width or odd whitespace."""
 _FULL_PUNCT = "".join(chr(c + 0xFEE0) for c in range(0x21, 0x7F) if c not in _ALNUM)
 _HALF_PUNCT = "".join(chr(c) for c in range(0x21, 0x7F) if c not in _ALNUM)
 
@@ -54,7 +56,7 @@ CREATE OR REPLACE TEMP MACRO tw_half(v) AS CASE
     ELSE v END;
 -- the fast path: one regexp finds values that need no cleaning at all (the vast majority)
 CREATE OR REPLACE TEMP MACRO tw_text(v) AS CASE
-    WHEN regexp_matches(v, '[\\x{{FF01}}-\\x{{FF5E}}\\x{{3000}}\\x{{00A0}}\\x{{FEFF}}]|\\s\\s|[\\t\\n\\r\\v\\f]|^\\s|\\s$')
+    WHEN regexp_matches(v, {lit(_NEEDS_CLEANING)})
     THEN nullif(trim(regexp_replace(tw_half(v), '\\s+', ' ', 'g')), '')
     ELSE nullif(v, '') END;
 CREATE OR REPLACE TEMP MACRO tw_present(v) AS

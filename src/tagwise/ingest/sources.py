@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from tagwise.errors import EngineError, SourceError
 from tagwise.spec.sources import SourceFormat, SourceSpec
@@ -257,7 +257,7 @@ def _utf8_copy(path: Path, encoding: str, root: Path) -> tuple[Path, list[tuple[
 def _open_bytes(path: Path) -> IO[bytes]:
     """A file's bytes, gunzipped when it ends in .gz (DuckDB reads those directly too)."""
     if path.suffix.lower() == ".gz":
-        return gzip.open(path, "rb")
+        return cast("IO[bytes]", gzip.open(path, "rb"))
     return path.open("rb")
 
 
