@@ -542,11 +542,12 @@ def _member_levels(rng: np.random.Generator, rate: FloatArray, mu: FloatArray) -
     return np.searchsorted(edges, rank, side="right").astype(np.int64)
 
 
-def _category_weights(sex: int) -> FloatArray:
-    """Zipf popularity of the categories, tilted towards one gender."""
+def _category_weights(sex: int | None = None) -> FloatArray:
+    """Zipf popularity of the categories, tilted towards one gender if `sex` is given."""
     ratio = np.array([c[1] for c in vocab.CATEGORIES])
-    zipf = 1.0 / np.arange(1, len(ratio) + 1) ** 1.1
-    w: FloatArray = zipf * (np.sqrt(ratio) if sex else 1 / np.sqrt(ratio))
+    w: FloatArray = 1.0 / np.arange(1, len(ratio) + 1, dtype=np.float64) ** 1.1
+    if sex is not None:
+        w *= np.sqrt(ratio) if sex else 1 / np.sqrt(ratio)
     return w / float(w.sum())
 
 
@@ -571,7 +572,9 @@ def _phones(rng: np.random.Generator, n: int) -> IntArray:
         repeated[np.unique(phone, return_index=True)[1]] = False
         if not repeated.any():
             return phone
-        phone[repeated] = prefixes[0] + rng.integers(0, 10**8, repeated.sum())
+        redraw = int(repeated.sum())
+        phone[repeated] = prefixes[rng.integers(0, len(prefixes), redraw)]
+        phone[repeated] += rng.integers(0, 10**8, redraw)
 
 
 def _shared_devices(rng: np.random.Generator, valid: BoolArray, own: int) -> IntArray:
@@ -673,7 +676,11 @@ def _genders(rng: np.random.Generator, sex: IntArray) -> pa.Array:
 
 
 def _phone_texts(rng: np.random.Generator, pop: _Population) -> pa.Array:
-    """Mobile numbers in seven spellings; the two accounts of a person never share one."""
+    """Mobile numbers in seven spellings; a person's two accounts spell theirs differently.
+
+    Full-width digits are kept out of those pairs, so stripping non-digits (and a leading
+    86) is enough to match them.
+    """
     n = len(pop.phone)
     s = pc.cast(pa.array(pop.phone), _STR)
     a, b, c = (pc.utf8_slice_codeunits(s, i, j) for i, j in ((0, 3), (3, 7), (7, 11)))
@@ -686,14 +693,13 @@ def _phone_texts(rng: np.random.Generator, pop: _Population) -> pa.Array:
         _join("86", s),
     )
     fmt = _pick(rng, np.array([0.62, 0.1, 0.1, 0.07, 0.04, 0.06, 0.01]), n)
-    paired = np.zeros(n, dtype=np.bool_)
-    paired[pop.person] = pop.person != np.arange(n)
     is_dup = pop.person != np.arange(n)
+    paired = _mask(n, pop.person[is_dup])
     fmt[paired] = np.minimum(fmt[paired], len(forms) - 1)
     fmt[is_dup] = (fmt[pop.person[is_dup]] + rng.integers(1, len(forms), is_dup.sum())) % 6
     text = pc.choose(pa.array(np.minimum(fmt, len(forms) - 1)), *forms)
     wide = np.flatnonzero(fmt == len(forms))
-    return pc.replace_with_mask(text, pa.array(_mask(n, wide)), _full_width(text.take(wide)))
+    return pc.replace_with_mask(text, pa.array(_mask(n, wide)), _full_width(s.take(wide)))
 
 
 def _full_width(texts: pa.Array) -> pa.Array:
@@ -721,9 +727,8 @@ def _emails(rng: np.random.Generator, pop: _Population, pinyin: pa.Array) -> pa.
     style = _pick(rng, np.array([0.85, 0.06, 0.03, 0.04, 0.02]), n)
     is_dup = pop.person != np.arange(n)
     style[is_dup] = (style[pop.person[is_dup]] + rng.integers(1, 5, is_dup.sum())) % 5
-    in_pair = np.zeros(n, dtype=np.bool_)
-    in_pair[pop.person[is_dup]] = True
-    empty = (rng.random(n) < 0.12) & ~in_pair & ~is_dup
+    in_pair = _mask(n, pop.person[is_dup]) | is_dup  # both accounts keep the address
+    empty = (rng.random(n) < 0.12) & ~in_pair
     return pc.choose(pa.array(style, mask=empty), *forms)
 
 
@@ -943,7 +948,7 @@ def _order_goods(rng: np.random.Generator, pop: _Population, cust: IntArray) -> 
     away = _chance(rng, 0.1, m)
     city = np.where(away, _pick(rng, np.array([c[3] for c in vocab.CITIES]), m), pop.city[cust])
     loyal = _chance(rng, 0.45, m)
-    category = np.where(loyal, pop.favourite[cust], _pick(rng, _category_weights(1), m))
+    category = np.where(loyal, pop.favourite[cust], _pick(rng, _category_weights(), m))
     quantity = 1 + rng.poisson(0.35, m)
     shift = np.array([c[2] for c in vocab.CATEGORIES])[category]
     unit = np.exp(rng.normal(pop.amount_mu[cust] + shift, 0.6))
@@ -1075,7 +1080,7 @@ def _events(
     home = np.where(pop.channel[cust] == 3, 2, np.where(pop.channel[cust] == 0, 1, 0))
     platform = np.where(_chance(rng, 0.7, m), home, _below(rng, 3, m))
     loyal = _chance(rng, 0.5, m)
-    category = np.where(loyal, pop.favourite[cust], _pick(rng, _category_weights(1), m))
+    category = np.where(loyal, pop.favourite[cust], _pick(rng, _category_weights(), m))
     per_category = len(vocab.SEARCH_TERMS[0])
     term = category * per_category + _below(rng, per_category, m)
     dev = pop.device_start[cust] + _below(rng, pop.devices[cust], m)
