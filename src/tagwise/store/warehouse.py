@@ -56,7 +56,8 @@ class Warehouse:
         self.path = path
         settings = settings or WarehouseSettings()
         path.parent.mkdir(parents=True, exist_ok=True)
-        config: dict[str, Any] = {}
+        # DuckDB draws a progress bar on stdout for long queries, which would corrupt --json
+        config: dict[str, Any] = {"enable_progress_bar": False}
         if settings.threads:
             config["threads"] = settings.threads
         if settings.memory_limit:
