@@ -28,7 +28,8 @@ FLOOR = r"""
 import duckdb, json, sys, time
 from pathlib import Path
 data, db = Path(sys.argv[1]), sys.argv[2]
-con = duckdb.connect(db, config={"enable_progress_bar": False})
+con = duckdb.connect(db)
+con.execute("SET enable_progress_bar = false")
 files = {
     "customers": "read_csv('{d}/customers.csv', all_varchar=true, ignore_errors=true)",
     "orders": "read_parquet('{d}/orders.parquet')",

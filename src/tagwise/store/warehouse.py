@@ -56,8 +56,7 @@ class Warehouse:
         self.path = path
         settings = settings or WarehouseSettings()
         path.parent.mkdir(parents=True, exist_ok=True)
-        # DuckDB draws a progress bar on stdout for long queries, which would corrupt --json
-        config: dict[str, Any] = {"enable_progress_bar": False}
+        config: dict[str, Any] = {}
         if settings.threads:
             config["threads"] = settings.threads
         if settings.memory_limit:
@@ -74,6 +73,8 @@ class Warehouse:
             raise EngineError(f"cannot open warehouse `{path}`: {exc}") from exc
         except duckdb.Error as exc:
             raise EngineError(f"cannot open warehouse `{path}`: {exc}") from exc
+        # DuckDB draws a progress bar on stdout for long queries, which would corrupt --json
+        self.execute("SET enable_progress_bar = false")
         self.execute(_SCHEMA)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
