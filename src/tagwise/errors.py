@@ -6,6 +6,10 @@ programming error. Each class carries a stable ``code`` (API ``type``, CLI ``--j
 
 * TagwiseError
   x ExpressionError            user-written expression is wrong (has source + span)
+    + TokenizeError            bad character, unterminated string
+    + ParseError               unexpected token, missing operand
+    + UnknownName              unknown attribute/feature/tag/function; hint "did you mean …?"
+    + ExpressionTypeError      `spend_365d > 'high'`
   x SpecError                  YAML spec invalid (file, line, column, field path)
   x NotFound                   workspace/source/customer does not exist
   x Conflict                   the workspace is busy or in an incompatible state
@@ -27,12 +31,16 @@ __all__ = [
     "Conflict",
     "EngineError",
     "ExpressionError",
+    "ExpressionTypeError",
     "Location",
     "NotFound",
+    "ParseError",
     "SourceError",
     "Span",
     "SpecError",
     "TagwiseError",
+    "TokenizeError",
+    "UnknownName",
 ]
 
 
@@ -119,6 +127,72 @@ class ExpressionError(TagwiseError):
         if self.hint:
             text += f" (hint: {self.hint})"
         return text
+
+    def render(self) -> str:
+        """The multi-line form: message with position, the source line, carets, hint.
+
+        ::
+
+            error[unknown-name]: unknown feature `spend_356d` (line 1, col 1)
+              spend_356d >= 10000 and city = '上海'
+              ^^^^^^^^^^
+              hint: did you mean `spend_365d`?
+        """
+        lines = self.source.split("\n")
+        line = lines[self.span.line - 1] if 0 < self.span.line <= len(lines) else ""
+        start = self.span.col - 1
+        width = max(1, min(self.span.end - self.span.start, len(line) - start))
+        out = [
+            f"error[{self.code}]: {self.message} (line {self.span.line}, col {self.span.col})",
+            f"  {line}",
+            "  " + _caret_pad(line[:start]) + "^" * _display_width(line[start : start + width]),
+        ]
+        if self.hint:
+            out.append(f"  hint: {self.hint}")
+        return "\n".join(out)
+
+    def to_dict(self) -> dict[str, object]:
+        """The JSON shape, with the expression position."""
+        data = super().to_dict()
+        data.update(line=self.span.line, col=self.span.col, start=self.span.start,
+                    end=self.span.end)
+        return data
+
+
+class TokenizeError(ExpressionError):
+    """A character or literal that is not part of the language (unterminated string …)."""
+
+    code = "tokenize"
+
+
+class ParseError(ExpressionError):
+    """Tokens in an order the grammar does not allow (missing operand, unexpected token)."""
+
+    code = "parse"
+
+
+class UnknownName(ExpressionError):
+    """A name that is not a known attribute, feature, tag or function."""
+
+    code = "unknown-name"
+
+
+class ExpressionTypeError(ExpressionError):
+    """Operands of the wrong type, such as ``spend_365d > 'high'``."""
+
+    code = "type"
+
+
+def _display_width(text: str) -> int:
+    """Terminal columns of ``text``: East Asian wide characters take two."""
+    import unicodedata  # noqa: PLC0415
+
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def _caret_pad(prefix: str) -> str:
+    """Spaces (and tabs) to put a caret under the character after ``prefix``."""
+    return "".join("\t" if ch == "\t" else " " * _display_width(ch) for ch in prefix)
 
 
 class SpecError(TagwiseError):
