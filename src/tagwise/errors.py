@@ -15,6 +15,7 @@ programming error. Each class carries a stable ``code`` (API ``type``, CLI ``--j
   x Conflict                   the workspace is busy or in an incompatible state
   x SourceError                a source cannot be read at all (missing file, bad format)
   x EngineError                the warehouse engine failed; wraps the driver error
+    + UnsupportedError         a compiler or engine lacks a node, function or feature
   x CatalogError               the catalog database failed; wraps the driver error
   x ConfigError                settings / tagwise.toml invalid
 """
@@ -41,6 +42,7 @@ __all__ = [
     "TagwiseError",
     "TokenizeError",
     "UnknownName",
+    "UnsupportedError",
 ]
 
 
@@ -142,10 +144,12 @@ class ExpressionError(TagwiseError):
         line = lines[self.span.line - 1] if 0 < self.span.line <= len(lines) else ""
         start = self.span.col - 1
         width = max(1, min(self.span.end - self.span.start, len(line) - start))
+        # at least one caret, also for a span at the end of the line (a missing operand)
+        carets = "^" * max(1, _display_width(line[start : start + width]))
         out = [
             f"error[{self.code}]: {self.message} (line {self.span.line}, col {self.span.col})",
             f"  {line}",
-            "  " + _caret_pad(line[:start]) + "^" * _display_width(line[start : start + width]),
+            "  " + _caret_pad(line[:start]) + carets,
         ]
         if self.hint:
             out.append(f"  hint: {self.hint}")
@@ -154,8 +158,9 @@ class ExpressionError(TagwiseError):
     def to_dict(self) -> dict[str, object]:
         """The JSON shape, with the expression position."""
         data = super().to_dict()
-        data.update(line=self.span.line, col=self.span.col, start=self.span.start,
-                    end=self.span.end)
+        data.update(
+            line=self.span.line, col=self.span.col, start=self.span.start, end=self.span.end
+        )
         return data
 
 
@@ -227,6 +232,12 @@ class EngineError(TagwiseError):
     """The warehouse engine failed; the driver error is the ``__cause__``."""
 
     code = "engine"
+
+
+class UnsupportedError(EngineError):
+    """A compiler or engine lacks an expression node, function or feature."""
+
+    code = "unsupported"
 
 
 class CatalogError(TagwiseError):
