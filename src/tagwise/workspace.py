@@ -176,7 +176,8 @@ class Workspace:
     def table_counts(self) -> dict[str, int]:
         """Rows per loaded source table."""
         names = self.warehouse.rows(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'src' ORDER BY 1"
+            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'src' "
+            "AND NOT starts_with(table_name, '__') ORDER BY 1"
         )
         from tagwise.store.sql import table  # noqa: PLC0415
 

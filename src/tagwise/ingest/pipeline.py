@@ -1,11 +1,14 @@
 """Ingest one source: stage → validate and standardize → keys → swap, atomically.
 
 The staged raw relation is validated in one set-based pass that computes every declared
-column's standardized value and the first problem of each row. Rows with a problem, rows
-repeating an earlier primary key and rows of unknown customers go to ``meta.quarantine``
-with file, line, column, raw value and reason; the rest replace ``src.<source>`` in the
-same warehouse transaction, so a crash leaves the previous state intact and re-ingesting
-the same files gives the same tables.
+column's standardized value and the first problem of each row, into a new table next to
+the current one. Rows with a problem, rows repeating an earlier primary key and rows of
+unknown customers are copied to ``meta.quarantine`` (file, line, column, raw value,
+reason) and deleted from the new table, whose bookkeeping columns are then dropped and
+which replaces ``src.<source>`` by a rename. Everything after building the new table is
+one warehouse transaction, so a crash leaves the previous state intact, and re-ingesting
+the same files gives the same tables. (Dropping columns and renaming are metadata operations in DuckDB; copying the
+good rows into another table would cost as much as the validation itself.)
 """
 
 from __future__ import annotations
@@ -22,10 +25,13 @@ from tagwise.spec.sources import SourceSpec
 from tagwise.store.sql import ident, lit, table
 from tagwise.store.warehouse import Warehouse
 
-__all__ = ["SourceReport", "ingest_source"]
+__all__ = ["NEW_PREFIX", "IngestContext", "SourceReport", "ingest_source"]
 
+NEW_PREFIX = "__new__"
+"""Name prefix of a source table being built; such a table is scratch, never data."""
 _DUPS = "tw_dups"
 _UNKNOWN_CUSTOMER = "unknown customer"
+_BOOKKEEPING = ("_reason", "_column", "_raw", "_problems", "_record")
 
 
 @dataclass(slots=True)
@@ -63,20 +69,22 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
     started = time.perf_counter()
     _step(ctx, f"{spec.name}: reading")
     staged = stage_source(wh, spec, data_dir=ctx.data_dir, root=ctx.root)
-    _step(ctx, f"{spec.name}: validating {staged.staged_rows:,} rows")
     plans = _plans(spec, staged, ctx.country_code)
-    stage = table("stage", spec.name)
-    wh.execute(f"CREATE OR REPLACE TABLE {stage} AS {_typed_select(spec, plans, staged)}")
-    _find_duplicates(wh, spec, stage)
-    _step(ctx, f"{spec.name}: writing")
     report = SourceReport(name=spec.name, files=staged.files, read=staged.read)
+    new = table("src", NEW_PREFIX + spec.name)
+    _step(ctx, f"{spec.name}: validating {staged.staged_rows:,} rows")
+    # Built outside the transaction: DuckDB writes a large table much faster in its own
+    # autocommit than as transaction-local data. Until the rename below it is invisible
+    # to readers of src.<source>, and a crash leaves only this scratch table behind.
+    wh.execute(f"CREATE OR REPLACE TABLE {new} AS {_typed_select(spec, plans, staged)}")
+    _find_duplicates(wh, spec, new)
+    _step(ctx, f"{spec.name}: writing")
     with wh.transaction():
         if spec.role == "customers":
-            report.new_customers = _assign_cids(wh, spec, stage)
-        _swap(wh, spec, stage, plans)
-        _quarantine(wh, spec, stage, plans, ctx.ingest_id)
+            report.new_customers = _assign_cids(wh, spec, new)
+        _quarantine(wh, spec, new, plans, ctx.ingest_id)
+        _swap(wh, spec, new)
         _count(wh, spec, report)
-    wh.execute(f"DROP TABLE IF EXISTS {stage}")
     report.seconds = round(time.perf_counter() - started, 3)
     return report
 
@@ -123,25 +131,29 @@ def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> 
     )
     record = ", ".join(f"{lit(spec.file_column(p.name))}, {p.raw_alias}" for p in plans)
     inner = (
-        f"SELECT _file, _line, {values}, {_first_problem(spec, checks)}, "
+        f"SELECT {values}, _file, _line, {_first_problem(spec, checks)}, "
         f"CASE WHEN {any_bad} THEN concat_ws('; ', {details or 'NULL'}) END AS _problems, "
         f"CASE WHEN {any_bad} THEN CAST(json_object({record}) AS VARCHAR) END AS _record "
         f"FROM (SELECT _file, _line, {parsed} FROM {staged.relation})"
     )
-    if spec.role == "customers" or spec.customer_key is None:
-        return inner
+    if spec.customer_key is None:
+        return f"SELECT * FROM ({inner})"
     key = ident(spec.customer_key)
+    join = f"FROM ({inner}) t LEFT JOIN meta.customer_keys k ON k.customer_id = t.{key}"
+    if spec.role == "customers":
+        # new customers get their cid after validation (_assign_cids)
+        return f"SELECT k.cid, t.* {join}"
     column = spec.file_column(spec.customer_key)
     unknown = "t._reason IS NULL AND k.cid IS NULL"
     return (
-        f"SELECT t.* EXCLUDE (_reason, _column, _raw, _problems, _record), k.cid, "
+        f"SELECT k.cid, t.* EXCLUDE (_reason, _column, _raw, _problems, _record), "
         f"CASE WHEN {unknown} THEN {lit(_UNKNOWN_CUSTOMER)} ELSE t._reason END AS _reason, "
         f"CASE WHEN {unknown} THEN {lit(column)} ELSE t._column END AS _column, "
         f"CASE WHEN {unknown} THEN t.{key} ELSE t._raw END AS _raw, "
         f"CASE WHEN {unknown} THEN {lit(column + ': ' + _UNKNOWN_CUSTOMER)} "
         f"ELSE t._problems END AS _problems, "
         f"CASE WHEN {unknown} THEN {_typed_record(spec, plans, 't')} ELSE t._record END "
-        f"AS _record FROM ({inner}) t LEFT JOIN meta.customer_keys k ON k.customer_id = t.{key}"
+        f"AS _record {join}"
     )
 
 
@@ -185,58 +197,60 @@ def _find_duplicates(wh: Warehouse, spec: SourceSpec, stage: str) -> None:
     )
 
 
-def _good(stage: str) -> str:
+def _good(new: str) -> str:
     return (
-        f"{stage} s ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line "
+        f"{new} s ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line "
         "WHERE s._reason IS NULL"
     )
 
 
-def _assign_cids(wh: Warehouse, spec: SourceSpec, stage: str) -> int:
+def _assign_cids(wh: Warehouse, spec: SourceSpec, new: str) -> int:
     """Give new customers the next dense cids, in file order; existing cids never change."""
     key = ident(spec.customer_key or "")
     before = int(wh.scalar("SELECT count(*) FROM meta.customer_keys"))
     wh.execute(
         f"INSERT INTO meta.customer_keys SELECT s.{key}, "
         f"(SELECT coalesce(max(cid), 0) FROM meta.customer_keys) "
-        f"+ row_number() OVER (ORDER BY s._file, s._line), now() FROM {_good(stage)} "
-        f"AND s.{key} NOT IN (SELECT customer_id FROM meta.customer_keys)"
+        f"+ row_number() OVER (ORDER BY s._file, s._line), now() FROM {_good(new)} "
+        f"AND s.cid IS NULL"
     )
-    return int(wh.scalar("SELECT count(*) FROM meta.customer_keys")) - before
-
-
-def _swap(wh: Warehouse, spec: SourceSpec, stage: str, plans: list[ColumnPlan]) -> None:
-    columns = ", ".join(f"s.{ident(p.name)}" for p in plans)
-    lineage = "s._file, s._line"
-    good = f"ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line WHERE s._reason IS NULL"
-    if spec.role == "customers":
-        key = ident(spec.customer_key or "")
-        source = (
-            f"SELECT k.cid, {columns}, {lineage} FROM {stage} s "
-            f"JOIN meta.customer_keys k ON k.customer_id = s.{key} {good} ORDER BY k.cid"
+    added = int(wh.scalar("SELECT count(*) FROM meta.customer_keys")) - before
+    if added:
+        wh.execute(
+            f"UPDATE {new} SET cid = k.cid FROM meta.customer_keys k "
+            f"WHERE {new}.cid IS NULL AND k.customer_id = {new}.{key}"
         )
-    elif spec.customer_key:
-        source = f"SELECT s.cid, {columns}, {lineage} FROM {stage} s {good}"
-    else:
-        source = f"SELECT {columns}, {lineage} FROM {stage} s {good}"
-    wh.execute(f"CREATE OR REPLACE TABLE {table('src', spec.name)} AS {source}")
+    return added
+
+
+def _swap(wh: Warehouse, spec: SourceSpec, new: str) -> None:
+    """Drop rejected rows and bookkeeping columns, then put the new table in place."""
+    wh.execute(f"DELETE FROM {new} WHERE _reason IS NOT NULL")
+    wh.execute(
+        f"DELETE FROM {new} USING {_DUPS} d WHERE {new}._file = d._file "
+        f"AND {new}._line = d._line"
+    )
+    for column in _BOOKKEEPING:
+        wh.execute(f"ALTER TABLE {new} DROP COLUMN {ident(column)}")
+    wh.execute(f"DROP TABLE IF EXISTS {table('src', spec.name)}")
+    wh.execute(f"ALTER TABLE {new} RENAME TO {ident(spec.name)}")
 
 
 def _quarantine(
-    wh: Warehouse, spec: SourceSpec, stage: str, plans: list[ColumnPlan], ingest_id: int
+    wh: Warehouse, spec: SourceSpec, new: str, plans: list[ColumnPlan], ingest_id: int
 ) -> None:
     name = lit(spec.name)
     wh.execute("DELETE FROM meta.quarantine WHERE source = ?", [spec.name])
     wh.execute(
         f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "
-        f"_reason, _problems, _record, now() FROM {stage} WHERE _reason IS NOT NULL"
+        f"_reason, _problems, _record, now() FROM {new} WHERE _reason IS NOT NULL"
     )
     first_key = lit(spec.file_column(spec.primary_key[0])) if spec.primary_key else "NULL"
     wh.execute(
         f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, d._file, d._line, {first_key}, "
         f"d.key, 'duplicate key (first at ' || d.first_file || ':' || d.first_line || ')', "
         f"'duplicate key ' || {lit(' + '.join(spec.primary_key))}, "
-        f"{_typed_record(spec, plans, 's')}, now() FROM {_DUPS} d JOIN {stage} s "
+        f"{_typed_record(spec, plans, 's')}, now() FROM {_DUPS} d JOIN {new} s "
         "ON s._file = d._file AND s._line = d._line"
     )
     wh.execute(
