@@ -7,8 +7,9 @@ unknown customers are copied to ``meta.quarantine`` (file, line, column, raw val
 reason) and deleted from the new table, whose bookkeeping columns are then dropped and
 which replaces ``src.<source>`` by a rename. Everything after building the new table is
 one warehouse transaction, so a crash leaves the previous state intact, and re-ingesting
-the same files gives the same tables. (Dropping columns and renaming are metadata operations in DuckDB; copying the
-good rows into another table would cost as much as the validation itself.)
+the same files gives the same tables. (Dropping columns and renaming are metadata
+operations in DuckDB; copying the good rows into another table would cost as much as the
+validation itself.)
 """
 
 from __future__ import annotations
