@@ -1,0 +1,1 @@
+"""Compute engines and the batch pipeline: features → rules → values."""
