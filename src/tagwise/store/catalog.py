@@ -11,7 +11,7 @@ import getpass
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +20,15 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tagwise.errors import CatalogError, ConfigError
-from tagwise.store.tables import ingest_runs, workspace_meta
+from tagwise.store.tables import (
+    ingest_runs,
+    runs,
+    spec_versions,
+    tag_computations,
+    workspace_meta,
+)
 
-__all__ = ["Catalog", "IngestRun", "resolve_url"]
+__all__ = ["Catalog", "IngestRun", "RunRecord", "SpecVersion", "resolve_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,6 +50,39 @@ class IngestRun:
     error: str | None = None
     actor: str = ""
     id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SpecVersion:
+    """One immutable version of a category, feature or tag definition."""
+
+    kind: str
+    code: str
+    version: int
+    status: str
+    definition: Mapping[str, Any]
+    digest: str
+    diff: str
+    applied_at: datetime
+    applied_by: str
+
+
+@dataclass(frozen=True, slots=True)
+class RunRecord:
+    """One ``tagwise run`` as the catalog knows it."""
+
+    id: int
+    status: str
+    as_of: date
+    started_at: datetime
+    finished_at: datetime | None
+    tags: Sequence[str]
+    customers: int
+    tag_values: int
+    changes: int
+    timings: Mapping[str, float]
+    error: str | None
+    actor: str
 
 
 def resolve_url(url: str, root: Path) -> str:
@@ -93,8 +132,8 @@ class Catalog:
                 f"catalog database `{_safe(self.url)}` failed: {_first_line(exc)}"
             ) from exc
 
-    def migrate(self) -> str:
-        """Upgrade the schema to the latest revision; returns that revision."""
+    def migrate(self, revision: str = "head") -> str:
+        """Upgrade the schema (to the latest revision by default); returns the revision."""
         from alembic import command  # noqa: PLC0415 (alembic is only needed here)
         from alembic.config import Config  # noqa: PLC0415
 
@@ -102,7 +141,7 @@ class Catalog:
         config.set_main_option("script_location", str(_MIGRATIONS))
         with self._begin() as conn:
             config.attributes["connection"] = conn
-            command.upgrade(config, "head")
+            command.upgrade(config, revision)
         return self.revision()
 
     def revision(self) -> str:
@@ -168,6 +207,137 @@ class Catalog:
             rows = conn.execute(query).mappings().all()
         return [_to_run(row) for row in rows]
 
+    # -- spec versions ---------------------------------------------------------------------
+
+    def latest_versions(self, kind: str) -> dict[str, SpecVersion]:
+        """The newest version of every ``kind`` item (deprecated ones included), by code."""
+        newest = (
+            sa.select(spec_versions.c.code, sa.func.max(spec_versions.c.version).label("v"))
+            .where(spec_versions.c.kind == kind)
+            .group_by(spec_versions.c.code)
+            .subquery()
+        )
+        query = (
+            sa.select(spec_versions)
+            .join(
+                newest,
+                sa.and_(
+                    spec_versions.c.code == newest.c.code, spec_versions.c.version == newest.c.v
+                ),
+            )
+            .where(spec_versions.c.kind == kind)
+        )
+        with self._begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        return {row["code"]: _to_version(row) for row in rows}
+
+    def versions(self, kind: str, code: str) -> list[SpecVersion]:
+        """Every version of one item, oldest first."""
+        query = (
+            sa.select(spec_versions)
+            .where(spec_versions.c.kind == kind, spec_versions.c.code == code)
+            .order_by(spec_versions.c.version)
+        )
+        with self._begin() as conn:
+            return [_to_version(r) for r in conn.execute(query).mappings().all()]
+
+    def add_versions(self, items: Sequence[SpecVersion]) -> None:
+        """Record new versions in one transaction (all or nothing)."""
+        if not items:
+            return
+        with self._begin() as conn:
+            conn.execute(
+                sa.insert(spec_versions),
+                [
+                    {
+                        "kind": v.kind,
+                        "code": v.code,
+                        "version": v.version,
+                        "status": v.status,
+                        "definition": dict(v.definition),
+                        "digest": v.digest,
+                        "diff": v.diff,
+                        "applied_at": v.applied_at,
+                        "applied_by": v.applied_by,
+                    }
+                    for v in items
+                ],
+            )
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def start_run(self, as_of: date, tags: Sequence[str]) -> int:
+        """Record that a run started; returns its id."""
+        values = {
+            "status": "running",
+            "as_of": as_of,
+            "started_at": datetime.now(UTC),
+            "tags": list(tags),
+            "customers": 0,
+            "tag_values": 0,
+            "changes": 0,
+            "timings": {},
+            "actor": _actor(),
+        }
+        with self._begin() as conn:
+            key = conn.execute(sa.insert(runs).values(**values)).inserted_primary_key
+        return int(key[0]) if key else 0
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        status: str,
+        customers: int = 0,
+        tag_values: int = 0,
+        changes: int = 0,
+        timings: Mapping[str, float] | None = None,
+        error: str | None = None,
+    ) -> None:
+        """Record how a run ended."""
+        values = {
+            "status": status,
+            "finished_at": datetime.now(UTC),
+            "customers": customers,
+            "tag_values": tag_values,
+            "changes": changes,
+            "timings": dict(timings or {}),
+            "error": error,
+        }
+        with self._begin() as conn:
+            conn.execute(sa.update(runs).where(runs.c.id == run_id).values(**values))
+
+    def runs(self, *, limit: int = 20, status: str | None = None) -> list[RunRecord]:
+        """Latest runs first."""
+        query = sa.select(runs).order_by(runs.c.id.desc()).limit(limit)
+        if status is not None:
+            query = query.where(runs.c.status == status)
+        with self._begin() as conn:
+            return [_to_run_record(r) for r in conn.execute(query).mappings().all()]
+
+    def run(self, run_id: int) -> RunRecord | None:
+        """One run, or None."""
+        with self._begin() as conn:
+            row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
+        return _to_run_record(row) if row else None
+
+    def record_computations(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Record successful tag computations (tag, run_id, version, as_of, counts)."""
+        if rows:
+            with self._begin() as conn:
+                conn.execute(sa.insert(tag_computations), [dict(r) for r in rows])
+
+    def last_computations(self) -> dict[str, Mapping[str, Any]]:
+        """The latest successful computation of every tag."""
+        newest = (
+            sa.select(tag_computations.c.tag, sa.func.max(tag_computations.c.id).label("i"))
+            .group_by(tag_computations.c.tag)
+            .subquery()
+        )
+        query = sa.select(tag_computations).join(newest, tag_computations.c.id == newest.c.i)
+        with self._begin() as conn:
+            return {r["tag"]: dict(r) for r in conn.execute(query).mappings().all()}
+
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
@@ -200,3 +370,34 @@ def _safe(url: str) -> str:
 
 def _first_line(exc: BaseException) -> str:
     return str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+
+
+def _to_version(row: Mapping[Any, Any]) -> SpecVersion:
+    return SpecVersion(
+        kind=row["kind"],
+        code=row["code"],
+        version=row["version"],
+        status=row["status"],
+        definition=row["definition"],
+        digest=row["digest"],
+        diff=row["diff"],
+        applied_at=row["applied_at"],
+        applied_by=row["applied_by"],
+    )
+
+
+def _to_run_record(row: Mapping[Any, Any]) -> RunRecord:
+    return RunRecord(
+        id=row["id"],
+        status=row["status"],
+        as_of=row["as_of"],
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        tags=row["tags"],
+        customers=row["customers"],
+        tag_values=row["tag_values"],
+        changes=row["changes"],
+        timings=row["timings"],
+        error=row["error"],
+        actor=row["actor"],
+    )

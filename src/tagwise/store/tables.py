@@ -11,15 +11,24 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Column,
+    Date,
     DateTime,
     Integer,
     MetaData,
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
-__all__ = ["METADATA", "ingest_runs", "workspace_meta"]
+__all__ = [
+    "METADATA",
+    "ingest_runs",
+    "runs",
+    "spec_versions",
+    "tag_computations",
+    "workspace_meta",
+]
 
 METADATA = MetaData()
 
@@ -49,3 +58,53 @@ ingest_runs = Table(
     Column("actor", String(200), nullable=False),
 )
 """One row per source per ``tagwise ingest``: what was read, loaded and rejected, or why not."""
+
+spec_versions = Table(
+    "spec_versions",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kind", String(20), nullable=False),
+    Column("code", String(200), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("diff", Text, nullable=False),
+    Column("applied_at", DateTime(timezone=True), nullable=False),
+    Column("applied_by", String(200), nullable=False),
+    UniqueConstraint("kind", "code", "version", name="uq_spec_versions_kind_code_version"),
+)
+"""Immutable versions of categories, features and tags, one row per ``tagwise apply`` change."""
+
+runs = Table(
+    "runs",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("status", String(20), nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("tags", JSON, nullable=False),
+    Column("customers", BigInteger, nullable=False),
+    Column("tag_values", BigInteger, nullable=False),
+    Column("changes", BigInteger, nullable=False),
+    Column("timings", JSON, nullable=False),
+    Column("error", Text),
+    Column("actor", String(200), nullable=False),
+)
+"""One row per ``tagwise run``: running, ok, failed or interrupted, with counts and timings."""
+
+tag_computations = Table(
+    "tag_computations",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("tag", String(200), nullable=False, index=True),
+    Column("run_id", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("as_of", Date, nullable=False),
+    Column("computed_at", DateTime(timezone=True), nullable=False),
+    Column("customers", BigInteger, nullable=False),
+    Column("tag_values", BigInteger, nullable=False),
+    Column("changes", BigInteger, nullable=False),
+)
+"""Each successful computation of each tag (drives ``run --due`` and ``tags show``)."""
