@@ -77,3 +77,14 @@ def test_relative_sqlite_paths_resolve_inside_the_workspace(tmp_path: Path) -> N
     url = resolve_url("sqlite:///.tagwise/c.sqlite", tmp_path)
     assert url == f"sqlite:///{tmp_path}/.tagwise/c.sqlite"
     assert resolve_url("postgresql+psycopg://u@h/db", tmp_path) == "postgresql+psycopg://u@h/db"
+
+
+def test_a_catalog_at_the_first_revision_upgrades_with_its_data(catalog_url: str) -> None:
+    catalog = Catalog(catalog_url)
+    assert catalog.migrate("0001") == "0001"
+    started = datetime(2026, 11, 1, tzinfo=UTC)
+    run_id = catalog.start_ingest("orders", started)
+    assert catalog.migrate() == HEAD
+    assert [r.id for r in catalog.ingest_runs()] == [run_id]
+    assert catalog.runs() == []
+    catalog.close()
