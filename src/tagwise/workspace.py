@@ -6,17 +6,20 @@ import shutil
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from tagwise import __version__
-from tagwise.errors import Conflict, NotFound, TagwiseError
+from tagwise.engine.pipeline import RunReport
+from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
 from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.sources import SourcesSpec, load_sources
-from tagwise.store.catalog import Catalog, IngestRun, resolve_url
+from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
+from tagwise.specs import Specs, load_specs
+from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, resolve_url
 from tagwise.store.warehouse import Warehouse
 
 __all__ = ["IngestReport", "Workspace", "find_root", "init", "open_workspace"]
@@ -162,6 +165,163 @@ class Workspace:
         self._clean_tmp()
         return report
 
+    # -- specs ------------------------------------------------------------------------------
+
+    def specs(self, *, check: bool = True) -> Specs:
+        """Every spec file, loaded (and checked), with all problems collected."""
+        return load_specs(self.root, self.settings, check=check)
+
+    def lint(self) -> list[TagwiseError]:
+        """Every problem in the spec files (empty when all is well)."""
+        return self.specs().errors
+
+    def plan(self) -> Plan:
+        """What ``apply`` would record: added, changed and removed definitions.
+
+        Raises:
+            SpecError: the specs have problems (``tagwise lint`` lists them all).
+        """
+        specs = self._valid_specs()
+        return make_plan(specs.items(), self._latest())
+
+    def apply(self) -> Plan:
+        """Record a new immutable version of every changed definition.
+
+        Raises:
+            SpecError: the specs have problems.
+            Conflict: a change is not allowed (a published tag's kind, back to draft).
+        """
+        specs = self._valid_specs()
+        latest = self._latest()
+        plan = make_plan(specs.items(), latest)
+        self.catalog.add_versions(
+            versions_to_apply(plan, specs.items(), latest, actor=_actor_name())
+        )
+        return plan
+
+    def run(
+        self,
+        *,
+        tags: Sequence[str] | None = None,
+        as_of: date | None = None,
+        due: bool = False,
+        progress: Callable[[str], None] | None = None,
+    ) -> RunReport:
+        """Compute tags as of a date (default today) and make them current, atomically."""
+        from tagwise.engine.pipeline import run_tags, select_tags  # noqa: PLC0415
+
+        specs = self._valid_specs()
+        chosen = select_tags(
+            specs, codes=tags, due=due, last=self.catalog.last_computations(),
+            now=datetime.now(UTC),
+        )
+        return run_tags(
+            self.warehouse, self.catalog, specs, chosen, as_of=as_of or date.today(),
+            progress=progress,
+        )
+
+    def _valid_specs(self) -> Specs:
+        specs = self.specs()
+        if specs.errors:
+            first = specs.errors[0]
+            more = len(specs.errors) - 1
+            raise SpecError(
+                first.message + (f" (and {more} more problems)" if more else ""),
+                location=first.location,
+                hint="`tagwise lint` lists every problem" if more else first.hint,
+            )
+        return specs
+
+    def _latest(self) -> dict[str, dict[str, SpecVersion]]:
+        return {k: self.catalog.latest_versions(k) for k in KINDS}
+
+    # -- reading tags -------------------------------------------------------------------------
+
+    def tag_distribution(self, code: str, *, limit: int = 20) -> list[tuple[str, int]]:
+        """Customers per current value of a tag, most common first."""
+        if not self.warehouse.has_table("tags", "current"):
+            return []
+        rows = self.warehouse.rows(
+            "SELECT coalesce(value, CAST(round(score, 2) AS VARCHAR)) AS v, count(*) "
+            "FROM tags.current WHERE tag = ? GROUP BY v ORDER BY 2 DESC, 1 LIMIT ?",
+            [code, limit],
+        )
+        return [(str(v), int(n)) for v, n in rows]
+
+    def tag_coverage(self) -> dict[str, int]:
+        """Customers having at least one current value, per tag."""
+        if not self.warehouse.has_table("tags", "current"):
+            return {}
+        rows = self.warehouse.rows(
+            "SELECT tag, count(DISTINCT cid) FROM tags.current GROUP BY tag"
+        )
+        return {str(t): int(n) for t, n in rows}
+
+    def tags_overview(self) -> list[dict[str, Any]]:
+        """Every defined tag with its coverage and last computation."""
+        specs = self.specs(check=False)
+        coverage = self.tag_coverage()
+        last = self.catalog.last_computations()
+        total = self._profile_customers()
+        out = []
+        for code, tag in (specs.tags.tags.items() if specs.tags else []):
+            computed = last.get(code)
+            out.append({
+                "code": code, "name": tag.name, "category": tag.category,
+                "kind": tag.kind.value, "status": tag.status.value,
+                "refresh": tag.refresh.value, "sensitivity": tag.sensitivity.value,
+                "owner": tag.owner, "customers": coverage.get(code, 0),
+                "coverage": round(coverage.get(code, 0) / total, 4) if total else None,
+                "last_run": computed["run_id"] if computed else None,
+                "last_computed": computed["computed_at"] if computed else None,
+            })
+        return out
+
+    def tag_detail(self, code: str) -> dict[str, Any]:
+        """Definition, value distribution, coverage, last run and its changes, versions.
+
+        Raises:
+            NotFound: no such tag in the spec files or the catalog.
+        """
+        specs = self.specs(check=False)
+        tag = specs.tags.tags.get(code) if specs.tags else None
+        versions = self.catalog.versions("tag", code)
+        if tag is None and not versions:
+            known = list(specs.tags.tags) if specs.tags else []
+            close = [k for k in known if k.startswith(code[:3])]
+            raise NotFound(f"tag `{code}` is not defined",
+                           hint=f"did you mean `{close[0]}`?" if close else
+                           "`tagwise tags list` shows the tags")
+        definition = (tag.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+                      if tag else dict(versions[-1].definition))
+        last = self.catalog.last_computations().get(code)
+        total = self._profile_customers()
+        customers = self.tag_coverage().get(code, 0)
+        return {
+            "code": code, "definition": definition,
+            "version": versions[-1].version if versions else None,
+            "versions": [{"version": v.version, "status": v.status,
+                          "applied_at": v.applied_at, "applied_by": v.applied_by}
+                         for v in versions],
+            "distribution": [{"value": v, "customers": n}
+                             for v, n in self.tag_distribution(code, limit=50)],
+            "customers": customers,
+            "coverage": round(customers / total, 4) if total else None,
+            "last_computation": last,
+            "last_run_changes": self._last_changes(code, last["run_id"]) if last else [],
+        }
+
+    def _last_changes(self, code: str, run_id: int) -> list[dict[str, Any]]:
+        rows = self.warehouse.rows(
+            "SELECT old_value, new_value, count(*) FROM tags.changes WHERE tag = ? AND "
+            "run_id = ? GROUP BY ALL ORDER BY 3 DESC LIMIT 20", [code, run_id],
+        )
+        return [{"from": o, "to": n, "customers": int(c)} for o, n, c in rows]
+
+    def _profile_customers(self) -> int:
+        latest = self.catalog.runs(limit=1, status="ok")
+        return latest[0].customers if latest else 0
+
     def quarantine(self, source: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
         """Rejected rows with their file, line, column, raw value and reason."""
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
@@ -201,6 +361,15 @@ class Workspace:
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
+
+
+def _actor_name() -> str:
+    import getpass  # noqa: PLC0415
+
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -255,7 +424,11 @@ def init(
     (root / CONFIG_FILE).write_text(config, encoding="utf-8")
     sources = _template("sources.yaml" if demo else "sources.empty.yaml")
     (root / SOURCES_FILE).write_text(sources, encoding="utf-8")
-    (root / FEATURES_FILE).write_text(_template("features.yaml"), encoding="utf-8")
+    (root / FEATURES_FILE).write_text(
+        _template("features.yaml" if demo else "features.empty.yaml"), encoding="utf-8"
+    )
+    if demo:
+        _copy_starter_taxonomy(root)
     (root / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
     ws = Workspace(root)
     ws.catalog.set_meta("name", ws.settings.name)
@@ -263,6 +436,17 @@ def init(
     ws.catalog.set_meta("created_by_version", __version__)
     ws.warehouse  # noqa: B018 (creates the warehouse file and its schemas)
     return ws
+
+
+def _copy_starter_taxonomy(root: Path) -> None:
+    """The demo's taxonomy.yaml and tags/*.yaml."""
+    templates = resources.files("tagwise.demo").joinpath("templates")
+    (root / "taxonomy.yaml").write_text(
+        templates.joinpath("taxonomy.yaml").read_text("utf-8"), encoding="utf-8"
+    )
+    for item in templates.joinpath("tags").iterdir():
+        if item.name.endswith(".yaml"):
+            (root / "tags" / item.name).write_text(item.read_text("utf-8"), encoding="utf-8")
 
 
 @contextmanager

@@ -16,6 +16,8 @@ from typer.exceptions import TyperException
 from tagwise import __version__
 from tagwise.cli import output
 from tagwise.cli.commands import ingest as ingest_commands
+from tagwise.cli.commands import run as run_commands
+from tagwise.cli.commands import spec as spec_commands
 from tagwise.cli.commands import workspace as workspace_commands
 from tagwise.cli.state import State
 from tagwise.errors import TagwiseError
@@ -57,6 +59,8 @@ def _root(
 
 workspace_commands.register(app)
 ingest_commands.register(app)
+spec_commands.register(app)
+run_commands.register(app)
 
 
 def run(args: list[str]) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -13,11 +14,14 @@ import typer
 from tagwise import workspace as workspace_api
 from tagwise.cli import output
 from tagwise.cli.commands.ingest import JsonOption, print_ingest
+from tagwise.cli.commands.run import print_run
 from tagwise.errors import Conflict
 
 __all__ = ["register"]
 
 DEFAULT_DEMO_CUSTOMERS = 20_000
+DEMO_AS_OF = date(2026, 11, 1)
+"""The demo data's as-of date (tagwise.demo.generate.DEMO_AS_OF, without importing numpy)."""
 
 
 def init(
@@ -75,11 +79,20 @@ def demo(
         with output.progress(not as_json) as step:
             report = ws.ingest(progress=step)
         timings["ingest_s"] = round(time.perf_counter() - start, 2)
+        start = time.perf_counter()
+        applied = ws.apply()
+        with output.progress(not as_json) as step:
+            run = ws.run(as_of=DEMO_AS_OF, progress=step)
+        timings["run_s"] = round(time.perf_counter() - start, 2)
+        summary = _summary(ws, run.tags)
         result = {
             "workspace": str(ws.root),
             "customers": ws.customer_count(),
             "generated": stats,
             **report.to_dict(),
+            "applied": applied.to_dict()["summary"],
+            "run": run.to_dict(),
+            "summary": summary,
             "timings": timings,
         }
     if as_json:
@@ -90,10 +103,38 @@ def demo(
         f"{timings['generate_s']} s, ingested in {timings['ingest_s']} s"
     )
     print_ingest(report)
+    print_run(run)
+    tagged = summary["customers_tagged"]
     output.stdout.print(
-        f"{result['customers']:,} customers have a cid. Next: "
-        f"`tagwise -w {directory} quarantine` to see rejected rows."
+        f"{len(run.tags)} tags computed; {tagged:,} of {result['customers']:,} customers "
+        "have at least one tag"
     )
+    for code, info in summary["distributions"].items():
+        rows = [(value, count, f"{count / max(run.customers, 1):.1%}")
+                for value, count in info["values"]]
+        output.table(f"{info['name']} ({code})", ["value", "customers", "share"], rows,
+                     numeric=["customers", "share"])
+    output.stdout.print(
+        f"Next: `tagwise -w {directory} tags list`, `tagwise -w {directory} customer show "
+        "C00000001`, `tagwise -w {directory} quarantine`."
+    )
+
+
+_KEY_TAGS = ("spend_level", "rfm_segment", "lifecycle_stage", "churn_risk")
+
+
+def _summary(ws: workspace_api.Workspace, computed: list[str]) -> dict[str, Any]:
+    """Customers tagged and the distributions of a few key tags."""
+    specs = ws.specs(check=False)
+    names = {c: t.name for c, t in (specs.tags.tags.items() if specs.tags else [])}
+    keys = [c for c in _KEY_TAGS if c in computed] or computed[:3]
+    tagged = ws.warehouse.scalar("SELECT count(DISTINCT cid) FROM tags.current") or 0
+    return {
+        "customers_tagged": int(tagged),
+        "distributions": {
+            c: {"name": names.get(c, c), "values": ws.tag_distribution(c, limit=8)} for c in keys
+        },
+    }
 
 
 def _remove_workspace(directory: Path) -> None:

@@ -1,0 +1,240 @@
+"""``tagwise run``: features → rules → values → diff → history → swap, as of a date.
+
+Stages (each timed and reported):
+
+1. **features**: the profile snapshot ``snap.profile_<run>`` (one GROUP BY per source);
+2. **rules**: every selected tag, one SELECT per dependency layer, into the long table
+   ``snap.values_<run>``;
+3. **swap**: diff against the current values, append changes and history, replace the
+   current values, in one warehouse transaction (:func:`tagwise.store.history.swap_values`).
+
+The catalog records the run before (``running``) and after (``ok`` / ``failed``). Scratch
+tables of a failed or killed run are dropped by the next run; the previous values stay.
+Profiles of the last :data:`KEEP_SNAPSHOTS` runs are kept so values can be explained.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from tagwise.errors import Conflict, NotFound, TagwiseError
+from tagwise.spec.tags import Refresh, Status, TagSpec
+from tagwise.specs import Specs
+from tagwise.store.catalog import Catalog, SpecVersion
+from tagwise.store.history import RunTag, ensure_tables, swap_values
+from tagwise.store.sql import table
+from tagwise.store.warehouse import Warehouse
+
+__all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
+
+KEEP_SNAPSHOTS = 5
+"""Profile snapshots kept for explanations (older ones are dropped after a run)."""
+
+_DUE_AFTER = {
+    Refresh.REALTIME: timedelta(hours=1),
+    Refresh.HOURLY: timedelta(hours=1),
+    Refresh.DAILY: timedelta(days=1),
+    Refresh.WEEKLY: timedelta(days=7),
+    Refresh.MONTHLY: timedelta(days=30),
+}
+
+
+@dataclass(slots=True)
+class RunReport:
+    """What a run did."""
+
+    run_id: int
+    as_of: date
+    tags: list[str]
+    customers: int = 0
+    tag_values: int = 0
+    changes: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+    per_tag: dict[str, tuple[int, int]] = field(default_factory=dict)
+    retired: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``run --json`` shape."""
+        return {
+            "run": self.run_id, "as_of": self.as_of.isoformat(), "tags": self.tags,
+            "customers": self.customers, "tag_values": self.tag_values,
+            "changes": self.changes, "timings": self.timings, "retired": self.retired,
+            "per_tag": {k: {"values": v, "changes": c} for k, (v, c) in self.per_tag.items()},
+        }
+
+
+def select_tags(
+    specs: Specs, *, codes: Sequence[str] | None, due: bool,
+    last: Mapping[str, Mapping[str, Any]], now: datetime,
+) -> list[TagSpec]:
+    """The tags a run computes: named ones (plus what they depend on), due ones, or all
+    non-manual, non-deprecated ones."""
+    assert specs.tags is not None
+    active = {c: t for c, t in specs.tags.tags.items() if t.status is not Status.DEPRECATED}
+    if codes:
+        missing = [c for c in codes if c not in active]
+        if missing:
+            raise NotFound(f"tag `{missing[0]}` is not defined (or is deprecated)",
+                           hint="`tagwise tags list` shows the tags")
+        chosen = set(codes)
+    elif due:
+        chosen = set(due_tags(active.values(), last, now))
+    else:
+        chosen = {c for c, t in active.items() if t.refresh is not Refresh.MANUAL}
+    return [t for c, t in active.items() if c in _with_dependencies(chosen, active, specs)]
+
+
+def due_tags(
+    tags: Sequence[TagSpec] | Any, last: Mapping[str, Mapping[str, Any]], now: datetime
+) -> list[str]:
+    """Codes of tags whose refresh interval has passed since their last computation."""
+    out = []
+    for tag in tags:
+        if tag.refresh is Refresh.MANUAL:
+            continue
+        previous = last.get(tag.code)
+        if previous is None:
+            out.append(tag.code)
+            continue
+        computed = previous["computed_at"]
+        if computed.tzinfo is None:
+            computed = computed.replace(tzinfo=UTC)
+        if now - computed >= _DUE_AFTER[tag.refresh]:
+            out.append(tag.code)
+    return out
+
+
+def _with_dependencies(chosen: set[str], active: Mapping[str, TagSpec], specs: Specs) -> set[str]:
+    from tagwise.engine.rules import dependencies  # noqa: PLC0415
+
+    assert specs.schema is not None
+    closed = set(chosen)
+    frontier = list(chosen)
+    while frontier:
+        code = frontier.pop()
+        for dep in dependencies(active[code], set(active)):
+            if dep not in closed:
+                closed.add(dep)
+                frontier.append(dep)
+    return closed
+
+
+def run_tags(
+    wh: Warehouse, catalog: Catalog, specs: Specs, tags: Sequence[TagSpec], *,
+    as_of: date, progress: Callable[[str], None] | None = None,
+) -> RunReport:
+    """Compute ``tags`` as of ``as_of`` and make them current, atomically.
+
+    Raises:
+        Conflict: the spec files differ from the applied versions.
+        TagwiseError: the run failed; it is recorded as failed and nothing changed.
+    """
+    versions = _applied_versions(catalog, specs)
+    run_id = catalog.start_run(as_of, [t.code for t in tags])
+    report = RunReport(run_id=run_id, as_of=as_of, tags=[t.code for t in tags])
+    try:
+        _execute(wh, specs, tags, versions, report, progress)
+    except TagwiseError as exc:
+        catalog.finish_run(run_id, status="failed", timings=report.timings, error=str(exc))
+        _drop_scratch(wh, run_id, keep_profile=False)
+        raise
+    catalog.finish_run(
+        run_id, status="ok", customers=report.customers, tag_values=report.tag_values,
+        changes=report.changes, timings=report.timings,
+    )
+    now = datetime.now(UTC)
+    catalog.record_computations([
+        {"tag": code, "run_id": run_id, "version": versions[code].version, "as_of": as_of,
+         "computed_at": now, "customers": report.customers, "tag_values": values,
+         "changes": changes}
+        for code, (values, changes) in report.per_tag.items()
+    ])
+    _drop_old_snapshots(wh, run_id)
+    return report
+
+
+def _execute(
+    wh: Warehouse, specs: Specs, tags: Sequence[TagSpec], versions: Mapping[str, SpecVersion],
+    report: RunReport, progress: Callable[[str], None] | None,
+) -> None:
+    from tagwise.engine.features import build_profile  # noqa: PLC0415
+    from tagwise.engine.rules import evaluate_tags, plan_tags  # noqa: PLC0415
+
+    assert specs.features is not None and specs.sources is not None and specs.tags is not None
+    ensure_tables(wh)
+    profile = table("snap", f"profile_{report.run_id}")
+    values = table("snap", f"values_{report.run_id}")
+    step = progress or (lambda _m: None)
+    started = time.perf_counter()
+    step("features: building the profile")
+    schema = build_profile(wh, specs.features, specs.sources, as_of=report.as_of, target=profile)
+    report.customers = int(wh.scalar(f"SELECT count(*) FROM {profile}"))
+    started = _lap(report, "features", started)
+    step(f"rules: {len(tags)} tags")
+    plan = plan_tags(list(tags), schema, locate=specs.tags.where,
+                     sources=list(specs.sources.sources))
+    evaluate_tags(wh, plan, profile=profile, as_of=report.as_of, target=values)
+    started = _lap(report, "rules", started)
+    step("swap: diff, history and current values")
+    retire = _retired(wh, specs)
+    result = swap_values(
+        wh, new=values, run_id=report.run_id, as_of=report.as_of, retire=retire,
+        tags=[RunTag(t.code, t.kind.value, versions[t.code].version) for t in tags],
+    )
+    _lap(report, "swap", started)
+    report.tag_values, report.changes, report.per_tag = (
+        result.tag_values, result.changes, result.per_tag)
+    report.retired = list(retire)
+    wh.execute(f"DROP TABLE IF EXISTS {values}")
+
+
+def _lap(report: RunReport, stage: str, started: float) -> float:
+    now = time.perf_counter()
+    report.timings[stage] = round(now - started, 3)
+    return now
+
+
+def _applied_versions(catalog: Catalog, specs: Specs) -> dict[str, SpecVersion]:
+    from tagwise.spec.plan import make_plan  # noqa: PLC0415
+
+    latest = {k: catalog.latest_versions(k) for k in ("category", "feature", "tag")}
+    pending = make_plan(specs.items(), latest).changes
+    if pending:
+        names = ", ".join(f"{c.kind} `{c.code}`" for c in pending[:3])
+        more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""
+        raise Conflict(
+            f"the spec files differ from the applied versions ({names}{more})",
+            hint="review with `tagwise plan`, then record them with `tagwise apply`",
+        )
+    return latest["tag"]
+
+
+def _retired(wh: Warehouse, specs: Specs) -> list[str]:
+    """Deprecated (or removed) tags that still have current computed values."""
+    assert specs.tags is not None
+    active = {c for c, t in specs.tags.tags.items() if t.status is not Status.DEPRECATED}
+    present = [str(r[0]) for r in wh.rows(
+        "SELECT DISTINCT tag FROM tags.current WHERE NOT locked")]
+    return sorted(set(present) - active)
+
+
+def _drop_scratch(wh: Warehouse, run_id: int, *, keep_profile: bool) -> None:
+    wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'values_{run_id}')}")
+    if not keep_profile:
+        wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{run_id}')}")
+
+
+def _drop_old_snapshots(wh: Warehouse, run_id: int) -> None:
+    names = [str(r[0]) for r in wh.rows(
+        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap'")]
+    runs = sorted(int(n.split("_", 1)[1]) for n in names
+                  if n.startswith("profile_") and n.split("_", 1)[1].isdigit())
+    for old in runs[:-KEEP_SNAPSHOTS]:
+        wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{old}')}")
+    for name in names:
+        if name.startswith("values_") and name != f"values_{run_id}":
+            wh.execute(f"DROP TABLE IF EXISTS {table('snap', name)}")

@@ -1,0 +1,111 @@
+"""Loading every spec of a workspace at once, and checking them all together (``lint``).
+
+This module wires the spec loaders (``spec/``) to the checks that need the engine's view
+of the data (feature and rule checks in ``engine/``); it sits beside ``workspace.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from tagwise.errors import SpecError, TagwiseError
+from tagwise.lang import Schema
+from tagwise.settings import Settings
+from tagwise.spec.features import FeaturesSpec, load_features
+from tagwise.spec.load import Document
+from tagwise.spec.naming import check_names
+from tagwise.spec.sources import SourcesSpec, load_sources
+from tagwise.spec.tagfiles import collect_tags
+from tagwise.spec.tags import TagsSpec
+from tagwise.spec.taxonomy import Taxonomy, load_taxonomy
+
+__all__ = ["Specs", "load_specs"]
+
+SOURCES_FILE = "sources.yaml"
+FEATURES_FILE = "features.yaml"
+TAXONOMY_FILE = "taxonomy.yaml"
+TAGS_DIR = "tags"
+
+
+@dataclass(slots=True)
+class Specs:
+    """Every spec of a workspace, and every problem found while loading and checking."""
+
+    sources: SourcesSpec | None = None
+    features: FeaturesSpec | None = None
+    features_doc: Document | None = None
+    taxonomy: Taxonomy | None = None
+    tags: TagsSpec | None = None
+    schema: Schema | None = None
+    """The profile schema (attributes + features), when sources and features are valid."""
+    errors: list[TagwiseError] = field(default_factory=list)
+
+    def items(self) -> dict[str, dict[str, dict[str, Any]]]:
+        """Canonical definitions for plan/apply: kind → code → definition."""
+        out: dict[str, dict[str, dict[str, Any]]] = {"category": {}, "feature": {}, "tag": {}}
+        if self.taxonomy is not None:
+            for category in self.taxonomy:
+                parent = self.taxonomy.parent(category.code)
+                out["category"][category.code] = {
+                    "name": category.name, "prefix": category.prefix,
+                    "description": category.description,
+                    "parent": parent.code if parent else None, "status": "published",
+                }
+        if self.features is not None:
+            for name, feature in self.features.features.items():
+                out["feature"][name] = {
+                    **feature.model_dump(mode="json", exclude_defaults=True),
+                    "status": "published",
+                }
+        if self.tags is not None:
+            for code, tag in self.tags.tags.items():
+                definition = tag.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+                definition["status"] = tag.status.value
+                out["tag"][code] = definition
+        return out
+
+
+def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
+    """Load every spec file; with ``check``, run every check and collect all problems."""
+    from tagwise.engine.features import check_features, profile_schema  # noqa: PLC0415
+    from tagwise.engine.rules import check_tags  # noqa: PLC0415
+
+    specs = Specs()
+    specs.sources = _collect(specs, lambda: load_sources(root / SOURCES_FILE))
+    loaded = _collect(specs, lambda: load_features(root / FEATURES_FILE))
+    if loaded is not None:
+        specs.features, specs.features_doc = loaded
+    specs.taxonomy = _collect(specs, lambda: load_taxonomy(root / TAXONOMY_FILE))
+    tags, problems = collect_tags(root / TAGS_DIR)
+    specs.tags = tags
+    specs.errors.extend(problems)
+    if not check:
+        return specs
+    if specs.taxonomy is not None:
+        specs.errors.extend(check_names(tags, specs.taxonomy, settings.naming))
+    if specs.sources is not None and specs.features is not None:
+        feature_errors = check_features(specs.features, specs.features_doc, specs.sources)
+        specs.errors.extend(feature_errors)
+        if not feature_errors:
+            specs.schema = profile_schema(specs.features, specs.sources)
+            specs.errors.extend(check_tags(list(tags.tags.values()), specs.schema,
+                                           locate=tags.where))
+    specs.errors.sort(key=_position)
+    return specs
+
+
+def _collect(specs: Specs, load: Any) -> Any:
+    try:
+        return load()
+    except SpecError as exc:
+        specs.errors.append(exc)
+        return None
+
+
+def _position(err: TagwiseError) -> tuple[str, int, int]:
+    loc = err.location
+    if loc is None:
+        return ("", 0, 0)
+    return (str(loc.path), loc.line or 0, loc.col or 0)
