@@ -19,7 +19,14 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from tagwise.errors import ConfigError, Location
 
-__all__ = ["CONFIG_FILE", "CatalogSettings", "IngestSettings", "Settings", "WarehouseSettings"]
+__all__ = [
+    "CONFIG_FILE",
+    "CatalogSettings",
+    "IngestSettings",
+    "NamingSettings",
+    "Settings",
+    "WarehouseSettings",
+]
 
 CONFIG_FILE = "tagwise.toml"
 """Name of the file that marks a folder as a workspace."""
@@ -77,6 +84,41 @@ class IngestSettings(_Group):
     )
 
 
+class NamingSettings(_Group):
+    """Naming rules for tags, checked by ``tagwise lint`` and on apply (docs/tags.md)."""
+
+    code_pattern: str = Field(
+        default=r"^[a-z][a-z0-9_]{1,62}$",
+        description="Regular expression every tag code must match (codes are unique snake_case).",
+    )
+    require_prefix: bool = Field(
+        default=True,
+        description="Display names start with their category's prefix and `_` (价值_消费等级).",
+    )
+    max_name_length: int = Field(
+        default=20, ge=1, description="Longest display name, in characters (prefix included)."
+    )
+    vague_words: tuple[str, ...] = Field(
+        default=("重要", "一般", "好", "优质", "高端", "核心", "潜力"),
+        description="Words a display name may use only when the tag's rule has a numeric "
+        "threshold.",
+    )
+    require_description: bool = Field(
+        default=True, description="Every tag has a non-empty `description`."
+    )
+    require_owner: bool = Field(default=True, description="Every tag has a non-empty `owner`.")
+
+    @field_validator("code_pattern")
+    @classmethod
+    def _valid_pattern(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            msg = f"naming.code_pattern is not a valid regular expression: {exc}"
+            raise ValueError(msg) from exc
+        return value
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Feeds the parsed ``tagwise.toml`` of the workspace being loaded."""
 
@@ -99,6 +141,7 @@ class Settings(BaseSettings):
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
+    naming: NamingSettings = Field(default_factory=NamingSettings)
 
     @classmethod
     def settings_customise_sources(

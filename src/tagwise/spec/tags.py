@@ -60,7 +60,7 @@ class Sensitivity(StrEnum):
     PUBLIC = "public"
     INTERNAL = "internal"
     CONFIDENTIAL = "confidential"
-    SECRET = "secret"
+    SECRET = "secret"  # noqa: S105 (a sensitivity level, not a password)
 
 
 class Status(StrEnum):
