@@ -239,3 +239,14 @@ def broken_workspace(root: Path, catalog_url: str | None = None) -> BrokenWorksp
     (root / "data" / "customers.csv").write_bytes(customers_csv(CUSTOMER_CASES))
     (root / "data" / "orders.csv").write_text(ORDERS_CSV, encoding="utf-8")
     return BrokenWorkspace(ws=ws, root=root, cases=list(CUSTOMER_CASES))
+
+
+def demo_workspace(root: Path, *, customers: int = 800, seed: int = 20261125) -> tagwise.Workspace:
+    """A workspace with the demo sources.yaml and a small generated, ingested data set."""
+    from tagwise.demo.generate import generate  # noqa: PLC0415 (numpy-heavy, only when used)
+
+    ws = tagwise.init(root, demo=True)
+    generate(root / "data", customers=customers, seed=seed)
+    report = ws.ingest()
+    assert not report.errors, report.errors
+    return ws

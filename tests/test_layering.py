@@ -59,8 +59,10 @@ def test_public_api_is_sorted_and_complete() -> None:
             "errors",
             "ingest",
             "lang",
+            "model",
             "settings",
             "spec",
+            "specs",
             "store",
             "workspace",
         }

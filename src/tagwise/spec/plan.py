@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from tagwise.errors import Conflict, TagwiseError
-from tagwise.store.catalog import SpecVersion
+from tagwise.model.versions import SpecVersion
 
 __all__ = ["KINDS", "Change", "Plan", "digest", "make_plan", "versions_to_apply"]
 

@@ -25,7 +25,15 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from tagwise.errors import SpecError
 from tagwise.spec.load import Document, load_yaml, spec_error
@@ -117,8 +125,24 @@ class SourceSpec(_Spec):
     customer_key: str | None = None
     primary_key: tuple[str, ...] = ()
     columns: dict[str, ColumnSpec]
+    time_column: str | None = None
+    """The date/timestamp column that feature windows and ``days_since_*`` count on."""
     description: str = ""
     owner: str = ""
+
+    @field_validator("time_column")
+    @classmethod
+    def _time_column(cls, value: str | None, info: ValidationInfo) -> str | None:
+        columns = info.data.get("columns")
+        if value is None or columns is None:  # columns invalid: that error is reported
+            return value
+        if value not in columns:
+            msg = f"time_column `{value}` is not declared under columns"
+            raise ValueError(msg)
+        if columns[value].type not in {ColumnType.DATE, ColumnType.TIMESTAMP}:
+            msg = f"time_column `{value}` must have type date or timestamp"
+            raise ValueError(msg)
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> SourceSpec:

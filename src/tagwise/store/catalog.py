@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from tagwise.errors import CatalogError, ConfigError
+from tagwise.model.versions import SpecVersion
 from tagwise.store.tables import (
     ingest_runs,
     runs,
@@ -50,21 +51,6 @@ class IngestRun:
     error: str | None = None
     actor: str = ""
     id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SpecVersion:
-    """One immutable version of a category, feature or tag definition."""
-
-    kind: str
-    code: str
-    version: int
-    status: str
-    definition: Mapping[str, Any]
-    digest: str
-    diff: str
-    applied_at: datetime
-    applied_by: str
 
 
 @dataclass(frozen=True, slots=True)

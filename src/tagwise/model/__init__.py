@@ -1,0 +1,1 @@
+"""Domain model: frozen value classes shared by the layers; imports nothing from Tagwise."""
