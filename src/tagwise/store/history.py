@@ -142,17 +142,15 @@ def _diff(wh: Warehouse, new: str) -> None:
         "WHERE o.cid IS NULL OR n.cid IS NULL OR n.value IS DISTINCT FROM o.value "
         "OR n.score IS DISTINCT FROM o.score"
     )
+    single = f"(SELECT tag FROM {_RUN_TAGS} WHERE kind <> 'multi')"
+    multi = f"(SELECT tag FROM {_RUN_TAGS} WHERE kind = 'multi')"
     wh.execute(
         f"CREATE OR REPLACE TEMP TABLE {_CHANGES} AS "
-        f"{select}, FALSE AS multi FROM "
-        f"(SELECT * FROM {fresh} WHERE tag IN (SELECT tag FROM {_RUN_TAGS} WHERE kind <> 'multi')) n "
-        f"FULL OUTER JOIN (SELECT * FROM {old} WHERE tag IN "
-        f"(SELECT tag FROM {_RUN_TAGS} WHERE kind <> 'multi')) o "
+        f"{select}, FALSE AS multi FROM (SELECT * FROM {fresh} WHERE tag IN {single}) n "
+        f"FULL OUTER JOIN (SELECT * FROM {old} WHERE tag IN {single}) o "
         f"ON n.cid = o.cid AND n.tag = o.tag {changed} "
-        f"UNION ALL {select}, TRUE AS multi FROM "
-        f"(SELECT * FROM {fresh} WHERE tag IN (SELECT tag FROM {_RUN_TAGS} WHERE kind = 'multi')) n "
-        f"FULL OUTER JOIN (SELECT * FROM {old} WHERE tag IN "
-        f"(SELECT tag FROM {_RUN_TAGS} WHERE kind = 'multi')) o "
+        f"UNION ALL {select}, TRUE AS multi FROM (SELECT * FROM {fresh} WHERE tag IN {multi}) n "
+        f"FULL OUTER JOIN (SELECT * FROM {old} WHERE tag IN {multi}) o "
         f"ON n.cid = o.cid AND n.tag = o.tag AND n.value = o.value {changed}"
     )
 
