@@ -49,9 +49,11 @@ class Specs:
             for category in self.taxonomy:
                 parent = self.taxonomy.parent(category.code)
                 out["category"][category.code] = {
-                    "name": category.name, "prefix": category.prefix,
+                    "name": category.name,
+                    "prefix": category.prefix,
                     "description": category.description,
-                    "parent": parent.code if parent else None, "status": "published",
+                    "parent": parent.code if parent else None,
+                    "status": "published",
                 }
         if self.features is not None:
             for name, feature in self.features.features.items():
@@ -90,8 +92,9 @@ def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
         specs.errors.extend(feature_errors)
         if not feature_errors:
             specs.schema = profile_schema(specs.features, specs.sources)
-            specs.errors.extend(check_tags(list(tags.tags.values()), specs.schema,
-                                           locate=tags.where))
+            specs.errors.extend(
+                check_tags(list(tags.tags.values()), specs.schema, locate=tags.where)
+            )
     specs.errors.sort(key=_position)
     return specs
 

@@ -16,8 +16,8 @@ from tagwise.engine.pipeline import RunReport
 from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
 from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
 from tagwise.settings import CONFIG_FILE, Settings
-from tagwise.spec.sources import SourcesSpec, load_sources
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
+from tagwise.spec.sources import SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, resolve_url
 from tagwise.store.warehouse import Warehouse
@@ -212,11 +212,18 @@ class Workspace:
 
         specs = self._valid_specs()
         chosen = select_tags(
-            specs, codes=tags, due=due, last=self.catalog.last_computations(),
+            specs,
+            codes=tags,
+            due=due,
+            last=self.catalog.last_computations(),
             now=datetime.now(UTC),
         )
         return run_tags(
-            self.warehouse, self.catalog, specs, chosen, as_of=as_of or date.today(),
+            self.warehouse,
+            self.catalog,
+            specs,
+            chosen,
+            as_of=as_of or date.today(),
             progress=progress,
         )
 
@@ -252,9 +259,7 @@ class Workspace:
         """Customers having at least one current value, per tag."""
         if not self.warehouse.has_table("tags", "current"):
             return {}
-        rows = self.warehouse.rows(
-            "SELECT tag, count(DISTINCT cid) FROM tags.current GROUP BY tag"
-        )
+        rows = self.warehouse.rows("SELECT tag, count(DISTINCT cid) FROM tags.current GROUP BY tag")
         return {str(t): int(n) for t, n in rows}
 
     def tags_overview(self) -> list[dict[str, Any]]:
@@ -264,17 +269,24 @@ class Workspace:
         last = self.catalog.last_computations()
         total = self._profile_customers()
         out = []
-        for code, tag in (specs.tags.tags.items() if specs.tags else []):
+        for code, tag in specs.tags.tags.items() if specs.tags else []:
             computed = last.get(code)
-            out.append({
-                "code": code, "name": tag.name, "category": tag.category,
-                "kind": tag.kind.value, "status": tag.status.value,
-                "refresh": tag.refresh.value, "sensitivity": tag.sensitivity.value,
-                "owner": tag.owner, "customers": coverage.get(code, 0),
-                "coverage": round(coverage.get(code, 0) / total, 4) if total else None,
-                "last_run": computed["run_id"] if computed else None,
-                "last_computed": computed["computed_at"] if computed else None,
-            })
+            out.append(
+                {
+                    "code": code,
+                    "name": tag.name,
+                    "category": tag.category,
+                    "kind": tag.kind.value,
+                    "status": tag.status.value,
+                    "refresh": tag.refresh.value,
+                    "sensitivity": tag.sensitivity.value,
+                    "owner": tag.owner,
+                    "customers": coverage.get(code, 0),
+                    "coverage": round(coverage.get(code, 0) / total, 4) if total else None,
+                    "last_run": computed["run_id"] if computed else None,
+                    "last_computed": computed["computed_at"] if computed else None,
+                }
+            )
         return out
 
     def tag_detail(self, code: str) -> dict[str, Any]:
@@ -289,22 +301,36 @@ class Workspace:
         if tag is None and not versions:
             known = list(specs.tags.tags) if specs.tags else []
             close = [k for k in known if k.startswith(code[:3])]
-            raise NotFound(f"tag `{code}` is not defined",
-                           hint=f"did you mean `{close[0]}`?" if close else
-                           "`tagwise tags list` shows the tags")
-        definition = (tag.model_dump(mode="json", by_alias=True, exclude_defaults=True)
-                      if tag else dict(versions[-1].definition))
+            raise NotFound(
+                f"tag `{code}` is not defined",
+                hint=f"did you mean `{close[0]}`?"
+                if close
+                else "`tagwise tags list` shows the tags",
+            )
+        definition = (
+            tag.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+            if tag
+            else dict(versions[-1].definition)
+        )
         last = self.catalog.last_computations().get(code)
         total = self._profile_customers()
         customers = self.tag_coverage().get(code, 0)
         return {
-            "code": code, "definition": definition,
+            "code": code,
+            "definition": definition,
             "version": versions[-1].version if versions else None,
-            "versions": [{"version": v.version, "status": v.status,
-                          "applied_at": v.applied_at, "applied_by": v.applied_by}
-                         for v in versions],
-            "distribution": [{"value": v, "customers": n}
-                             for v, n in self.tag_distribution(code, limit=50)],
+            "versions": [
+                {
+                    "version": v.version,
+                    "status": v.status,
+                    "applied_at": v.applied_at,
+                    "applied_by": v.applied_by,
+                }
+                for v in versions
+            ],
+            "distribution": [
+                {"value": v, "customers": n} for v, n in self.tag_distribution(code, limit=50)
+            ],
             "customers": customers,
             "coverage": round(customers / total, 4) if total else None,
             "last_computation": last,
@@ -314,7 +340,8 @@ class Workspace:
     def _last_changes(self, code: str, run_id: int) -> list[dict[str, Any]]:
         rows = self.warehouse.rows(
             "SELECT old_value, new_value, count(*) FROM tags.changes WHERE tag = ? AND "
-            "run_id = ? GROUP BY ALL ORDER BY 3 DESC LIMIT 20", [code, run_id],
+            "run_id = ? GROUP BY ALL ORDER BY 3 DESC LIMIT 20",
+            [code, run_id],
         )
         return [{"from": o, "to": n, "customers": int(c)} for o, n, c in rows]
 

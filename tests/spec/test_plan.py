@@ -10,14 +10,22 @@ from tagwise.errors import Conflict
 from tagwise.spec.plan import make_plan, versions_to_apply
 from tagwise.store.catalog import Catalog, resolve_url
 
-TAG = {"code": "spend_level", "name": "价值_消费等级", "kind": "enum", "status": "published",
-       "rule": [{"when": "spend_365d >= 1", "value": "高"}, {"else": "低"}]}
+TAG = {
+    "code": "spend_level",
+    "name": "价值_消费等级",
+    "kind": "enum",
+    "status": "published",
+    "rule": [{"when": "spend_365d >= 1", "value": "高"}, {"else": "低"}],
+}
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def catalog(request, tmp_path: Path):
-    url = (resolve_url("sqlite:///c.sqlite", tmp_path) if request.param == "sqlite"
-           else request.getfixturevalue("pg_url"))
+    url = (
+        resolve_url("sqlite:///c.sqlite", tmp_path)
+        if request.param == "sqlite"
+        else request.getfixturevalue("pg_url")
+    )
     cat = Catalog(url)
     cat.migrate()
     yield cat
@@ -35,12 +43,16 @@ def apply(catalog: Catalog, items) -> list:
 def test_add_change_remove_restore(catalog: Catalog) -> None:
     changes = apply(catalog, {"tag": {"spend_level": TAG, "vip": {**TAG, "code": "vip"}}})
     assert [(c.code, c.action, c.version) for c in changes] == [
-        ("spend_level", "add", 1), ("vip", "add", 1)]
+        ("spend_level", "add", 1),
+        ("vip", "add", 1),
+    ]
     assert apply(catalog, {"tag": {"spend_level": TAG, "vip": {**TAG, "code": "vip"}}}) == []
     renamed = {**TAG, "name": "价值_消费档次"}
     changes = apply(catalog, {"tag": {"spend_level": renamed}})
     assert [(c.code, c.action, c.version, c.fields) for c in changes] == [
-        ("spend_level", "change", 2, ("name",)), ("vip", "remove", 2, ())]
+        ("spend_level", "change", 2, ("name",)),
+        ("vip", "remove", 2, ()),
+    ]
     assert "价值_消费档次" in changes[0].diff
     latest = catalog.latest_versions("tag")
     assert latest["vip"].status == "deprecated"

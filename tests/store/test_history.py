@@ -12,8 +12,12 @@ from hypothesis import strategies as st
 from tagwise.store.history import RunTag, ensure_tables, swap_values
 from tagwise.store.warehouse import Warehouse
 
-TAGS = [RunTag("level", "enum", 1), RunTag("vip", "flag", 1), RunTag("likes", "multi", 2),
-        RunTag("score", "score", 1)]
+TAGS = [
+    RunTag("level", "enum", 1),
+    RunTag("vip", "flag", 1),
+    RunTag("likes", "multi", 2),
+    RunTag("score", "score", 1),
+]
 KINDS = {t.code: t.kind for t in TAGS}
 
 
@@ -26,7 +30,9 @@ def wh(tmp_path: Path):
 
 
 def load(wh: Warehouse, rows: list[tuple]) -> str:
-    wh.execute("CREATE OR REPLACE TEMP TABLE new_values (cid INTEGER, tag VARCHAR, value VARCHAR, score DOUBLE)")
+    wh.execute(
+        "CREATE OR REPLACE TEMP TABLE new_values (cid INTEGER, tag VARCHAR, value VARCHAR, score DOUBLE)"
+    )
     if rows:
         wh.con.executemany("INSERT INTO new_values VALUES (?, ?, ?, ?)", rows)
     return "new_values"
@@ -37,22 +43,39 @@ def current(wh: Warehouse) -> set[tuple]:
 
 
 def at(wh: Warehouse, day: date) -> set[tuple]:
-    return set(wh.rows(
-        "SELECT cid, tag, value, score FROM tags.history WHERE valid_from <= ? "
-        "AND (valid_to IS NULL OR valid_to > ?)", [day, day]))
+    return set(
+        wh.rows(
+            "SELECT cid, tag, value, score FROM tags.history WHERE valid_from <= ? "
+            "AND (valid_to IS NULL OR valid_to > ?)",
+            [day, day],
+        )
+    )
 
 
 def test_first_run_adds_everything_and_second_run_only_changes(wh) -> None:
-    first = [(1, "level", "高", None), (1, "likes", "运动", None), (1, "likes", "旅行", None),
-             (2, "level", "低", None), (2, "score", None, 3.0)]
+    first = [
+        (1, "level", "高", None),
+        (1, "likes", "运动", None),
+        (1, "likes", "旅行", None),
+        (2, "level", "低", None),
+        (2, "score", None, 3.0),
+    ]
     r1 = swap_values(wh, new=load(wh, first), tags=TAGS, run_id=1, as_of=date(2026, 1, 1))
     assert (r1.tag_values, r1.changes) == (5, 5)
-    second = [(1, "level", "中", None), (1, "likes", "运动", None), (1, "likes", "美食", None),
-              (2, "score", None, 4.0), (3, "vip", "true", None)]
+    second = [
+        (1, "level", "中", None),
+        (1, "likes", "运动", None),
+        (1, "likes", "美食", None),
+        (2, "score", None, 4.0),
+        (3, "vip", "true", None),
+    ]
     r2 = swap_values(wh, new=load(wh, second), tags=TAGS, run_id=2, as_of=date(2026, 2, 1))
     assert current(wh) == set(second)
-    changes = set(wh.rows(
-        "SELECT cid, tag, old_value, new_value, old_score, new_score FROM tags.changes WHERE run_id = 2"))
+    changes = set(
+        wh.rows(
+            "SELECT cid, tag, old_value, new_value, old_score, new_score FROM tags.changes WHERE run_id = 2"
+        )
+    )
     assert changes == {
         (1, "level", "高", "中", None, None),
         (1, "likes", "旅行", None, None, None),
@@ -72,19 +95,24 @@ def test_first_run_adds_everything_and_second_run_only_changes(wh) -> None:
 
 
 def test_locked_values_are_kept_and_the_computed_value_is_the_shadow(wh) -> None:
-    swap_values(wh, new=load(wh, [(1, "level", "高", None)]), tags=TAGS, run_id=1,
-                as_of=date(2026, 1, 1))
-    wh.execute("UPDATE tags.current SET locked = TRUE, value = '人工', source = 'manual' "
-               "WHERE cid = 1 AND tag = 'level'")
-    result = swap_values(wh, new=load(wh, [(1, "level", "低", None)]), tags=TAGS, run_id=2,
-                         as_of=date(2026, 2, 1))
+    swap_values(
+        wh, new=load(wh, [(1, "level", "高", None)]), tags=TAGS, run_id=1, as_of=date(2026, 1, 1)
+    )
+    wh.execute(
+        "UPDATE tags.current SET locked = TRUE, value = '人工', source = 'manual' "
+        "WHERE cid = 1 AND tag = 'level'"
+    )
+    result = swap_values(
+        wh, new=load(wh, [(1, "level", "低", None)]), tags=TAGS, run_id=2, as_of=date(2026, 2, 1)
+    )
     assert wh.rows("SELECT value, locked, shadow_value FROM tags.current") == [("人工", True, "低")]
     assert result.changes == 0
 
 
 def test_retired_tags_end_and_leave_history(wh) -> None:
-    swap_values(wh, new=load(wh, [(1, "vip", "true", None)]), tags=TAGS, run_id=1,
-                as_of=date(2026, 1, 1))
+    swap_values(
+        wh, new=load(wh, [(1, "vip", "true", None)]), tags=TAGS, run_id=1, as_of=date(2026, 1, 1)
+    )
     swap_values(wh, new=load(wh, []), tags=[], run_id=2, as_of=date(2026, 3, 1), retire=["vip"])
     assert current(wh) == set()
     assert at(wh, date(2026, 2, 1)) == {(1, "vip", "true", None)}
@@ -92,8 +120,12 @@ def test_retired_tags_end_and_leave_history(wh) -> None:
 
 
 values = st.lists(
-    st.tuples(st.integers(1, 6), st.sampled_from(list(KINDS)), st.sampled_from(["a", "b", "c"]),
-              st.sampled_from([None, 1.0, 2.0])),
+    st.tuples(
+        st.integers(1, 6),
+        st.sampled_from(list(KINDS)),
+        st.sampled_from(["a", "b", "c"]),
+        st.sampled_from([None, 1.0, 2.0]),
+    ),
     max_size=25,
 )
 
@@ -112,7 +144,9 @@ def normalize(rows: list[tuple]) -> set[tuple]:
     return set(single.values()) | multi
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(st.lists(values, min_size=1, max_size=5))
 def test_history_replays_every_run(tmp_path_factory, runs) -> None:
     wh = Warehouse(tmp_path_factory.mktemp("h") / "w.duckdb")
@@ -122,12 +156,14 @@ def test_history_replays_every_run(tmp_path_factory, runs) -> None:
     previous: set[tuple] = set()
     for run_id, rows in enumerate(runs, start=1):
         state = normalize(rows)
-        result = swap_values(wh, new=load(wh, sorted(state, key=repr)), tags=TAGS,
-                             run_id=run_id, as_of=day)
+        result = swap_values(
+            wh, new=load(wh, sorted(state, key=repr)), tags=TAGS, run_id=run_id, as_of=day
+        )
         assert current(wh) == state
         single_keys = lambda s: {(c, t) for c, t, _, _ in s if KINDS[t] != "multi"}  # noqa: E731
         single_changed = {
-            k for k in single_keys(state) | single_keys(previous)
+            k
+            for k in single_keys(state) | single_keys(previous)
             if {r for r in state if r[:2] == k} != {r for r in previous if r[:2] == k}
         }
         multi_changed = {r for r in state ^ previous if KINDS[r[1]] == "multi"}

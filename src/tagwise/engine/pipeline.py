@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from tagwise.errors import Conflict, NotFound, TagwiseError
-from tagwise.spec.tags import Refresh, Status, TagSpec
+from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
+from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
 from tagwise.specs import Specs
 from tagwise.store.catalog import Catalog, SpecVersion
 from tagwise.store.history import RunTag, ensure_tables, swap_values
@@ -60,32 +60,42 @@ class RunReport:
     def to_dict(self) -> dict[str, Any]:
         """The ``run --json`` shape."""
         return {
-            "run": self.run_id, "as_of": self.as_of.isoformat(), "tags": self.tags,
-            "customers": self.customers, "tag_values": self.tag_values,
-            "changes": self.changes, "timings": self.timings, "retired": self.retired,
+            "run": self.run_id,
+            "as_of": self.as_of.isoformat(),
+            "tags": self.tags,
+            "customers": self.customers,
+            "tag_values": self.tag_values,
+            "changes": self.changes,
+            "timings": self.timings,
+            "retired": self.retired,
             "per_tag": {k: {"values": v, "changes": c} for k, (v, c) in self.per_tag.items()},
         }
 
 
 def select_tags(
-    specs: Specs, *, codes: Sequence[str] | None, due: bool,
-    last: Mapping[str, Mapping[str, Any]], now: datetime,
+    specs: Specs,
+    *,
+    codes: Sequence[str] | None,
+    due: bool,
+    last: Mapping[str, Mapping[str, Any]],
+    now: datetime,
 ) -> list[TagSpec]:
     """The tags a run computes: named ones (plus what they depend on), due ones, or all
     non-manual, non-deprecated ones."""
-    assert specs.tags is not None
-    active = {c: t for c, t in specs.tags.tags.items() if t.status is not Status.DEPRECATED}
+    active = {c: t for c, t in _tags(specs).tags.items() if t.status is not Status.DEPRECATED}
     if codes:
         missing = [c for c in codes if c not in active]
         if missing:
-            raise NotFound(f"tag `{missing[0]}` is not defined (or is deprecated)",
-                           hint="`tagwise tags list` shows the tags")
+            raise NotFound(
+                f"tag `{missing[0]}` is not defined (or is deprecated)",
+                hint="`tagwise tags list` shows the tags",
+            )
         chosen = set(codes)
     elif due:
         chosen = set(due_tags(active.values(), last, now))
     else:
         chosen = {c for c, t in active.items() if t.refresh is not Refresh.MANUAL}
-    return [t for c, t in active.items() if c in _with_dependencies(chosen, active, specs)]
+    return [t for c, t in active.items() if c in _with_dependencies(chosen, active)]
 
 
 def due_tags(
@@ -108,10 +118,15 @@ def due_tags(
     return out
 
 
-def _with_dependencies(chosen: set[str], active: Mapping[str, TagSpec], specs: Specs) -> set[str]:
+def _tags(specs: Specs) -> TagsSpec:
+    if specs.tags is None:  # load_specs always sets it; keep mypy honest
+        raise SpecError("the tags folder could not be read")
+    return specs.tags
+
+
+def _with_dependencies(chosen: set[str], active: Mapping[str, TagSpec]) -> set[str]:
     from tagwise.engine.rules import dependencies  # noqa: PLC0415
 
-    assert specs.schema is not None
     closed = set(chosen)
     frontier = list(chosen)
     while frontier:
@@ -124,8 +139,13 @@ def _with_dependencies(chosen: set[str], active: Mapping[str, TagSpec], specs: S
 
 
 def run_tags(
-    wh: Warehouse, catalog: Catalog, specs: Specs, tags: Sequence[TagSpec], *,
-    as_of: date, progress: Callable[[str], None] | None = None,
+    wh: Warehouse,
+    catalog: Catalog,
+    specs: Specs,
+    tags: Sequence[TagSpec],
+    *,
+    as_of: date,
+    progress: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Compute ``tags`` as of ``as_of`` and make them current, atomically.
 
@@ -137,34 +157,53 @@ def run_tags(
     run_id = catalog.start_run(as_of, [t.code for t in tags])
     report = RunReport(run_id=run_id, as_of=as_of, tags=[t.code for t in tags])
     try:
-        _execute(wh, specs, tags, versions, report, progress)
+        _execute(wh, specs, tags, versions=versions, report=report, progress=progress)
     except TagwiseError as exc:
         catalog.finish_run(run_id, status="failed", timings=report.timings, error=str(exc))
         _drop_scratch(wh, run_id, keep_profile=False)
         raise
     catalog.finish_run(
-        run_id, status="ok", customers=report.customers, tag_values=report.tag_values,
-        changes=report.changes, timings=report.timings,
+        run_id,
+        status="ok",
+        customers=report.customers,
+        tag_values=report.tag_values,
+        changes=report.changes,
+        timings=report.timings,
     )
     now = datetime.now(UTC)
-    catalog.record_computations([
-        {"tag": code, "run_id": run_id, "version": versions[code].version, "as_of": as_of,
-         "computed_at": now, "customers": report.customers, "tag_values": values,
-         "changes": changes}
-        for code, (values, changes) in report.per_tag.items()
-    ])
+    catalog.record_computations(
+        [
+            {
+                "tag": code,
+                "run_id": run_id,
+                "version": versions[code].version,
+                "as_of": as_of,
+                "computed_at": now,
+                "customers": report.customers,
+                "tag_values": values,
+                "changes": changes,
+            }
+            for code, (values, changes) in report.per_tag.items()
+        ]
+    )
     _drop_old_snapshots(wh, run_id)
     return report
 
 
 def _execute(
-    wh: Warehouse, specs: Specs, tags: Sequence[TagSpec], versions: Mapping[str, SpecVersion],
-    report: RunReport, progress: Callable[[str], None] | None,
+    wh: Warehouse,
+    specs: Specs,
+    tags: Sequence[TagSpec],
+    *,
+    versions: Mapping[str, SpecVersion],
+    report: RunReport,
+    progress: Callable[[str], None] | None,
 ) -> None:
     from tagwise.engine.features import build_profile  # noqa: PLC0415
     from tagwise.engine.rules import evaluate_tags, plan_tags  # noqa: PLC0415
 
-    assert specs.features is not None and specs.sources is not None and specs.tags is not None
+    if specs.features is None or specs.sources is None:
+        raise SpecError("sources.yaml and features.yaml must load before a run")
     ensure_tables(wh)
     profile = table("snap", f"profile_{report.run_id}")
     values = table("snap", f"values_{report.run_id}")
@@ -175,19 +214,27 @@ def _execute(
     report.customers = int(wh.scalar(f"SELECT count(*) FROM {profile}"))
     started = _lap(report, "features", started)
     step(f"rules: {len(tags)} tags")
-    plan = plan_tags(list(tags), schema, locate=specs.tags.where,
-                     sources=list(specs.sources.sources))
+    plan = plan_tags(
+        list(tags), schema, locate=specs.tags.where, sources=list(specs.sources.sources)
+    )
     evaluate_tags(wh, plan, profile=profile, as_of=report.as_of, target=values)
     started = _lap(report, "rules", started)
     step("swap: diff, history and current values")
     retire = _retired(wh, specs)
     result = swap_values(
-        wh, new=values, run_id=report.run_id, as_of=report.as_of, retire=retire,
+        wh,
+        new=values,
+        run_id=report.run_id,
+        as_of=report.as_of,
+        retire=retire,
         tags=[RunTag(t.code, t.kind.value, versions[t.code].version) for t in tags],
     )
     _lap(report, "swap", started)
     report.tag_values, report.changes, report.per_tag = (
-        result.tag_values, result.changes, result.per_tag)
+        result.tag_values,
+        result.changes,
+        result.per_tag,
+    )
     report.retired = list(retire)
     wh.execute(f"DROP TABLE IF EXISTS {values}")
 
@@ -215,10 +262,8 @@ def _applied_versions(catalog: Catalog, specs: Specs) -> dict[str, SpecVersion]:
 
 def _retired(wh: Warehouse, specs: Specs) -> list[str]:
     """Deprecated (or removed) tags that still have current computed values."""
-    assert specs.tags is not None
-    active = {c for c, t in specs.tags.tags.items() if t.status is not Status.DEPRECATED}
-    present = [str(r[0]) for r in wh.rows(
-        "SELECT DISTINCT tag FROM tags.current WHERE NOT locked")]
+    active = {c for c, t in _tags(specs).tags.items() if t.status is not Status.DEPRECATED}
+    present = [str(r[0]) for r in wh.rows("SELECT DISTINCT tag FROM tags.current WHERE NOT locked")]
     return sorted(set(present) - active)
 
 
@@ -229,10 +274,15 @@ def _drop_scratch(wh: Warehouse, run_id: int, *, keep_profile: bool) -> None:
 
 
 def _drop_old_snapshots(wh: Warehouse, run_id: int) -> None:
-    names = [str(r[0]) for r in wh.rows(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap'")]
-    runs = sorted(int(n.split("_", 1)[1]) for n in names
-                  if n.startswith("profile_") and n.split("_", 1)[1].isdigit())
+    names = [
+        str(r[0])
+        for r in wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap'")
+    ]
+    runs = sorted(
+        int(n.split("_", 1)[1])
+        for n in names
+        if n.startswith("profile_") and n.split("_", 1)[1].isdigit()
+    )
     for old in runs[:-KEEP_SNAPSHOTS]:
         wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{old}')}")
     for name in names:

@@ -25,7 +25,7 @@ def parse_date(text: str | None) -> date | None:
     if text is None:
         return None
     try:
-        return datetime.strptime(text, "%Y-%m-%d").date()  # noqa: DTZ007 (a calendar date)
+        return datetime.strptime(text, "%Y-%m-%d").date()
     except ValueError as exc:
         raise ConfigError(f"--as-of `{text}` is not a date", hint="write it as 2026-11-01") from exc
 

@@ -59,10 +59,12 @@ def _print_plan(result: Plan, *, as_json: bool, verb: str, show_diff: bool = Tru
     if result.is_empty:
         output.stdout.print("no changes: the catalog matches the spec files")
         return
-    rows = [(c.kind, c.code, c.action, c.version, c.status, ", ".join(c.fields))
-            for c in result.changes]
-    output.table(None, ["kind", "code", "action", "version", "status", "fields"], rows,
-                 numeric=["version"])
+    rows = [
+        (c.kind, c.code, c.action, c.version, c.status, ", ".join(c.fields)) for c in result.changes
+    ]
+    output.table(
+        None, ["kind", "code", "action", "version", "status", "fields"], rows, numeric=["version"]
+    )
     if show_diff:
         for change in result.changes:
             if change.action == "change":

@@ -110,10 +110,16 @@ def demo(
         "have at least one tag"
     )
     for code, info in summary["distributions"].items():
-        rows = [(value, count, f"{count / max(run.customers, 1):.1%}")
-                for value, count in info["values"]]
-        output.table(f"{info['name']} ({code})", ["value", "customers", "share"], rows,
-                     numeric=["customers", "share"])
+        rows = [
+            (value, count, f"{count / max(run.customers, 1):.1%}")
+            for value, count in info["values"]
+        ]
+        output.table(
+            f"{info['name']} ({code})",
+            ["value", "customers", "share"],
+            rows,
+            numeric=["customers", "share"],
+        )
     output.stdout.print(
         f"Next: `tagwise -w {directory} tags list`, `tagwise -w {directory} customer show "
         "C00000001`, `tagwise -w {directory} quarantine`."
