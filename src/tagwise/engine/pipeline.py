@@ -215,7 +215,7 @@ def _execute(
     started = _lap(report, "features", started)
     step(f"rules: {len(tags)} tags")
     plan = plan_tags(
-        list(tags), schema, locate=specs.tags.where, sources=list(specs.sources.sources)
+        list(tags), schema, locate=_tags(specs).where, sources=list(specs.sources.sources)
     )
     evaluate_tags(wh, plan, profile=profile, as_of=report.as_of, target=values)
     started = _lap(report, "rules", started)
