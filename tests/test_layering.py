@@ -57,6 +57,7 @@ def test_public_api_is_sorted_and_complete() -> None:
             "demo",
             "engine",
             "errors",
+            "explain",
             "ingest",
             "lang",
             "model",

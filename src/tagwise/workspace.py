@@ -345,6 +345,18 @@ class Workspace:
         )
         return [{"from": o, "to": n, "customers": int(c)} for o, n, c in rows]
 
+    def customer(self, customer_id: str, *, as_of: date | None = None) -> dict[str, Any]:
+        """A customer's profile: attributes, features and tags with provenance and why.
+
+        With ``as_of``, the tags are those the customer had on that date (from history).
+
+        Raises:
+            NotFound: no customer with that id.
+        """
+        from tagwise.explain import customer_profile  # noqa: PLC0415
+
+        return customer_profile(self, customer_id, as_of=as_of)
+
     def _profile_customers(self) -> int:
         latest = self.catalog.runs(limit=1, status="ok")
         return latest[0].customers if latest else 0

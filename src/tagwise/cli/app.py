@@ -18,6 +18,7 @@ from tagwise.cli import output
 from tagwise.cli.commands import ingest as ingest_commands
 from tagwise.cli.commands import run as run_commands
 from tagwise.cli.commands import spec as spec_commands
+from tagwise.cli.commands import tags as tags_commands
 from tagwise.cli.commands import workspace as workspace_commands
 from tagwise.cli.state import State
 from tagwise.errors import TagwiseError
@@ -61,6 +62,7 @@ workspace_commands.register(app)
 ingest_commands.register(app)
 spec_commands.register(app)
 run_commands.register(app)
+tags_commands.register(app)
 
 
 def run(args: list[str]) -> int:

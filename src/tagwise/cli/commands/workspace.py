@@ -122,7 +122,7 @@ def demo(
         )
     output.stdout.print(
         f"Next: `tagwise -w {directory} tags list`, `tagwise -w {directory} customer show "
-        "C00000001`, `tagwise -w {directory} quarantine`."
+        f"C00000001`, `tagwise -w {directory} quarantine`."
     )
 
 
