@@ -39,7 +39,7 @@ def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> 
     profiles: dict[int, dict[str, Any]] = {}
     latest_run = max((v["run"] for v in values if v["run"] is not None), default=None)
     tags = _explained(ws, int(cid), values, profiles)
-    features = _features(ws, specs, profiles.get(latest_run or -1) or _latest_profile(ws, cid))
+    features = _features(specs, profiles.get(latest_run or -1) or _latest_profile(ws, cid))
     return {
         "customer_id": customer_id,
         "cid": int(cid),
@@ -170,7 +170,7 @@ def _latest_profile(ws: Workspace, cid: object) -> dict[str, Any]:
     return _row(ws, table("snap", f"profile_{runs[0].id}"), int(str(cid)))
 
 
-def _features(ws: Workspace, specs: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
+def _features(specs: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
     names = list(specs.features.features) if specs.features else []
     return {n: profile.get(n) for n in names if n in profile}
 
