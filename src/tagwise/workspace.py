@@ -65,6 +65,7 @@ class Workspace:
         self.settings = settings or Settings.load(self.root)
         self._catalog: Catalog | None = None
         self._warehouse: Warehouse | None = None
+        self._opened_at = datetime.now(UTC)
 
     def __enter__(self) -> Workspace:
         return self
@@ -92,7 +93,65 @@ class Workspace:
             self._warehouse = Warehouse(
                 path if path.is_absolute() else self.root / path, self.settings.warehouse
             )
+            self._reconcile_runs()
         return self._warehouse
+
+    def _reconcile_runs(self) -> None:
+        """Settle runs the catalog still thinks are running.
+
+        Holding the warehouse means no other process is running one, so such a run either
+        committed its values (the warehouse's ``meta.runs`` has it; the process stopped
+        before telling the catalog) or stopped before its commit and changed nothing.
+        """
+        stale = [
+            r
+            for r in self.catalog.runs(status="running", limit=1000)
+            if r.started_at.replace(tzinfo=r.started_at.tzinfo or UTC) < self._opened_at
+        ]
+        if not stale or self._warehouse is None:
+            return
+        done: dict[int, tuple[int, int]] = {}
+        if self._warehouse.has_table("meta", "runs"):
+            done = {
+                int(r[0]): (int(r[1]), int(r[2]))
+                for r in self._warehouse.rows("SELECT run_id, tag_values, changes FROM meta.runs")
+            }
+        for run in stale:
+            if run.id in done:
+                values, changes = done[run.id]
+                self.catalog.finish_run(
+                    run.id,
+                    status="ok",
+                    tag_values=values,
+                    changes=changes,
+                    error="recorded after the fact: the process stopped after committing",
+                )
+            else:
+                self.catalog.finish_run(
+                    run.id,
+                    status="interrupted",
+                    error="the process stopped before the run committed; nothing was changed",
+                )
+
+    def runs(self, *, limit: int = 20) -> list[dict[str, Any]]:
+        """Latest runs first, with status, counts, timings and errors."""
+        _ = self.warehouse  # settles interrupted runs first
+        return [
+            {
+                "run": r.id,
+                "status": r.status,
+                "as_of": r.as_of,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "tags": len(r.tags),
+                "customers": r.customers,
+                "tag_values": r.tag_values,
+                "changes": r.changes,
+                "timings": r.timings,
+                "error": r.error,
+            }
+            for r in self.catalog.runs(limit=limit)
+        ]
 
     @property
     def data_dir(self) -> Path:

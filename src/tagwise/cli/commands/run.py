@@ -53,8 +53,42 @@ def run(
         print_run(report)
 
 
+def runs(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option(help="Runs to show at most.", min=1)] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Recent runs: status, as-of date, counts, stage timings and errors."""
+    with workspace_of(ctx) as ws:
+        rows = ws.runs(limit=limit)
+    if as_json:
+        output.emit_json({"runs": rows})
+        return
+    output.table(
+        None,
+        ["run", "status", "as of", "tags", "values", "changes", "seconds", "error"],
+        [
+            (
+                r["run"],
+                r["status"],
+                r["as_of"],
+                r["tags"],
+                r["tag_values"],
+                r["changes"],
+                round(sum(r["timings"].values()), 2),
+                r["error"],
+            )
+            for r in rows
+        ],
+        numeric=["run", "tags", "values", "changes", "seconds"],
+    )
+
+
 def print_run(report: RunReport) -> None:
     """The human-readable run summary."""
+    if not report.tags:
+        output.stdout.print("nothing to compute: no tag is due")
+        return
     stages = ", ".join(f"{k} {v:.2f} s" for k, v in report.timings.items())
     output.stdout.print(
         f"run {report.run_id} as of {report.as_of}: {len(report.tags)} tags, "
@@ -68,3 +102,4 @@ def print_run(report: RunReport) -> None:
 def register(app: typer.Typer) -> None:
     """Add the command to the app."""
     app.command("run")(run)
+    app.command("runs")(runs)
