@@ -1,0 +1,262 @@
+"""`tagwise run` end to end on the demo: atomic, idempotent, versioned, explainable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+
+import tagwise
+from tagwise.cli.app import run as cli_run
+
+AS_OF = date(2026, 11, 1)
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("run") / "shop"
+    assert cli_run(["demo", str(root), "--customers", "1200", "--json"]) == 0
+    return root
+
+
+@pytest.fixture
+def shop(demo_template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "shop"
+    shutil.copytree(demo_template, target)
+    return target
+
+
+def current(root: Path) -> set[tuple]:
+    con = duckdb.connect(str(root / ".tagwise" / "warehouse.duckdb"), read_only=True)
+    try:
+        return set(con.execute("SELECT cid, tag, value, score FROM tags.current").fetchall())
+    finally:
+        con.close()
+
+
+def history_at(root: Path, day: date) -> set[tuple]:
+    con = duckdb.connect(str(root / ".tagwise" / "warehouse.duckdb"), read_only=True)
+    try:
+        return set(
+            con.execute(
+                "SELECT cid, tag, value, score FROM tags.history WHERE valid_from <= ? "
+                "AND (valid_to IS NULL OR valid_to > ?)",
+                [day, day],
+            ).fetchall()
+        )
+    finally:
+        con.close()
+
+
+def edit_tag(root: Path, code: str, change) -> None:
+    for path in (root / "tags").glob("*.yaml"):
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        for tag in data["tags"]:
+            if tag["code"] == code:
+                change(tag)
+                path.write_text(
+                    yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8"
+                )
+                return
+    raise AssertionError(code)
+
+
+def test_demo_run_tags_every_customer_and_matches_history(shop: Path, cli) -> None:
+    runs = cli("-w", shop, "runs", "--json").json()["runs"]
+    assert runs[0]["status"] == "ok" and runs[0]["tags"] == 39
+    values = current(shop)
+    assert len(values) == runs[0]["tag_values"]
+    assert history_at(shop, AS_OF) == values
+    customers = {cid for cid, *_ in values}
+    with tagwise.open(shop) as ws:
+        assert len(customers) == ws.customer_count()
+
+
+def test_rerunning_the_same_date_changes_nothing(shop: Path, cli) -> None:
+    before = current(shop)
+    result = cli("-w", shop, "run", "--as-of", "2026-11-01", "--json")
+    assert result.code == 0, result.err
+    assert result.json()["changes"] == 0
+    assert current(shop) == before
+
+
+def test_time_travel_answers_what_the_tags_were_on_a_date(shop: Path, cli) -> None:
+    november = current(shop)
+    assert cli("-w", shop, "run", "--as-of", "2026-06-01").code == 0
+    june = current(shop)
+    assert june != november
+    assert cli("-w", shop, "run", "--as-of", "2026-11-01").code == 0
+    assert current(shop) == november
+    # the June run's values are what history says for June (runs go back and forth in
+    # business time: the interval of each value starts at its run's as-of date)
+    changes = cli("-w", shop, "customer", "show", "C00000001", "--json").json()["changes"]
+    assert {c["run"] for c in changes} <= {1, 2, 3}
+    shown = cli("-w", shop, "customer", "show", "C00000001", "--as-of", "2026-11-05", "--json")
+    tags_now = {t["tag"]: t["values"] or [t["score"]] for t in shown.json()["tags"]}
+    cid = shown.json()["cid"]
+    expected: dict[str, list] = {}
+    for c, tag, value, score in sorted(november, key=repr):
+        if c == cid:
+            expected.setdefault(tag, []).append(value if value is not None else score)
+    assert {k: sorted(map(str, v)) for k, v in tags_now.items()} == {
+        k: sorted(map(str, v)) for k, v in expected.items()
+    }
+
+
+def test_customer_show_explains_rule_values(shop: Path, cli) -> None:
+    data = cli("-w", shop, "customer", "show", "C00000001", "--json").json()
+    spend = data["features"]["spend_365d"]
+    level = next(t for t in data["tags"] if t["tag"] == "spend_level")
+    assert level["source"] == "rule" and level["version"] == 1 and level["run"] == 1
+    assert "spend_365d" in level["why"] and level["values"][0] in level["why"]
+    expected = "高消费" if spend >= 10000 else "中消费" if spend >= 2000 else None
+    if expected:
+        assert level["values"] == [expected]
+    missing = cli("-w", shop, "customer", "show", "NOPE")
+    assert missing.code == 1 and missing.err.startswith("error[not-found]")
+
+
+def test_changed_specs_must_be_applied_and_get_a_new_version(shop: Path, cli) -> None:
+    edit_tag(shop, "spend_level", lambda t: t["rule"][0].update(when="spend_365d >= 5000"))
+    blocked = cli("-w", shop, "run", "--as-of", "2026-11-01")
+    assert blocked.code == 1 and "differ from the applied versions" in blocked.err
+    plan = cli("-w", shop, "plan", "--json").json()
+    assert [(c["code"], c["action"], c["version"], c["fields"]) for c in plan["changes"]] == [
+        ("spend_level", "change", 2, ["rule"])
+    ]
+    assert cli("-w", shop, "apply").code == 0
+    assert cli("-w", shop, "plan", "--json").json()["changes"] == []
+    result = cli("-w", shop, "run", "--as-of", "2026-11-01", "--json").json()
+    assert result["per_tag"]["spend_level"]["changes"] > 0
+    assert all(
+        v["changes"] == 0
+        for k, v in result["per_tag"].items()
+        if k not in ("spend_level", "rfm_segment", "high_value", "loyalty")
+    )
+    with tagwise.open(shop) as ws:
+        versions = set(
+            ws.warehouse.rows("SELECT DISTINCT version FROM tags.current WHERE tag = 'spend_level'")
+        )
+        assert versions == {(2,)}
+        assert ws.tag_detail("spend_level")["version"] == 2
+
+
+def test_removed_tags_are_deprecated_and_keep_their_history(shop: Path, cli) -> None:
+    path = shop / "tags" / "social.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["tags"] = [t for t in data["tags"] if t["code"] != "opinion_leader"]
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    plan = cli("-w", shop, "plan", "--json").json()
+    assert [(c["code"], c["action"]) for c in plan["changes"]] == [("opinion_leader", "remove")]
+    had = {v for v in current(shop) if v[1] == "opinion_leader"}
+    assert cli("-w", shop, "apply").code == 0
+    result = cli("-w", shop, "run", "--as-of", "2026-11-02", "--json").json()
+    assert result["retired"] == ["opinion_leader"]
+    assert not {v for v in current(shop) if v[1] == "opinion_leader"}
+    assert {v for v in history_at(shop, AS_OF) if v[1] == "opinion_leader"} == had
+
+
+def test_due_and_manual_tags(shop: Path, cli) -> None:
+    assert cli("-w", shop, "run", "--due", "--json").json()["tags"] == []
+    edit_tag(shop, "region", lambda t: t.update(refresh="manual"))
+    assert cli("-w", shop, "apply").code == 0
+    plain = cli("-w", shop, "run", "--as-of", "2026-11-01", "--json").json()
+    assert "region" not in plain["tags"] and "spend_level" in plain["tags"]
+    asked = cli("-w", shop, "run", "--tags", "region", "--as-of", "2026-11-01", "--json").json()
+    assert asked["tags"] == ["region"]
+    with_deps = cli(
+        "-w", shop, "run", "--tags", "rfm_segment", "--as-of", "2026-11-01", "--json"
+    ).json()
+    assert set(with_deps["tags"]) == {"r_score", "f_score", "m_score", "rfm_segment"}
+
+
+def test_a_failed_run_is_recorded_and_changes_nothing(shop: Path, cli) -> None:
+    before = current(shop)
+    edit_tag(
+        shop,
+        "income_level",
+        lambda t: (
+            t.pop("rule"),
+            t.update(sql="SELECT cid, CAST(name AS INTEGER) AS value FROM profile"),
+        ),
+    )
+    assert cli("-w", shop, "apply").code == 0
+    failed = cli("-w", shop, "run", "--as-of", "2026-11-01")
+    assert failed.code != 0 and failed.err.count("\n") == 1
+    runs = cli("-w", shop, "runs", "--json").json()["runs"]
+    assert runs[0]["status"] == "failed" and runs[0]["error"]
+    assert current(shop) == before
+    listing = {t["code"]: t for t in cli("-w", shop, "tags", "list", "--json").json()["tags"]}
+    assert listing["spend_level"]["last_run"] == 1
+
+
+def test_lint_reports_every_problem_with_its_line(shop: Path, cli) -> None:
+    (shop / "tags" / "broken.yaml").write_text(
+        "tags:\n"
+        "  - code: bad_one\n    name: 价值_坏\n    category: value\n    kind: enum\n"
+        "    values: [a]\n    owner: x\n    description: d\n"
+        "    rule:\n      - when: spend_356d >= 1\n        value: a\n"
+        "  - code: bad_two\n    name: 价值_坏二\n    category: valu\n    kind: flag\n"
+        "    owner: x\n    description: d\n    rule: \"orders_365d > 'many'\"\n",
+        encoding="utf-8",
+    )
+    result = cli("-w", shop, "lint", "--json")
+    assert result.code == 1
+    problems = result.json()["problems"]
+    found = {(Path(p["file"]).name, p["line"]) for p in problems}
+    assert ("broken.yaml", 10) in found  # unknown feature spend_356d
+    assert ("broken.yaml", 14) in found  # unknown category valu
+    assert ("broken.yaml", 18) in found  # number compared with text
+    hints = " ".join(p.get("hint") or "" for p in problems)
+    assert "spend_365d" in hints and "value" in hints
+
+
+@pytest.mark.slow
+def test_killed_run_leaves_the_previous_values(shop: Path) -> None:
+    before = current(shop)
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-06-01"],
+        check=True,
+        capture_output=True,
+    )
+    full = time.perf_counter() - started
+    june = current(shop)
+    subprocess.run(
+        [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-11-01"],
+        check=True,
+        capture_output=True,
+    )
+    assert current(shop) == before
+    outcomes = set()
+    for fraction in (0.4, 0.6, 0.75, 0.9):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-06-01"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(full * fraction)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        state = current(shop)
+        assert state in (before, june)
+        outcomes.add(state == june)
+        if state == june:
+            subprocess.run(
+                [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-11-01"],
+                check=True,
+                capture_output=True,
+            )
+    with tagwise.open(shop) as ws:
+        statuses = {r["status"] for r in ws.runs(limit=50)}
+    assert "running" not in statuses
+    assert False in outcomes
