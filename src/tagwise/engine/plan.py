@@ -1,0 +1,89 @@
+"""The plan: checked tags in dependency layers, as :func:`~tagwise.engine.rules.plan_tags`
+returns it and as the SQL (:mod:`tagwise.engine.layers`) and Python
+(:mod:`tagwise.engine.explain`) evaluations read it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from tagwise.engine.sqltags import SqlTag
+from tagwise.lang import Column, Schema, TypedExpr
+from tagwise.lang.ast import Expr
+from tagwise.spec.tags import TagSpec
+
+__all__ = ["PlannedBranch", "PlannedTag", "PyFn", "Row", "TagPlan", "walk"]
+
+Row = Mapping[str, Any]
+"""One profile row: column (and tag) name to value."""
+PyFn = Callable[[Row, date], Any]
+"""An expression compiled to Python (``to_python``): its value on one row at a date."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedBranch:
+    """One checked branch of a rule: a condition (None for ``else``) and its value."""
+
+    index: int
+    """Position in the tag's ``rule`` list (0-based; 0 for a flag's single condition)."""
+    value: str
+    when: TypedExpr | None
+    test: PyFn | None = field(default=None, compare=False, repr=False)
+    """The condition compiled to Python (``to_python``)."""
+
+    @property
+    def text(self) -> str:
+        """The condition as written, or ``else``."""
+        return self.when.source if self.when is not None else "else"
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedTag:
+    """A checked tag, ready to evaluate."""
+
+    spec: TagSpec
+    column: Column
+    """How the tag reads in expressions of later tags."""
+    layer: int
+    depends_on: frozenset[str]
+    """Codes of the tags its expressions read."""
+    branches: tuple[PlannedBranch, ...] = ()
+    score: TypedExpr | None = None
+    score_fn: PyFn | None = field(default=None, compare=False, repr=False)
+    sql: SqlTag | None = None
+
+    @property
+    def code(self) -> str:
+        """The tag's code."""
+        return self.spec.code
+
+    @property
+    def is_set_based(self) -> bool:
+        """Whether a value depends on all customers (quantiles, SQL), not one row alone."""
+        return self.sql is not None or self.spec.quantiles is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TagPlan:
+    """Checked tags in dependency layers; tags of one layer read only earlier layers."""
+
+    schema: Schema
+    """The profile's columns plus one column per tag."""
+    tags: Mapping[str, PlannedTag]
+    """By code, in layer order."""
+    layers: tuple[tuple[str, ...], ...]
+
+
+def walk(node: Expr) -> Iterator[Expr]:
+    """Every node of an expression tree, depth first, the root first."""
+    yield node
+    for f in dataclasses.fields(node):
+        value = getattr(node, f.name)
+        children = value if isinstance(value, tuple) else (value,)
+        for child in children:
+            if isinstance(child, Expr):
+                yield from walk(child)
