@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from tagwise.errors import NotFound, TagwiseError
 from tagwise.spec.tags import TagSpec
+from tagwise.specs import source_tables
 from tagwise.store.sql import table
 
 if TYPE_CHECKING:
@@ -146,7 +147,7 @@ def _why(
     tags = {**specs.tags.tags, spec.code: spec}
     try:
         schema = profile_schema(specs.features, specs.sources)
-        plan = plan_tags(list(tags.values()), schema, sources=list(specs.sources.sources))
+        plan = plan_tags(list(tags.values()), schema, sources=source_tables(specs.sources))
         full = {**row, **_set_based_values(ws, cid)}
         full.update(tag_values(plan, full, as_of=run.as_of))
         return explain(spec, plan, full, as_of=run.as_of).text

@@ -21,7 +21,7 @@ from tagwise.spec.tagfiles import collect_tags
 from tagwise.spec.tags import TagsSpec
 from tagwise.spec.taxonomy import Taxonomy, load_taxonomy
 
-__all__ = ["Specs", "load_specs"]
+__all__ = ["Specs", "load_specs", "source_tables"]
 
 SOURCES_FILE = "sources.yaml"
 FEATURES_FILE = "features.yaml"
@@ -93,10 +93,23 @@ def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
         if not feature_errors:
             specs.schema = profile_schema(specs.features, specs.sources)
             specs.errors.extend(
-                check_tags(list(tags.tags.values()), specs.schema, locate=tags.where)
+                check_tags(
+                    list(tags.tags.values()),
+                    specs.schema,
+                    locate=tags.where,
+                    sources=source_tables(specs.sources),
+                )
             )
     specs.errors.sort(key=_position)
     return specs
+
+
+def source_tables(sources: SourcesSpec) -> dict[str, list[str]]:
+    """The columns of each ``src.<source>`` table as SQL tags see them."""
+    return {
+        name: [*(["cid"] if spec.customer_key else []), *spec.columns]
+        for name, spec in sources.sources.items()
+    }
 
 
 def _collect(specs: Specs, load: Any) -> Any:

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from tagwise.engine.rules import (
     plan_tags,
     tag_values,
 )
+from tagwise.engine.sqltags import bind_as_of
 from tagwise.errors import EngineError, Location, SpecError
 from tagwise.lang import Column, Schema, Type
 from tagwise.spec.tags import TagSpec
@@ -692,3 +694,18 @@ def test_a_failing_layer_raises_an_engine_error_and_leaves_no_scratch_tables(
     # inside the caller's transaction the first error survives (not the clean-up's)
     with pytest.raises(EngineError, match="Overflow"), wh.transaction():
         run(wh, tags, schema)
+
+
+def test_sql_tags_bind_the_as_of_date_and_refuse_other_parameters() -> None:
+    tag = parse_sql_tag(
+        "SELECT cid, 'x' AS value FROM src.orders WHERE paid_at < :as_of", sources=["orders"]
+    )
+    bound = bind_as_of(tag.query.copy(), date(2026, 1, 31))
+    sql = bound.sql("duckdb")
+    assert "CAST('2026-01-31' AS DATE)" in sql and ":as_of" not in sql
+    assert sqlglot.parse_one(sql, read="duckdb") is not None
+    with pytest.raises(SpecError, match="unknown parameter `:since`") as info:
+        parse_sql_tag(
+            "SELECT cid, 'x' AS value FROM src.orders WHERE paid_at < :since", sources=["orders"]
+        )
+    assert ":as_of" in (info.value.hint or "")

@@ -11,7 +11,7 @@ from datetime import date
 from sqlglot import exp
 
 from tagwise.engine.plan import PlannedTag, TagPlan
-from tagwise.engine.sqltags import rename_profile
+from tagwise.engine.sqltags import bind_as_of, rename_profile
 from tagwise.lang import Column, TypedExpr, to_sql
 from tagwise.spec.tags import TagKind
 
@@ -142,7 +142,7 @@ class LayerSql:
         """``SELECT cid, agg(value) AS value FROM (<the tag's query>) q GROUP BY cid``, with
         ``profile`` pointing at the run's profile and customer_id mapped to cid."""
         assert tag.sql is not None  # noqa: S101 (only called for SQL tags)
-        query = rename_profile(tag.sql.query.copy(), self.profile)
+        query = bind_as_of(rename_profile(tag.sql.query.copy(), self.profile), self.as_of)
         value = exp.column("value", table="q", quoted=True)
         select = exp.select().from_(query.subquery("q", copy=False))
         if tag.sql.key == "customer_id":

@@ -23,7 +23,7 @@ from typing import Any
 
 from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
 from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
-from tagwise.specs import Specs
+from tagwise.specs import Specs, source_tables
 from tagwise.store.catalog import Catalog, SpecVersion
 from tagwise.store.history import RunTag, ensure_tables, swap_values
 from tagwise.store.sql import table
@@ -215,7 +215,7 @@ def _execute(
     started = _lap(report, "features", started)
     step(f"rules: {len(tags)} tags")
     plan = plan_tags(
-        list(tags), schema, locate=_tags(specs).where, sources=list(specs.sources.sources)
+        list(tags), schema, locate=_tags(specs).where, sources=source_tables(specs.sources)
     )
     evaluate_tags(wh, plan, profile=profile, as_of=report.as_of, target=values)
     started = _lap(report, "rules", started)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from datetime import date
 
 import sqlglot
 from sqlglot import exp
@@ -21,9 +22,11 @@ from tagwise.errors import SpecError
 from tagwise.lang import Schema
 
 __all__ = [
+    "AS_OF",
     "DIALECT",
     "Sources",
     "SqlTag",
+    "bind_as_of",
     "parse_sql_tag",
     "rename_profile",
     "source_columns",
@@ -111,12 +114,41 @@ def parse_sql_tag(text: str, *, sources: Sources, profile: Schema | None = None)
         what = query.key if isinstance(query, _FORBIDDEN_NODES) else text.split(maxsplit=1)[0]
         raise SpecError(f"only SELECT is allowed, got `{what.upper()}`")
     _refuse_writes_and_files(query)
+    _check_parameters(query)
     columns = source_columns(sources)
     _check_tables(query, columns)
     key = _output_key(query)
     if profile is not None and columns and all(columns.values()):
         _check_columns(query, columns, profile)
     return SqlTag(query, key)
+
+
+AS_OF = "as_of"
+"""The one parameter a SQL tag may use: ``:as_of``, the run's as-of date (a DATE)."""
+
+
+def _check_parameters(query: exp.Query) -> None:
+    for placeholder in query.find_all(exp.Placeholder):
+        if placeholder.name != AS_OF:
+            raise SpecError(
+                f"unknown parameter `:{placeholder.name or '?'}` in the SQL",
+                hint="the only parameter is `:as_of`, the run's as-of date",
+            )
+
+
+def bind_as_of(query: exp.Query, as_of: date) -> exp.Query:
+    """Replace ``:as_of`` with the run's date as a DATE literal (never as text)."""
+
+    def replace(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and node.name == AS_OF:
+            return exp.cast(exp.Literal.string(as_of.isoformat()), exp.DataType.Type.DATE)
+        return node
+
+    bound = query.transform(replace, copy=False)
+    if not isinstance(bound, exp.Query):  # transform keeps the root's class
+        msg = "binding :as_of changed the query's root"
+        raise TypeError(msg)
+    return bound
 
 
 def source_columns(sources: Sources) -> Mapping[str, Collection[str]]:
