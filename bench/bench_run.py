@@ -1042,8 +1042,7 @@ def floor_compute(c: dict[str, Any]) -> dict[str, Any]:
     paid = ok & is_("status", "paid")
     y1 = ok & (at >= us(WINDOWS["d365"]))
     paid365 = paid & y1
-    day = (at // 86_400_000_000).astype(float)
-    as_of_day = (AS_OF - date(1970, 1, 1)).days
+    as_of_day, day = (AS_OF - date(1970, 1, 1)).days, 86_400_000_000  # µs per day
     all365 = count(y1).astype(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         share = {
@@ -1067,8 +1066,8 @@ def floor_compute(c: dict[str, Any]) -> dict[str, Any]:
         "orders_total": count(paid),
         "orders_365d": paid365_n,
         "orders_180d": count(paid & (at >= us(WINDOWS["d180"]))),
-        "last_order_days": as_of_day - extreme(paid, day, np.maximum, -np.inf),
-        "first_order_days": as_of_day - extreme(paid, day, np.minimum, np.inf),
+        "last_order_days": as_of_day - np.floor(extreme(paid, at, np.maximum, -np.inf) / day),
+        "first_order_days": as_of_day - np.floor(extreme(paid, at, np.minimum, np.inf) / day),
         "avg_order_value": avg,
         "max_order_amount": extreme(paid, amount, np.maximum, -np.inf),
         "top_category": top,

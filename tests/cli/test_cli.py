@@ -191,3 +191,24 @@ def test_a_second_writer_gets_a_one_line_conflict(cli, tmp_path: Path) -> None:
     assert result.code == 1
     assert result.err.startswith("error[conflict]: the workspace warehouse is open in another")
     assert result.err.count("\n") == 1
+
+
+def test_init_demo_ships_a_valid_starter_taxonomy(cli, tmp_path: Path) -> None:
+    root = tmp_path / "starter"
+    assert cli("init", root, "--demo", "--customers", "300", "--json").code == 0
+    assert (root / "taxonomy.yaml").exists()
+    assert len(list((root / "tags").glob("*.yaml"))) == 8
+    result = cli("-w", root, "lint", "--json")
+    assert result.code == 0, result.out
+    assert result.json() == {"ok": True, "problems": []}
+    plan = cli("-w", root, "plan", "--json").json()
+    kinds = {c["kind"] for c in plan["changes"]}
+    assert kinds == {"category", "feature", "tag"}
+    assert all(c["action"] == "add" for c in plan["changes"])
+
+
+def test_init_without_demo_has_no_tags_and_lints_clean(cli, tmp_path: Path) -> None:
+    root = tmp_path / "empty"
+    assert cli("init", root).code == 0
+    assert cli("-w", root, "lint").code == 0
+    assert not list((root / "tags").glob("*.yaml"))

@@ -118,6 +118,8 @@ def profile_schema(
     errors = check_features(features, doc, sources)
     if errors:
         raise errors[0]
+    if sources.customers is None:
+        return Schema([])
     master = _master(sources)
     attributes = [
         Column(name, COLUMN_TYPES[col.type], "attribute") for name, col in master.columns.items()
@@ -179,7 +181,8 @@ def check_features(
     where = _Where(doc, features)
     errors: list[TagwiseError] = []
     master = sources.customers
-    if master is None:
+    if master is None and features.features:
+        # without features nothing needs a profile yet (a new, empty workspace is valid)
         errors.append(
             where.error((), "sources.yaml declares no customers source, so there is no profile")
         )
