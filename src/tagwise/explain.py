@@ -39,7 +39,13 @@ def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> 
     values = _values(ws, int(cid), as_of)
     profiles: dict[int, dict[str, Any]] = {}
     latest_run = max((v["run"] for v in values if v["run"] is not None), default=None)
-    tags = _explained(ws, int(cid), values, profiles)
+    if not as_of:
+        runs = ws.catalog.runs(limit=1, status="ok")
+        latest_run = runs[0].id if runs else latest_run
+    latest = (
+        {} if as_of else {c: int(v["run_id"]) for c, v in ws.catalog.last_computations().items()}
+    )
+    tags = _explained(ws, int(cid), values, profiles, latest)
     features = _features(specs, profiles.get(latest_run or -1) or _latest_profile(ws, cid))
     return {
         "customer_id": customer_id,
@@ -88,8 +94,15 @@ def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]
 
 
 def _explained(
-    ws: Workspace, cid: int, values: list[dict[str, Any]], profiles: dict[int, dict[str, Any]]
+    ws: Workspace,
+    cid: int,
+    values: list[dict[str, Any]],
+    profiles: dict[int, dict[str, Any]],
+    latest: Mapping[str, int],
 ) -> list[dict[str, Any]]:
+    """Tag values grouped per tag, each with why; a current value is explained on the
+    snapshot of the latest run that computed its tag (which confirmed it), a past one on
+    the run that set it."""
     specs = ws.specs(check=False)
     defined = specs.tags.tags if specs.tags else {}
     grouped: dict[str, list[dict[str, Any]]] = {}
@@ -114,8 +127,9 @@ def _explained(
             "shadow": first["shadow"],
             "why": None,
         }
-        if spec is not None and first["source"] in ("rule", "sql") and first["run"] is not None:
-            entry["why"] = _why(ws, spec, int(first["run"]), cid, profiles)
+        run = latest.get(code, first["run"])
+        if spec is not None and first["source"] in ("rule", "sql") and run is not None:
+            entry["why"] = _why(ws, spec, int(run), cid, profiles)
         out.append(entry)
     return out
 

@@ -30,7 +30,7 @@ from tagwise.engine.features import (
 )
 from tagwise.errors import SpecError
 from tagwise.lang import Type
-from tagwise.spec.features import FeatureSpec, FeaturesSpec, load_features
+from tagwise.spec.features import Agg, FeatureSpec, FeaturesSpec, load_features
 from tagwise.spec.sources import ColumnSpec, ColumnType, SourceSpec, SourcesSpec, load_sources
 from tagwise.store.warehouse import Warehouse
 
@@ -278,18 +278,28 @@ def test_profile_schema_types(specs):
 # --------------------------------------------------------------------------- SQL shape
 
 
-def test_one_group_by_scan_per_source(specs):
+def test_one_group_by_scan_per_source_plus_one_per_mode_feature(specs):
+    """All non-mode features of a source share one GROUP BY cid scan; each mode feature
+    adds a (cid, value) pre-aggregation and a pick per cid (faster than a histogram)."""
     features, sources = specs
     orders = features.by_source()["orders"]
+    modes = [f for f in orders if f.agg is Agg.MODE]
     select = feature_select(
         sources.sources["orders"], orders, as_of=DEMO_AS_OF, time_column="paid_at"
     )
-    assert len(list(select.find_all(exp.Group))) == 1
-    assert len(list(select.find_all(exp.Select))) == 1
-    assert len(list(select.find_all(exp.Table))) == 1
-    assert [e.alias_or_name for e in select.expressions] == ["cid", *(f.name for f in orders)]
+    assert modes
+    assert len(list(select.find_all(exp.Group))) == 1 + 2 * len(modes)
+    assert len(list(select.find_all(exp.Table))) == 1 + len(modes)
+    names = [e.alias_or_name for e in select.expressions]
+    assert sorted(n for n in names if n != "*") == sorted(f.name for f in modes)
+    plain = [f for f in orders if f.agg is not Agg.MODE]
+    scan = feature_select(sources.sources["orders"], plain, as_of=DEMO_AS_OF, time_column="paid_at")
+    assert len(list(scan.find_all(exp.Group))) == 1
+    assert len(list(scan.find_all(exp.Select))) == 1
+    assert [e.alias_or_name for e in scan.expressions] == ["cid", *(f.name for f in plain)]
     whole = profile_select(features, sources, as_of=DEMO_AS_OF)
-    assert len(list(whole.find_all(exp.Group))) == len(features.by_source())
+    mode_count = sum(f.agg is Agg.MODE for f in features.features.values())
+    assert len(list(whole.find_all(exp.Group))) == len(features.by_source()) + 2 * mode_count
 
 
 def test_window_bounds_are_half_open_at_midnight_after_the_as_of_date(tmp_path):

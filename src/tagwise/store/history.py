@@ -52,6 +52,7 @@ CREATE TABLE IF NOT EXISTS meta.runs (
 """
 
 _CHANGES = "tw_changes"
+_SHADOWS = "tw_shadows"
 _RUN_TAGS = "tw_run_tags"
 
 
@@ -99,7 +100,8 @@ def swap_values(
     with wh.transaction():
         _diff(wh, new)
         _apply_history(wh, run_id=run_id, source=source, when=when)
-        _replace_current(wh, new, run_id=run_id, source=source, when=when)
+        _shadows(wh, new)
+        _replace_current(wh, run_id=run_id, source=source, when=when)
         result = _result(wh, tags)
         names = "[" + ", ".join(lit(t.code) for t in tags) + "]::VARCHAR[]"
         wh.execute(
@@ -155,6 +157,16 @@ def _diff(wh: Warehouse, new: str) -> None:
     )
 
 
+def _shadows(wh: Warehouse, new: str) -> None:
+    """Computed values of locked (manual) customer-tags, kept beside them."""
+    wh.execute(
+        f"CREATE OR REPLACE TEMP TABLE {_SHADOWS} AS SELECT n.cid, n.tag, "
+        "first(n.value ORDER BY n.value) AS new_value, first(n.score) AS new_score "
+        f"FROM {new} n JOIN (SELECT cid, tag FROM tags.current WHERE locked) l "
+        "ON l.cid = n.cid AND l.tag = n.tag GROUP BY n.cid, n.tag"
+    )
+
+
 def _apply_history(wh: Warehouse, *, run_id: int, source: str, when: str) -> None:
     wh.execute(
         f"UPDATE tags.history h SET valid_to = {when} FROM {_CHANGES} c "
@@ -173,27 +185,27 @@ def _apply_history(wh: Warehouse, *, run_id: int, source: str, when: str) -> Non
     )
 
 
-def _replace_current(wh: Warehouse, new: str, *, run_id: int, source: str, when: str) -> None:
+def _replace_current(wh: Warehouse, *, run_id: int, source: str, when: str) -> None:
+    """Apply only the diff to ``tags.current``: unchanged values are not rewritten (they keep
+    the run and date that set them); a rerun with few changes touches few rows."""
     wh.execute(
-        f"UPDATE tags.current c SET shadow_value = n.value, shadow_score = n.score "
-        f"FROM {new} n WHERE c.locked AND c.cid = n.cid AND c.tag = n.tag"
-    )
-    # keep valid_from of values that did not change
-    wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE tw_since AS SELECT cid, tag, value, valid_from "
-        f"FROM tags.current WHERE NOT locked AND tag IN (SELECT tag FROM {_RUN_TAGS})"
+        f"UPDATE tags.current c SET shadow_value = n.new_value, shadow_score = n.new_score "
+        f"FROM {_SHADOWS} n WHERE c.locked AND c.cid = n.cid AND c.tag = n.tag"
     )
     wh.execute(
-        f"DELETE FROM tags.current WHERE NOT locked AND tag IN (SELECT tag FROM {_RUN_TAGS})"
+        f"DELETE FROM tags.current c USING {_CHANGES} ch WHERE NOT c.locked AND ch.had_old "
+        "AND c.cid = ch.cid AND c.tag = ch.tag AND (NOT ch.multi OR c.value = ch.old_value)"
     )
     wh.execute(
-        f"INSERT INTO tags.current SELECT n.cid, n.tag, n.value, n.score, {lit(source)}, "
-        f"NULL, t.version, {int(run_id)}, coalesce(s.valid_from, {when}), NULL, FALSE, "
-        f"NULL, NULL FROM {new} n JOIN {_RUN_TAGS} t ON t.tag = n.tag AND NOT t.retire "
-        "LEFT JOIN tw_since s ON s.cid = n.cid AND s.tag = n.tag "
-        "AND s.value IS NOT DISTINCT FROM n.value "
-        "ANTI JOIN (SELECT cid, tag FROM tags.current WHERE locked) l "
-        "ON l.cid = n.cid AND l.tag = n.tag"
+        f"INSERT INTO tags.current SELECT ch.cid, ch.tag, ch.new_value, ch.new_score, "
+        f"{lit(source)}, NULL, t.version, {int(run_id)}, {when}, NULL, FALSE, NULL, NULL "
+        f"FROM {_CHANGES} ch JOIN {_RUN_TAGS} t ON t.tag = ch.tag WHERE ch.has_new"
+    )
+    # a new definition version that computes the same value: the value now rests on it
+    wh.execute(
+        f"UPDATE tags.current c SET version = t.version FROM {_RUN_TAGS} t "
+        "WHERE c.tag = t.tag AND NOT t.retire AND NOT c.locked "
+        "AND c.version IS DISTINCT FROM t.version"
     )
 
 
