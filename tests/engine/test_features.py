@@ -536,3 +536,34 @@ def test_without_a_customer_master_there_is_no_profile(tmp_path):
     assert [e.message for e in errors] == [
         "sources.yaml declares no customers source, so there is no profile"
     ]
+
+
+def test_sums_do_not_depend_on_row_order(tmp_path):
+    """Floating-point addition is not associative; the same rows in another order (as
+    parallel aggregation may add them) must give the bit-identical feature."""
+    spec = SourceSpec.model_validate(
+        {
+            "name": "pay",
+            "path": "p.csv",
+            "customer_key": "customer_id",
+            "columns": {"customer_id": {}, "amount": {"type": "number"}},
+        }
+    )
+    features = [
+        FeatureSpec(name="total", source="pay", agg="sum", column="amount"),
+        FeatureSpec(name="mean", source="pay", agg="avg", column="amount"),
+    ]
+    values = [0.1, 0.2, 0.3, 1e10, -1e10, 123.456, 7.77, 1e-3, 33.33, 0.7]
+    assert sum(values) != sum(reversed(values))  # plain doubles do depend on the order
+    wh = Warehouse(tmp_path / "w.duckdb")
+    results = []
+    for order in (values, list(reversed(values))):
+        wh.execute(
+            "CREATE OR REPLACE TABLE src.pay (cid INTEGER, customer_id VARCHAR, amount DOUBLE)"
+        )
+        wh.con.executemany("INSERT INTO src.pay VALUES (1, 'c', ?)", [(v,) for v in order])
+        sql = feature_select(spec, features, as_of=DEMO_AS_OF, time_column=None).sql("duckdb")
+        results.append(wh.rows(sql))
+    wh.close()
+    assert results[0] == results[1]
+    assert results[0][0][1] == pytest.approx(sum(values))
