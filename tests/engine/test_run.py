@@ -284,3 +284,18 @@ def test_sql_tag_finds_the_generators_fraud_bursts(shop: Path) -> None:
     finally:
         con.close()
     assert planted <= flagged
+
+
+def test_human_output_of_the_reading_commands(shop: Path, cli) -> None:
+    listing = cli("-w", shop, "tags", "list")
+    assert listing.code == 0 and "价值_RFM客户分群" in listing.out and "rfm_segment" in listing.out
+    shown = cli("-w", shop, "tags", "show", "rfm_segment")
+    assert shown.code == 0
+    assert "when r_score >= 3 and f_score >= 3 and m_score >= 3 → 重要价值" in shown.out
+    assert "distribution" in shown.out
+    unknown = cli("-w", shop, "tags", "show", "rfm_segmnt")
+    assert unknown.code == 1 and "did you mean `rfm_segment`" in unknown.err
+    profile = cli("-w", shop, "customer", "show", "C00000001")
+    assert profile.code == 0 and "spend_level" in profile.out and "→" in profile.out
+    runs = cli("-w", shop, "runs")
+    assert runs.code == 0 and "ok" in runs.out
