@@ -12,65 +12,210 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from tagwise.errors import NotFound, TagwiseError
-from tagwise.spec.tags import TagSpec
-from tagwise.specs import source_tables
+from tagwise.spec.tags import TagKind, TagSpec
+from tagwise.specs import Specs, source_tables
 from tagwise.store.sql import table
 
 if TYPE_CHECKING:
+    from tagwise.engine.plan import TagPlan
     from tagwise.workspace import Workspace
 
 __all__ = ["customer_profile"]
 
+_VALUE_KEYS = ("tag", "value", "score", "source", "version", "run", "since", "locked", "shadow")
+
 
 def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> dict[str, Any]:
     """Everything ``tagwise customer show`` prints, as one JSON-ready dict."""
-    wh = ws.warehouse
-    cid = wh.scalar("SELECT cid FROM meta.customer_keys WHERE customer_id = ?", [customer_id])
+    cid = ws.warehouse.scalar(
+        "SELECT cid FROM meta.customer_keys WHERE customer_id = ?", [customer_id]
+    )
     if cid is None:
         raise NotFound(
             f"customer `{customer_id}` does not exist",
             hint="customer ids are the customer master's keys, e.g. C00000001",
         )
-    specs = ws.specs(check=False)
-    master = specs.sources.customers if specs.sources else None
-    attributes = _row(ws, table("src", master.name), int(cid)) if master else {}
+    explainer = _Explainer(ws, int(cid), as_of=as_of)
+    master = explainer.specs.sources.customers if explainer.specs.sources else None
+    attributes = explainer.row("src", master.name) if master else {}
     for hidden in ("_file", "_line"):
         attributes.pop(hidden, None)
     values = _values(ws, int(cid), as_of)
-    profiles: dict[int, dict[str, Any]] = {}
-    latest_run = max((v["run"] for v in values if v["run"] is not None), default=None)
-    if not as_of:
-        runs = ws.catalog.runs(limit=1, status="ok")
-        latest_run = runs[0].id if runs else latest_run
-    latest = (
-        {} if as_of else {c: int(v["run_id"]) for c, v in ws.catalog.last_computations().items()}
-    )
-    tags = _explained(ws, int(cid), values, profiles, latest)
-    features = _features(specs, profiles.get(latest_run or -1) or _latest_profile(ws, cid))
     return {
         "customer_id": customer_id,
         "cid": int(cid),
         "as_of": as_of.isoformat() if as_of else None,
         "attributes": attributes,
-        "features": features,
-        "tags": tags,
+        "features": explainer.features(values),
+        "tags": explainer.tags(values),
         "changes": _changes(ws, int(cid)),
     }
 
 
-def _row(ws: Workspace, name: str, cid: int) -> dict[str, Any]:
-    if not _exists(ws, name):
-        return {}
-    result = ws.warehouse.execute(f"SELECT * FROM {name} WHERE cid = ?", [cid])
-    row = result.fetchone()
-    if row is None:
-        return {}
-    return dict(zip([d[0] for d in result.description], row, strict=True))
+class _Explainer:
+    """One customer's explanations: specs, plan, snapshots and runs are read once.
 
+    A current value is explained on the snapshot of the latest run that computed its tag
+    (which confirmed it); a past one (``as_of``) on the run that set it.
+    """
 
-def _exists(ws: Workspace, quoted: str) -> bool:
-    schema, _, name = quoted.partition(".")
-    return ws.warehouse.has_table(schema.strip('"'), name.strip('"'))
+    def __init__(self, ws: Workspace, cid: int, *, as_of: date | None) -> None:
+        self.ws = ws
+        self.cid = cid
+        self.specs: Specs = ws.specs(check=False)
+        self.latest: Mapping[str, int] = (
+            {}
+            if as_of
+            else {c: int(v["run_id"]) for c, v in ws.catalog.last_computations().items()}
+        )
+        self._profiles: dict[int, dict[str, Any]] = {}
+        self._runs: dict[int, date | None] = {}
+        self._plans: dict[tuple[str, int | None], TagPlan | None] = {}
+        self._computed: dict[tuple[int, int], dict[str, Any]] = {}
+        self._set_based: dict[str, Any] | None = None
+        self._versions = ws.catalog.latest_versions("tag")
+
+    def row(self, schema: str, name: str) -> dict[str, Any]:
+        """The customer's row of ``schema.name``, or {} when there is none."""
+        if not self.ws.warehouse.has_table(schema, name):
+            return {}
+        result = self.ws.warehouse.execute(
+            f"SELECT * FROM {table(schema, name)} WHERE cid = ?", [self.cid]
+        )
+        found = result.fetchone()
+        if found is None:
+            return {}
+        return dict(zip([d[0] for d in result.description], found, strict=True))
+
+    def profile(self, run_id: int) -> dict[str, Any]:
+        """The customer's row of a run's profile snapshot (cached)."""
+        if run_id not in self._profiles:
+            self._profiles[run_id] = self.row("snap", f"profile_{run_id}")
+        return self._profiles[run_id]
+
+    def features(self, values: list[dict[str, Any]]) -> dict[str, Any]:
+        """Feature values from the latest ok run's snapshot (else the newest value's run)."""
+        runs = self.ws.catalog.runs(limit=1, status="ok")
+        run = (
+            runs[0].id
+            if runs
+            else max((v["run"] for v in values if v["run"] is not None), default=None)
+        )
+        profile = self.profile(run) if run is not None else {}
+        names = list(self.specs.features.features) if self.specs.features else []
+        return {n: profile[n] for n in names if n in profile}
+
+    def tags(self, values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Values grouped per tag, each with its provenance and why."""
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for v in values:
+            grouped.setdefault(v["tag"], []).append(v)
+        return [self._entry(code, rows) for code, rows in grouped.items()]
+
+    def _entry(self, code: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+        first = rows[0]
+        spec = self._spec(code, first["version"])
+        run = self.latest.get(code, first["run"])
+        why = None
+        if spec is not None and first["source"] in ("rule", "sql") and run is not None:
+            why = self._why(spec, first["version"], int(run))
+        return {
+            "tag": code,
+            "name": spec.name if spec else code,
+            "category": spec.category if spec else None,
+            "kind": spec.kind.value if spec else None,
+            "values": [r["value"] for r in rows if r["value"] is not None],
+            "score": first["score"],
+            "source": first["source"],
+            "version": first["version"],
+            "run": first["run"],
+            "since": first["since"],
+            "locked": bool(first["locked"]),
+            "shadow": first["shadow"],
+            "why": why,
+        }
+
+    def _spec(self, code: str, version: int | None) -> TagSpec | None:
+        """The definition of the version that decided a value (files when it is current)."""
+        defined = self.specs.tags.tags.get(code) if self.specs.tags else None
+        latest = self._versions.get(code)
+        if version is None or (latest is not None and latest.version == version and defined):
+            return defined
+        for v in self.ws.catalog.versions("tag", code):
+            if v.version == version:
+                return TagSpec.model_validate(dict(v.definition))
+        return defined
+
+    def _why(self, spec: TagSpec, version: int | None, run_id: int) -> str:
+        from tagwise.engine.rules import explain  # noqa: PLC0415
+
+        row = self.profile(run_id)
+        if not row:
+            return f"the profile snapshot of run {run_id} is no longer kept"
+        as_of = self._as_of(run_id)
+        plan = self._plan(spec, version)
+        if as_of is None or plan is None:
+            return "the specs needed to explain this value cannot be loaded"
+        try:
+            full = self._computed_row(run_id, plan, as_of)
+            return explain(spec, plan, full, as_of=as_of).text
+        except TagwiseError as exc:
+            return f"cannot re-evaluate with the current specs: {exc.message}"
+
+    def _as_of(self, run_id: int) -> date | None:
+        if run_id not in self._runs:
+            run = self.ws.catalog.run(run_id)
+            self._runs[run_id] = run.as_of if run else None
+        return self._runs[run_id]
+
+    def _plan(self, spec: TagSpec, version: int | None) -> TagPlan | None:
+        """The plan of the current specs, with ``spec`` in place when it is an older version;
+        built once per distinct definition."""
+        from tagwise.engine.features import profile_schema  # noqa: PLC0415
+        from tagwise.engine.rules import plan_tags  # noqa: PLC0415
+
+        specs = self.specs
+        current = specs.tags.tags.get(spec.code) if specs.tags else None
+        key = ("", None) if spec == current else (spec.code, version)
+        if key not in self._plans:
+            if specs.features is None or specs.sources is None or specs.tags is None:
+                self._plans[key] = None
+            else:
+                tags = {**specs.tags.tags, spec.code: spec}
+                schema = profile_schema(specs.features, specs.sources)
+                self._plans[key] = plan_tags(
+                    list(tags.values()), schema, sources=source_tables(specs.sources)
+                )
+        return self._plans[key]
+
+    def _computed_row(self, run_id: int, plan: TagPlan, as_of: date) -> dict[str, Any]:
+        """The snapshot row plus every tag as expressions read it, per plan and run."""
+        from tagwise.engine.rules import tag_values  # noqa: PLC0415
+
+        key = (id(plan), run_id)  # plans live as long as this explainer (self._plans)
+        if key not in self._computed:
+            full = {**self.profile(run_id), **self._set_based_values()}
+            full.update(tag_values(plan, full, as_of=as_of))
+            self._computed[key] = full
+        return self._computed[key]
+
+    def _set_based_values(self) -> dict[str, Any]:
+        """Current values as expressions read them (quantile and SQL tags are not
+        re-computed per customer): a multi tag is the list of its values."""
+        if self._set_based is None:
+            rows = self.ws.warehouse.rows(
+                "SELECT tag, value, score FROM tags.current WHERE cid = ? ORDER BY tag, value",
+                [self.cid],
+            )
+            kinds = {c: t.kind for c, t in self.specs.tags.tags.items()} if self.specs.tags else {}
+            out: dict[str, Any] = {}
+            for tag, value, score in rows:
+                if kinds.get(tag) is TagKind.MULTI:
+                    out.setdefault(tag, []).append(value)
+                else:
+                    out[tag] = score if score is not None else value
+            self._set_based = out
+        return self._set_based
 
 
 def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]:
@@ -89,105 +234,7 @@ def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]
             "(valid_to IS NULL OR valid_to > ?) ORDER BY tag, value"
         )
         params = [cid, as_of, as_of]
-    keys = ("tag", "value", "score", "source", "version", "run", "since", "locked", "shadow")
-    return [dict(zip(keys, r, strict=True)) for r in ws.warehouse.rows(sql, params)]
-
-
-def _explained(
-    ws: Workspace,
-    cid: int,
-    values: list[dict[str, Any]],
-    profiles: dict[int, dict[str, Any]],
-    latest: Mapping[str, int],
-) -> list[dict[str, Any]]:
-    """Tag values grouped per tag, each with why; a current value is explained on the
-    snapshot of the latest run that computed its tag (which confirmed it), a past one on
-    the run that set it."""
-    specs = ws.specs(check=False)
-    defined = specs.tags.tags if specs.tags else {}
-    grouped: dict[str, list[dict[str, Any]]] = {}
-    for v in values:
-        grouped.setdefault(v["tag"], []).append(v)
-    out = []
-    for code, rows in grouped.items():
-        first = rows[0]
-        spec = _spec_of(ws, code, first["version"]) or defined.get(code)
-        entry = {
-            "tag": code,
-            "name": spec.name if spec else code,
-            "category": spec.category if spec else None,
-            "kind": spec.kind.value if spec else None,
-            "values": [r["value"] for r in rows if r["value"] is not None],
-            "score": first["score"],
-            "source": first["source"],
-            "version": first["version"],
-            "run": first["run"],
-            "since": first["since"],
-            "locked": bool(first["locked"]),
-            "shadow": first["shadow"],
-            "why": None,
-        }
-        run = latest.get(code, first["run"])
-        if spec is not None and first["source"] in ("rule", "sql") and run is not None:
-            entry["why"] = _why(ws, spec, int(run), cid, profiles)
-        out.append(entry)
-    return out
-
-
-def _spec_of(ws: Workspace, code: str, version: int | None) -> TagSpec | None:
-    if version is None:
-        return None
-    for v in ws.catalog.versions("tag", code):
-        if v.version == version:
-            return TagSpec.model_validate(dict(v.definition))
-    return None
-
-
-def _why(
-    ws: Workspace, spec: TagSpec, run_id: int, cid: int, profiles: dict[int, dict[str, Any]]
-) -> str:
-    from tagwise.engine.features import profile_schema  # noqa: PLC0415
-    from tagwise.engine.rules import explain, plan_tags, tag_values  # noqa: PLC0415
-
-    if run_id not in profiles:
-        profiles[run_id] = _row(ws, table("snap", f"profile_{run_id}"), cid)
-    row = profiles[run_id]
-    if not row:
-        return f"the profile snapshot of run {run_id} is no longer kept"
-    specs = ws.specs(check=False)
-    run = ws.catalog.run(run_id)
-    if specs.features is None or specs.sources is None or specs.tags is None or run is None:
-        return "the specs needed to explain this value cannot be loaded"
-    tags = {**specs.tags.tags, spec.code: spec}
-    try:
-        schema = profile_schema(specs.features, specs.sources)
-        plan = plan_tags(list(tags.values()), schema, sources=source_tables(specs.sources))
-        full = {**row, **_set_based_values(ws, cid)}
-        full.update(tag_values(plan, full, as_of=run.as_of))
-        return explain(spec, plan, full, as_of=run.as_of).text
-    except TagwiseError as exc:
-        return f"cannot re-evaluate with the current specs: {exc.message}"
-
-
-def _set_based_values(ws: Workspace, cid: int) -> Mapping[str, Any]:
-    """Current values as expressions read them (for quantile and SQL tags)."""
-    rows = ws.warehouse.rows("SELECT tag, value, score FROM tags.current WHERE cid = ?", [cid])
-    out: dict[str, Any] = {}
-    for tag, value, score in rows:
-        out[tag] = score if score is not None else value
-    return out
-
-
-def _latest_profile(ws: Workspace, cid: object) -> dict[str, Any]:
-    runs = ws.catalog.runs(limit=1, status="ok")
-    if not runs:
-        return {}
-    return _row(ws, table("snap", f"profile_{runs[0].id}"), int(str(cid)))
-
-
-def _features(specs: Any, profile: Mapping[str, Any]) -> dict[str, Any]:
-    names = list(specs.features.features) if specs.features else []
-    return {n: profile.get(n) for n in names if n in profile}
+    return [dict(zip(_VALUE_KEYS, r, strict=True)) for r in ws.warehouse.rows(sql, params)]
 
 
 def _changes(ws: Workspace, cid: int, limit: int = 20) -> list[dict[str, Any]]:
