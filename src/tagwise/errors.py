@@ -22,6 +22,8 @@ programming error. Each class carries a stable ``code`` (API ``type``, CLI ``--j
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
@@ -43,6 +45,7 @@ __all__ = [
     "TokenizeError",
     "UnknownName",
     "UnsupportedError",
+    "did_you_mean",
 ]
 
 
@@ -186,6 +189,12 @@ class ExpressionTypeError(ExpressionError):
     """Operands of the wrong type, such as ``spend_365d > 'high'``."""
 
     code = "type"
+
+
+def did_you_mean(name: str, known: Iterable[str], *, cutoff: float = 0.6) -> str | None:
+    """The hint ``did you mean `x`?`` for the closest of ``known``, or None."""
+    close = difflib.get_close_matches(name, list(known), n=1, cutoff=cutoff)
+    return f"did you mean `{close[0]}`?" if close else None
 
 
 def _display_width(text: str) -> int:

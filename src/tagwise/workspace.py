@@ -13,7 +13,7 @@ from typing import Any
 
 from tagwise import __version__
 from tagwise.engine.pipeline import RunReport
-from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
+from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError, did_you_mean
 from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
@@ -359,12 +359,9 @@ class Workspace:
         versions = self.catalog.versions("tag", code)
         if tag is None and not versions:
             known = list(specs.tags.tags) if specs.tags else []
-            close = [k for k in known if k.startswith(code[:3])]
             raise NotFound(
                 f"tag `{code}` is not defined",
-                hint=f"did you mean `{close[0]}`?"
-                if close
-                else "`tagwise tags list` shows the tags",
+                hint=did_you_mean(code, known) or "`tagwise tags list` shows the tags",
             )
         definition = (
             tag.model_dump(mode="json", by_alias=True, exclude_defaults=True)

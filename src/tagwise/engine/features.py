@@ -20,14 +20,13 @@ SQL is built from sqlglot nodes only: names are quoted identifiers, values are l
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from sqlglot import exp
 
-from tagwise.errors import ExpressionError, Location, SpecError, TagwiseError
+from tagwise.errors import ExpressionError, Location, SpecError, TagwiseError, did_you_mean
 from tagwise.lang import Column, Schema, Type, check_condition, parse, to_sql
 from tagwise.spec.features import NEEDS_COLUMN, Agg, FeatureSpec, FeaturesSpec
 from tagwise.spec.load import Document
@@ -160,11 +159,6 @@ class _Where:
         return SpecError(message, location=self.at(*path), hint=hint)
 
 
-def _did_you_mean(name: str, known: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, list(known), n=1)
-    return f"did you mean `{close[0]}`?" if close else None
-
-
 def check_features(
     features: FeaturesSpec, doc: Document | None, sources: SourcesSpec
 ) -> list[TagwiseError]:
@@ -207,7 +201,7 @@ def _check_feature(
         )
     source = sources.sources.get(feature.source)
     if source is None:
-        hint = _did_you_mean(feature.source, sources.sources) or (
+        hint = did_you_mean(feature.source, sources.sources) or (
             f"declared sources: {', '.join(sources.sources)}"
         )
         message = f"feature `{name}`: source `{feature.source}` is not declared in sources.yaml"
@@ -234,7 +228,7 @@ def _check_column(feature: FeatureSpec, source: SourceSpec, where: _Where) -> li
         return [where.error((name, "column"), message, "filter rows with `where`")]
     if column not in source.columns:
         message = f"feature `{name}`: source `{source.name}` has no column `{column}`"
-        hint = _did_you_mean(column, source.columns)
+        hint = did_you_mean(column, source.columns)
         return [where.error((name, "column"), message, hint)]
     accepted, wanted = _ACCEPTS.get(agg, (frozenset(ColumnType), ""))
     kind = source.columns[column].type
@@ -251,7 +245,7 @@ def _check_time(feature: FeatureSpec, source: SourceSpec, where: _Where) -> list
         if col is None:
             message = f"feature `{name}`: source `{source.name}` has no column `{feature.time}`"
             return [
-                where.error((name, "time"), message, _did_you_mean(feature.time, source.columns))
+                where.error((name, "time"), message, did_you_mean(feature.time, source.columns))
             ]
         if col.type not in _TEMPORAL:
             message = f"feature `{name}`: time column `{feature.time}` is {col.type}"

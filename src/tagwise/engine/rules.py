@@ -43,9 +43,15 @@ from tagwise.engine.sqltags import (
     SqlTag,
     parse_sql_tag,
     source_columns,
-    suggest,
 )
-from tagwise.errors import EngineError, ExpressionError, Location, SpecError, TagwiseError
+from tagwise.errors import (
+    EngineError,
+    ExpressionError,
+    Location,
+    SpecError,
+    TagwiseError,
+    did_you_mean,
+)
 from tagwise.lang import Column, Schema, Type, TypedExpr, check, parse, to_python
 from tagwise.lang.ast import Call, Expr, Literal, Name
 from tagwise.spec.tags import Status, TagKind, TagSpec
@@ -256,7 +262,7 @@ class _Planner:
                     spec.code,
                     where,
                     f"value `{value}` is not in `values`",
-                    suggest(value, spec.values),
+                    did_you_mean(value, spec.values),
                 )
 
     def _sql(self, spec: TagSpec, text: str) -> SqlTag | None:

@@ -8,7 +8,6 @@ columns. :func:`rename_profile` points the query's ``profile`` at a run's profil
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +17,7 @@ from sqlglot import exp
 from sqlglot.errors import OptimizeError, SqlglotError
 from sqlglot.optimizer.qualify import qualify
 
-from tagwise.errors import SpecError
+from tagwise.errors import SpecError, did_you_mean
 from tagwise.lang import Schema
 
 __all__ = [
@@ -30,7 +29,6 @@ __all__ = [
     "parse_sql_tag",
     "rename_profile",
     "source_columns",
-    "suggest",
 ]
 
 Sources = Mapping[str, Collection[str]] | Collection[str]
@@ -186,7 +184,7 @@ def _check_tables(query: exp.Query, sources: Mapping[str, Collection[str]]) -> N
         ) and not table.catalog
         if not ok:
             shown = ".".join(p for p in (table.catalog, db, name) if p)
-            raise SpecError(f"unknown table `{shown}`", hint=suggest(shown, known))
+            raise SpecError(f"unknown table `{shown}`", hint=did_you_mean(shown, known))
 
 
 def _output_key(query: exp.Query) -> str:
@@ -234,9 +232,3 @@ def rename_profile(query: exp.Query, table: exp.Table) -> exp.Query:
     result = query.transform(rename, copy=False)
     assert isinstance(result, exp.Query)  # noqa: S101 (transform keeps the root's class)
     return result
-
-
-def suggest(name: str, known: Collection[str]) -> str | None:
-    """A "did you mean" hint for ``name``, or None when nothing in ``known`` is close."""
-    close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.6)
-    return f"did you mean `{close[0]}`?" if close else None

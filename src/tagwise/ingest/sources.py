@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
-from tagwise.errors import EngineError, SourceError
+from tagwise.errors import EngineError, SourceError, did_you_mean
 from tagwise.spec.sources import SourceFormat, SourceSpec
 from tagwise.store.sql import ident, lit
 from tagwise.store.warehouse import Warehouse
@@ -213,13 +213,11 @@ def _csv_header(path: Path, spec: SourceSpec) -> list[str]:
 
 
 def _check_columns(spec: SourceSpec, found: list[str], display: str) -> None:
-    import difflib  # noqa: PLC0415
-
     for name in spec.columns:
         wanted = spec.file_column(name)
         if wanted not in found:
-            close = difflib.get_close_matches(wanted, found, n=1, cutoff=0.5)
-            hint = f"did you mean `{close[0]}`? " if close else ""
+            close = did_you_mean(wanted, found, cutoff=0.5)
+            hint = f"{close} " if close else ""
             raise SourceError(
                 f"source `{spec.name}`: column `{wanted}` is missing from `{display}`",
                 hint=f"{hint}the file has: {', '.join(found)}; set `from:` in sources.yaml",

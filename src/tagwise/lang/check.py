@@ -12,13 +12,12 @@ are different keys here. The ``TypedExpr`` holds the tree, which keeps every nod
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import NoReturn
 
-from tagwise.errors import ExpressionTypeError, Span, UnknownName, UnsupportedError
+from tagwise.errors import ExpressionTypeError, Span, UnknownName, UnsupportedError, did_you_mean
 from tagwise.lang.ast import (
     NO_SPAN,
     And,
@@ -403,9 +402,9 @@ def _span(node: Expr) -> Span:
 
 def _suggest(name: str, known: Sequence[str]) -> str | None:
     """A "did you mean" hint, or a few known names when nothing is close."""
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = did_you_mean(name, known)
     if close:
-        return f"did you mean `{close[0]}`?"
+        return close
     if not known:
         return None
     shown = ", ".join(f"`{k}`" for k in sorted(known)[:5])

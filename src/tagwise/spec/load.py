@@ -8,7 +8,6 @@ position, and :func:`spec_error` turns a pydantic validation error into a locate
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from tagwise.errors import Location, SpecError
+from tagwise.errors import Location, SpecError, did_you_mean
 
 __all__ = ["Document", "load_yaml", "spec_error"]
 
@@ -98,8 +97,7 @@ def spec_error(
     field = ".".join(str(p) for p in full) or "(top level)"
     hint = None
     if first["type"] == "extra_forbidden" and loc:
-        close = difflib.get_close_matches(str(loc[-1]), list(known), n=1)
-        hint = f"did you mean `{close[0]}`?" if close else None
+        hint = did_you_mean(str(loc[-1]), known)
         message = f"unknown field `{field}`"
     else:
         message = f"`{field}`: {first['msg'].lower()}"

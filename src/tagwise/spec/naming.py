@@ -9,13 +9,12 @@ display names spans tags and runs after them. Unique codes are the loader's job
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from tagwise.errors import SpecError, TagwiseError
+from tagwise.errors import SpecError, TagwiseError, did_you_mean
 from tagwise.settings import NamingSettings
 from tagwise.spec.tags import TagKind, TagSpec, TagsSpec
 from tagwise.spec.taxonomy import Taxonomy
@@ -195,8 +194,7 @@ def _values_known(tag: TagSpec, ctx: _Context) -> Iterator[SpecError]:
     for field, value in places:
         if value in tag.values:
             continue
-        close = difflib.get_close_matches(value, list(tag.values), n=1)
-        hint = f"did you mean `{close[0]}`?" if close else "add it to `values`"
+        hint = did_you_mean(value, tag.values) or "add it to `values`"
         what = "band" if field.startswith("bands") else "rule"
         yield ctx.error(tag, field, f"{what} value `{value}` is not in `values`", hint)
 

@@ -35,7 +35,7 @@ from pydantic import (
     model_validator,
 )
 
-from tagwise.errors import SpecError
+from tagwise.errors import NotFound, SpecError, did_you_mean
 from tagwise.spec.load import Document, load_yaml, spec_error
 
 __all__ = [
@@ -219,13 +219,10 @@ class SourcesSpec(_Spec):
         wanted = names or list(self.sources)
         for name in wanted:
             if name not in self.sources:
-                from tagwise.errors import NotFound  # noqa: PLC0415
-
-                close = [n for n in self.sources if n.startswith(name[:2])]
-                hint = f"declared sources: {', '.join(self.sources)}"
                 raise NotFound(
                     f"source `{name}` is not declared in sources.yaml",
-                    hint=f"did you mean `{close[0]}`?" if close else hint,
+                    hint=did_you_mean(name, self.sources)
+                    or f"declared sources: {', '.join(self.sources)}",
                 )
         specs = [self.sources[n] for n in wanted]
         return sorted(specs, key=lambda s: s.role != "customers")
