@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
@@ -19,7 +18,7 @@ from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
-from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, resolve_url
+from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor, resolve_url
 from tagwise.store.warehouse import Warehouse
 
 __all__ = ["IngestReport", "Workspace", "find_root", "init", "open_workspace"]
@@ -254,7 +253,7 @@ class Workspace:
         latest = self._latest()
         plan = make_plan(specs.items(), latest)
         self.catalog.add_versions(
-            versions_to_apply(plan, specs.items(), latest, actor=_actor_name())
+            versions_to_apply(plan, specs.items(), latest, actor=current_actor())
         )
         return plan
 
@@ -428,19 +427,6 @@ class Workspace:
         names = [d[0] for d in rows.description]
         return [dict(zip(names, r, strict=True)) for r in rows.fetchall()]
 
-    def table_counts(self) -> dict[str, int]:
-        """Rows per loaded source table."""
-        names = self.warehouse.rows(
-            "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'src' "
-            "AND NOT starts_with(table_name, '__') ORDER BY 1"
-        )
-        from tagwise.store.sql import table  # noqa: PLC0415
-
-        return {
-            str(n): int(self.warehouse.scalar(f"SELECT count(*) FROM {table('src', str(n))}"))
-            for (n,) in names
-        }
-
     def customer_count(self) -> int:
         """Customers that have a cid."""
         return int(self.warehouse.scalar("SELECT count(*) FROM meta.customer_keys"))
@@ -456,15 +442,6 @@ class Workspace:
         if self._catalog is not None:
             self._catalog.close()
             self._catalog = None
-
-
-def _actor_name() -> str:
-    import getpass  # noqa: PLC0415
-
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def find_root(start: Path | None = None) -> Path:
@@ -542,13 +519,3 @@ def _copy_starter_taxonomy(root: Path) -> None:
     for item in templates.joinpath("tags").iterdir():
         if item.name.endswith(".yaml"):
             (root / "tags" / item.name).write_text(item.read_text("utf-8"), encoding="utf-8")
-
-
-@contextmanager
-def opened(path: str | Path | None = None) -> Iterator[Workspace]:
-    """Open a workspace and close it afterwards."""
-    ws = open_workspace(path)
-    try:
-        yield ws
-    finally:
-        ws.close()

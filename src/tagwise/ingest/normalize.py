@@ -247,8 +247,3 @@ def _range_checks(spec: ColumnSpec, value: str) -> list[tuple[str, str]]:
     if spec.max is not None:
         checks.append((f"({value}) > {lit(spec.max)}", f"above the maximum {spec.max:g}"))
     return checks
-
-
-def sql_type(ctype: ColumnType) -> str:
-    """The warehouse type of a declared column type."""
-    return _TEXT_MACROS[ctype][1]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -203,9 +203,3 @@ def versions_to_apply(
             )
         )
     return out
-
-
-def applied(items: Items, latest: Mapping[str, Mapping[str, SpecVersion]]) -> Sequence[str]:
-    """Codes (``kind:code``) whose files differ from the catalog; empty when in sync."""
-    plan = make_plan(items, latest)
-    return [f"{c.kind}:{c.code}" for c in plan.changes]

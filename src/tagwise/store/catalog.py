@@ -29,7 +29,7 @@ from tagwise.store.tables import (
     workspace_meta,
 )
 
-__all__ = ["Catalog", "IngestRun", "RunRecord", "SpecVersion", "resolve_url"]
+__all__ = ["Catalog", "IngestRun", "RunRecord", "SpecVersion", "current_actor", "resolve_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -90,7 +90,8 @@ def resolve_url(url: str, root: Path) -> str:
     return url
 
 
-def _actor() -> str:
+def current_actor() -> str:
+    """The OS user running Tagwise, recorded as who ingested, applied or ran."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -162,7 +163,7 @@ class Catalog:
             "rejected_rows": 0,
             "new_customers": 0,
             "reasons": {},
-            "actor": _actor(),
+            "actor": current_actor(),
         }
         with self._begin() as conn:
             key = conn.execute(sa.insert(ingest_runs).values(**values)).inserted_primary_key
@@ -263,7 +264,7 @@ class Catalog:
             "tag_values": 0,
             "changes": 0,
             "timings": {},
-            "actor": _actor(),
+            "actor": current_actor(),
         }
         with self._begin() as conn:
             key = conn.execute(sa.insert(runs).values(**values)).inserted_primary_key

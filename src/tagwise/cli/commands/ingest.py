@@ -33,9 +33,8 @@ def ingest(
         output.emit_json(report.to_dict())
     else:
         print_ingest(report)
-    for name, err in report.errors:
-        output.print_error(err) if not as_json else None
-        del name
+        for _, err in report.errors:
+            output.print_error(err)
     if report.errors:
         raise typer.Exit(code=report.errors[0][1].exit_code)
 

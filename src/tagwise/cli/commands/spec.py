@@ -23,10 +23,11 @@ def lint(ctx: typer.Context, as_json: JsonOption = False) -> None:
     else:
         for problem in problems:
             output.print_error(problem)
-        if not problems:
+        if problems:
+            output.stderr.print(f"{len(problems)} problem(s)")
+        else:
             output.stdout.print("all specs are valid")
     if problems:
-        output.stderr.print(f"{len(problems)} problem(s)") if not as_json else None
         raise typer.Exit(code=1)
 
 
