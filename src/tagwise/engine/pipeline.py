@@ -16,7 +16,7 @@ Profiles of the last :data:`KEEP_SNAPSHOTS` runs are kept so values can be expla
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -99,7 +99,7 @@ def select_tags(
 
 
 def due_tags(
-    tags: Sequence[TagSpec] | Any, last: Mapping[str, Mapping[str, Any]], now: datetime
+    tags: Iterable[TagSpec], last: Mapping[str, Mapping[str, Any]], now: datetime
 ) -> list[str]:
     """Codes of tags whose refresh interval has passed since their last computation."""
     out = []
@@ -160,7 +160,7 @@ def run_tags(
         _execute(wh, specs, tags, versions=versions, report=report, progress=progress)
     except TagwiseError as exc:
         catalog.finish_run(run_id, status="failed", timings=report.timings, error=str(exc))
-        _drop_scratch(wh, run_id, keep_profile=False)
+        _drop_scratch(wh, run_id)
         raise
     catalog.finish_run(
         run_id,
@@ -267,10 +267,10 @@ def _retired(wh: Warehouse, specs: Specs) -> list[str]:
     return sorted(set(present) - active)
 
 
-def _drop_scratch(wh: Warehouse, run_id: int, *, keep_profile: bool) -> None:
+def _drop_scratch(wh: Warehouse, run_id: int) -> None:
+    """Tables of a failed run: its profile snapshot explains nothing."""
     wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'values_{run_id}')}")
-    if not keep_profile:
-        wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{run_id}')}")
+    wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{run_id}')}")
 
 
 def _drop_old_snapshots(wh: Warehouse, run_id: int) -> None:
