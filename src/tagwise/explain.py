@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from tagwise.errors import NotFound, TagwiseError
 from tagwise.spec.tags import TagKind, TagSpec
 from tagwise.specs import Specs, source_tables
+from tagwise.store.history import changes_sql
 from tagwise.store.sql import table
 
 if TYPE_CHECKING:
@@ -219,8 +220,6 @@ class _Explainer:
 
 
 def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]:
-    if not ws.warehouse.has_table("tags", "current"):
-        return []
     if as_of is None:
         sql = (
             "SELECT tag, value, score, source, version, run_id, valid_from, locked, "
@@ -238,12 +237,10 @@ def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]
 
 
 def _changes(ws: Workspace, cid: int, limit: int = 20) -> list[dict[str, Any]]:
-    if not ws.warehouse.has_table("tags", "changes"):
-        return []
     rows = ws.warehouse.rows(
         "SELECT run_id, as_of, tag, old_value, new_value, old_score, new_score "
-        "FROM tags.changes WHERE cid = ? ORDER BY run_id DESC, tag LIMIT ?",
-        [cid, limit],
+        f"FROM ({changes_sql(cid=cid)}) ORDER BY run_id DESC, tag, new_value LIMIT ?",
+        [limit],
     )
     keys = ("run", "as_of", "tag", "old", "new", "old_score", "new_score")
     return [dict(zip(keys, r, strict=True)) for r in rows]

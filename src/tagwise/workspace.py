@@ -19,6 +19,7 @@ from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor, resolve_url
+from tagwise.store.history import changes_sql, ensure_tables
 from tagwise.store.warehouse import Warehouse
 
 __all__ = ["IngestReport", "Workspace", "find_root", "init", "open_workspace"]
@@ -92,6 +93,7 @@ class Workspace:
             self._warehouse = Warehouse(
                 path if path.is_absolute() else self.root / path, self.settings.warehouse
             )
+            ensure_tables(self._warehouse)  # also upgrades an older layout
             self._reconcile_runs()
         return self._warehouse
 
@@ -304,8 +306,6 @@ class Workspace:
 
     def tag_distribution(self, code: str, *, limit: int = 20) -> list[tuple[str, int]]:
         """Customers per current value of a tag, most common first."""
-        if not self.warehouse.has_table("tags", "current"):
-            return []
         rows = self.warehouse.rows(
             "SELECT coalesce(value, CAST(round(score, 2) AS VARCHAR)) AS v, count(*) "
             "FROM tags.current WHERE tag = ? GROUP BY v ORDER BY 2 DESC, 1 LIMIT ?",
@@ -315,8 +315,6 @@ class Workspace:
 
     def tag_coverage(self) -> dict[str, int]:
         """Customers having at least one current value, per tag."""
-        if not self.warehouse.has_table("tags", "current"):
-            return {}
         rows = self.warehouse.rows("SELECT tag, count(DISTINCT cid) FROM tags.current GROUP BY tag")
         return {str(t): int(n) for t, n in rows}
 
@@ -394,9 +392,8 @@ class Workspace:
 
     def _last_changes(self, code: str, run_id: int) -> list[dict[str, Any]]:
         rows = self.warehouse.rows(
-            "SELECT old_value, new_value, count(*) FROM tags.changes WHERE tag = ? AND "
-            "run_id = ? GROUP BY ALL ORDER BY 3 DESC LIMIT 20",
-            [code, run_id],
+            "SELECT old_value, new_value, count(*) "
+            f"FROM ({changes_sql(tag=code, run_id=run_id)}) GROUP BY ALL ORDER BY 3 DESC LIMIT 20"
         )
         return [{"from": o, "to": n, "customers": int(c)} for o, n, c in rows]
 

@@ -73,7 +73,18 @@ def make_profile(wh: Warehouse, columns: dict[str, str], rows: list[dict[str, An
 def run(wh: Warehouse, tags: list[TagSpec], schema: Schema, **kw: Any) -> TagPlan:
     plan = plan_tags(tags, schema, **kw)
     wh.execute(f"DROP TABLE IF EXISTS {TARGET}")
-    evaluate_tags(wh, plan, profile=PROFILE, as_of=AS_OF, target=TARGET)
+    ids = {code: i for i, code in enumerate(plan.tags, start=1)}
+    with evaluate_tags(wh, plan, profile=PROFILE, as_of=AS_OF, ids=ids) as values:
+        empty = "SELECT NULL::INTEGER cid, NULL::INTEGER tag_id, NULL value, NULL::DOUBLE score"
+        wh.execute(
+            f"CREATE TEMP TABLE long_values AS SELECT * FROM {values or f'({empty} LIMIT 0)'}"
+        )
+    names = ", ".join(f"({i}, '{code}')" for code, i in ids.items())
+    wh.execute(
+        f"CREATE TABLE {TARGET} AS SELECT v.cid, n.tag, v.value, v.score FROM long_values v "
+        f"JOIN (VALUES {names or '(0, NULL)'}) n(id, tag) ON n.id = v.tag_id"
+    )
+    wh.execute("DROP TABLE long_values")
     return plan
 
 
@@ -134,7 +145,7 @@ def test_enum_first_match_wins_and_null_conditions_fall_to_else(wh: Warehouse) -
         ("tag", "VARCHAR"),
         ("value", "VARCHAR"),
         ("score", "DOUBLE"),
-    ]
+    ]  # the long form: (cid, tag_id, value, score), named here by the test
 
 
 def test_enum_without_else_gives_no_row_when_nothing_matches(wh: Warehouse) -> None:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tagwise.store.history import RunTag, ensure_tables, swap_values
+from tagwise.store.history import RunTag, ensure_tables, swap_values, tag_ids
 from tagwise.store.warehouse import Warehouse
 
 TAGS = [
@@ -30,11 +30,17 @@ def wh(tmp_path: Path):
 
 
 def load(wh: Warehouse, rows: list[tuple]) -> str:
+    """A run's long form: (cid, tag_id, value, score), tags given by code."""
+    ids = tag_ids(wh, list(KINDS), kinds=KINDS)
     wh.execute(
-        "CREATE OR REPLACE TEMP TABLE new_values (cid INTEGER, tag VARCHAR, value VARCHAR, score DOUBLE)"
+        "CREATE OR REPLACE TEMP TABLE new_values "
+        "(cid INTEGER, tag_id INTEGER, value VARCHAR, score DOUBLE)"
     )
     if rows:
-        wh.con.executemany("INSERT INTO new_values VALUES (?, ?, ?, ?)", rows)
+        wh.con.executemany(
+            "INSERT INTO new_values VALUES (?, ?, ?, ?)",
+            [(cid, ids[tag], value, score) for cid, tag, value, score in rows],
+        )
     return "new_values"
 
 
@@ -94,19 +100,41 @@ def test_first_run_adds_everything_and_second_run_only_changes(wh) -> None:
     assert since == {"运动": datetime(2026, 1, 1), "美食": datetime(2026, 2, 1)}
 
 
-def test_locked_values_are_kept_and_the_computed_value_is_the_shadow(wh) -> None:
-    swap_values(
-        wh, new=load(wh, [(1, "level", "高", None)]), tags=TAGS, run_id=1, as_of=date(2026, 1, 1)
-    )
+def lock(wh: Warehouse, cid: int, tag: str, value: str, expires: datetime | None = None) -> None:
     wh.execute(
-        "UPDATE tags.current SET locked = TRUE, value = '人工', source = 'manual' "
-        "WHERE cid = 1 AND tag = 'level'"
+        "INSERT INTO tags.locks SELECT ?, tag_id, ?, NULL, 'manual', NULL, now(), ?, 'tester' "
+        "FROM tags.defs WHERE tag = ?",
+        [cid, value, expires, tag],
     )
+
+
+def test_locked_values_win_and_the_computed_value_is_the_shadow(wh) -> None:
+    swap_values(
+        wh,
+        new=load(wh, [(1, "level", "高", None), (2, "level", "高", None)]),
+        tags=TAGS,
+        run_id=1,
+        as_of=date(2026, 1, 1),
+    )
+    lock(wh, 1, "level", "人工")
+    lock(wh, 2, "level", "过期", expires=datetime(2000, 1, 1))
     result = swap_values(
-        wh, new=load(wh, [(1, "level", "低", None)]), tags=TAGS, run_id=2, as_of=date(2026, 2, 1)
+        wh,
+        new=load(wh, [(1, "level", "低", None), (2, "level", "低", None)]),
+        tags=TAGS,
+        run_id=2,
+        as_of=date(2026, 2, 1),
     )
-    assert wh.rows("SELECT value, locked, shadow_value FROM tags.current") == [("人工", True, "低")]
-    assert result.changes == 0
+    assert set(wh.rows("SELECT cid, value, locked, shadow_value, source FROM tags.current")) == {
+        (1, "人工", True, "低", "manual"),
+        (2, "低", False, None, "rule"),  # an expired lock no longer wins
+    }
+    # the change log records what the rule computed, for both customers
+    assert result.changes == 2
+    assert set(wh.rows("SELECT cid, old_value, new_value FROM tags.changes WHERE run_id = 2")) == {
+        (1, "高", "低"),
+        (2, "高", "低"),
+    }
 
 
 def test_retired_tags_end_and_leave_history(wh) -> None:

@@ -20,7 +20,7 @@ SQL is built from sqlglot nodes only: names are quoted identifiers, values are l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -571,16 +571,24 @@ def _scan(
     )
 
 
-def profile_select(features: FeaturesSpec, sources: SourcesSpec, *, as_of: date) -> exp.Select:
+def profile_select(
+    features: FeaturesSpec,
+    sources: SourcesSpec,
+    *,
+    as_of: date,
+    attributes: Collection[str] | None = None,
+) -> exp.Select:
     """The profile query: the customer master left-joined to each source's feature select.
 
-    The features must be checked (:func:`profile_schema`).
+    The features must be checked (:func:`profile_schema`). ``attributes`` keeps only those
+    columns of the customer master (None: all of them).
     """
     master = _master(sources)
     base = exp.to_identifier("c", quoted=True)
     select = exp.select(exp.column("cid", table=base.copy(), quoted=True))
+    kept = [n for n in master.columns if attributes is None or n in attributes]
     select = select.select(
-        *(exp.column(n, table=base.copy(), quoted=True) for n in master.columns), copy=False
+        *(exp.column(n, table=base.copy(), quoted=True) for n in kept), copy=False
     )
     select = select.from_(
         exp.alias_(exp.table_(master.name, db="src", quoted=True), base.copy()), copy=False
@@ -613,6 +621,7 @@ def build_profile(
     *,
     as_of: date,
     target: str,
+    attributes: Collection[str] | None = None,
     doc: Document | None = None,
 ) -> Schema:
     """Create (or replace) the profile table ``target``: one row per customer.
@@ -624,10 +633,13 @@ def build_profile(
         as_of: the run's date.
         target: the table, a quoted name such as ``"snap"."profile_12"``; its schema is
             created when missing.
+        attributes: the customer master's columns to keep (None: all). A run keeps only
+            those its tags read, so a snapshot stays small and holds no personal data that
+            no rule uses.
         doc: the features' YAML document, for error lines.
 
     Returns:
-        The profile's schema (attributes, then features).
+        The profile's schema (all attributes, then features), whatever ``attributes`` keeps.
 
     Raises:
         SpecError: a feature is invalid.
@@ -640,7 +652,7 @@ def build_profile(
             this=exp.Table(db=table.args["db"].copy()), kind="SCHEMA", exists=True
         )
         wh.execute(make_schema.sql(_DIALECT))
-    query = profile_select(features, sources, as_of=as_of)
+    query = profile_select(features, sources, as_of=as_of, attributes=attributes)
     create = exp.Create(this=table, kind="TABLE", replace=True, expression=query)
     wh.execute(create.sql(_DIALECT))
     return schema

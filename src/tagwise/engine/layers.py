@@ -1,6 +1,6 @@
 """The SQL of a plan's evaluation (sqlglot trees, DuckDB dialect): one ``SELECT`` per layer
 into a wide table (one row per customer, one column per tag) and the ``UNION ALL`` of every
-tag into the long table ``(cid, tag, value, score)``.
+tag as the long form ``(cid, tag_id, value, score)``.
 """
 
 from __future__ import annotations
@@ -15,27 +15,20 @@ from tagwise.engine.sqltags import bind_as_of, rename_profile
 from tagwise.lang import Column, TypedExpr, to_sql
 from tagwise.spec.tags import TagKind
 
-__all__ = ["LayerSql", "long_table"]
-
-_LONG_COLUMNS = (("cid", "INTEGER"), ("tag", "VARCHAR"), ("value", "VARCHAR"), ("score", "DOUBLE"))
-
-
-def long_table(table: exp.Table) -> exp.Create:
-    """``CREATE TABLE table (cid, tag, value, score)``: the long table, empty."""
-    columns = [
-        exp.ColumnDef(this=exp.to_identifier(name, quoted=True), kind=exp.DataType.build(kind))
-        for name, kind in _LONG_COLUMNS
-    ]
-    return exp.Create(this=exp.Schema(this=table, expressions=columns), kind="TABLE")
+__all__ = ["LayerSql"]
 
 
 class LayerSql:
     """Builds the sqlglot trees of a plan's layers and of the long form."""
 
-    def __init__(self, plan: TagPlan, *, profile: exp.Table, as_of: date) -> None:
+    def __init__(
+        self, plan: TagPlan, *, profile: exp.Table, as_of: date, ids: Mapping[str, int]
+    ) -> None:
         self.plan = plan
         self.profile = profile
         self.as_of = as_of
+        self.ids = ids
+        """The tag store's id of each tag (the long form's ``tag_id``)."""
 
     def ref(self, column: Column) -> exp.Expression:
         """A column of the joined layer: profile columns from ``p``, tags from their layer."""
@@ -162,7 +155,7 @@ class LayerSql:
         )
 
     def long_form(self, tables: Sequence[exp.Identifier]) -> exp.Query | None:
-        """One ``SELECT cid, 'code', value, score FROM layer`` per tag, ``UNION ALL``."""
+        """One ``SELECT cid, tag_id, value, score FROM layer`` per tag, ``UNION ALL``."""
         parts = [
             self.long_part(self.plan.tags[code], tables[number])
             for number, codes in enumerate(self.plan.layers)
@@ -193,7 +186,9 @@ class LayerSql:
         return (
             exp.select(
                 exp.column("cid", quoted=True),
-                exp.Literal.string(tag.code).as_("tag", quoted=True),
+                exp.cast(exp.Literal.number(self.ids[tag.code]), exp.DataType.Type.INT).as_(
+                    "tag_id", quoted=True
+                ),
                 exp.cast(value, "VARCHAR").as_("value", quoted=True),
                 exp.cast(score, exp.DataType.Type.DOUBLE).as_("score", quoted=True),
             )

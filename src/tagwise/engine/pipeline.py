@@ -3,10 +3,11 @@
 Stages (each timed and reported):
 
 1. **features**: the profile snapshot ``snap.profile_<run>`` (one GROUP BY per source);
-2. **rules**: every selected tag, one SELECT per dependency layer, into the long table
-   ``snap.values_<run>``;
-3. **swap**: diff against the current values, append changes and history, replace the
-   current values, in one warehouse transaction (:func:`tagwise.store.history.swap_values`).
+2. **rules**: every selected tag, one SELECT per dependency layer into scratch tables;
+3. **swap**: the long form of the layers read once: tags computed for the first time go
+   straight into the current values, the others are diffed and only their changes end
+   intervals and replace rows, in one warehouse transaction
+   (:func:`tagwise.store.history.swap_values`).
 
 The catalog records the run before (``running``) and after (``ok`` / ``failed``). Scratch
 tables of a failed or killed run are dropped by the next run; the previous values stay.
@@ -25,7 +26,7 @@ from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
 from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.catalog import Catalog, SpecVersion
-from tagwise.store.history import RunTag, ensure_tables, swap_values
+from tagwise.store.history import RunTag, computed_tags, ensure_tables, swap_values, tag_ids
 from tagwise.store.sql import table
 from tagwise.store.warehouse import Warehouse
 
@@ -95,7 +96,8 @@ def select_tags(
         chosen = set(due_tags(active.values(), last, now))
     else:
         chosen = {c for c, t in active.items() if t.refresh is not Refresh.MANUAL}
-    return [t for c, t in active.items() if c in _with_dependencies(chosen, active)]
+    needed = _with_dependencies(chosen, active)
+    return [t for c, t in active.items() if c in needed]
 
 
 def due_tags(
@@ -186,7 +188,7 @@ def run_tags(
             for code, (values, changes) in report.per_tag.items()
         ]
     )
-    _drop_old_snapshots(wh, run_id)
+    _drop_old_snapshots(wh)
     return report
 
 
@@ -199,36 +201,46 @@ def _execute(
     report: RunReport,
     progress: Callable[[str], None] | None,
 ) -> None:
-    from tagwise.engine.features import build_profile  # noqa: PLC0415
+    from tagwise.engine.features import build_profile, profile_schema  # noqa: PLC0415
     from tagwise.engine.rules import evaluate_tags, plan_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")
     ensure_tables(wh)
     profile = table("snap", f"profile_{report.run_id}")
-    values = table("snap", f"values_{report.run_id}")
     step = progress or (lambda _m: None)
     started = time.perf_counter()
     step("features: building the profile")
-    schema = build_profile(wh, specs.features, specs.sources, as_of=report.as_of, target=profile)
+    plan = plan_tags(
+        list(tags),
+        profile_schema(specs.features, specs.sources),
+        locate=_tags(specs).where,
+        sources=source_tables(specs.sources),
+    )
+    build_profile(
+        wh,
+        specs.features,
+        specs.sources,
+        as_of=report.as_of,
+        target=profile,
+        attributes=plan.reads(),
+    )
     report.customers = int(wh.scalar(f"SELECT count(*) FROM {profile}"))
     started = _lap(report, "features", started)
     step(f"rules: {len(tags)} tags")
-    plan = plan_tags(
-        list(tags), schema, locate=_tags(specs).where, sources=source_tables(specs.sources)
-    )
-    evaluate_tags(wh, plan, profile=profile, as_of=report.as_of, target=values)
-    started = _lap(report, "rules", started)
-    step("swap: diff, history and current values")
     retire = _retired(wh, specs)
-    result = swap_values(
-        wh,
-        new=values,
-        run_id=report.run_id,
-        as_of=report.as_of,
-        retire=retire,
-        tags=[RunTag(t.code, t.kind.value, versions[t.code].version) for t in tags],
-    )
+    ids = tag_ids(wh, [t.code for t in tags], kinds={t.code: t.kind.value for t in tags})
+    with evaluate_tags(wh, plan, profile=profile, as_of=report.as_of, ids=ids) as values:
+        started = _lap(report, "rules", started)
+        step("swap: diff, history and current values")
+        result = swap_values(
+            wh,
+            new=values or _NO_VALUES,
+            run_id=report.run_id,
+            as_of=report.as_of,
+            retire=retire,
+            tags=[RunTag(t.code, t.kind.value, versions[t.code].version) for t in tags],
+        )
     _lap(report, "swap", started)
     report.tag_values, report.changes, report.per_tag = (
         result.tag_values,
@@ -236,7 +248,13 @@ def _execute(
         result.per_tag,
     )
     report.retired = list(retire)
-    wh.execute(f"DROP TABLE IF EXISTS {values}")
+
+
+_NO_VALUES = (
+    "(SELECT CAST(NULL AS INTEGER) AS cid, CAST(NULL AS INTEGER) AS tag_id, "
+    "CAST(NULL AS VARCHAR) AS value, CAST(NULL AS DOUBLE) AS score WHERE FALSE)"
+)
+"""The long form of a run without tags (only retired tags end)."""
 
 
 def _lap(report: RunReport, stage: str, started: float) -> float:
@@ -263,17 +281,15 @@ def _applied_versions(catalog: Catalog, specs: Specs) -> dict[str, SpecVersion]:
 def _retired(wh: Warehouse, specs: Specs) -> list[str]:
     """Deprecated (or removed) tags that still have current computed values."""
     active = {c for c, t in _tags(specs).tags.items() if t.status is not Status.DEPRECATED}
-    present = [str(r[0]) for r in wh.rows("SELECT DISTINCT tag FROM tags.current WHERE NOT locked")]
-    return sorted(set(present) - active)
+    return sorted(computed_tags(wh) - active)
 
 
 def _drop_scratch(wh: Warehouse, run_id: int) -> None:
     """Tables of a failed run: its profile snapshot explains nothing."""
-    wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'values_{run_id}')}")
     wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{run_id}')}")
 
 
-def _drop_old_snapshots(wh: Warehouse, run_id: int) -> None:
+def _drop_old_snapshots(wh: Warehouse) -> None:
     names = [
         str(r[0])
         for r in wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap'")
@@ -285,6 +301,6 @@ def _drop_old_snapshots(wh: Warehouse, run_id: int) -> None:
     )
     for old in runs[:-KEEP_SNAPSHOTS]:
         wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{old}')}")
-    for name in names:
-        if name.startswith("values_") and name != f"values_{run_id}":
+    for name in names:  # long tables that runs before 0.2 wrote
+        if name.startswith("values_"):
             wh.execute(f"DROP TABLE IF EXISTS {table('snap', name)}")

@@ -11,9 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from sqlglot import exp
+
 from tagwise.engine.sqltags import SqlTag
 from tagwise.lang import Column, Schema, TypedExpr
-from tagwise.lang.ast import Expr
+from tagwise.lang.ast import Expr, Name
 from tagwise.spec.tags import TagSpec
 
 __all__ = ["PlannedBranch", "PlannedTag", "PyFn", "Row", "TagPlan", "walk"]
@@ -76,6 +78,22 @@ class TagPlan:
     tags: Mapping[str, PlannedTag]
     """By code, in layer order."""
     layers: tuple[tuple[str, ...], ...]
+
+    def reads(self) -> frozenset[str]:
+        """The profile columns (attributes and features) that the tags' rules, scores and
+        SQL read; a run's profile snapshot needs no other attribute."""
+        names: set[str] = set()
+        for tag in self.tags.values():
+            typed = [b.when for b in tag.branches if b.when is not None]
+            typed += [tag.score] if tag.score is not None else []
+            names.update(n.name for t in typed for n in walk(t.expr) if isinstance(n, Name))
+            if tag.sql is not None:
+                if any(True for _ in tag.sql.query.find_all(exp.Star)):
+                    names.update(self.schema.names)  # `SELECT *` may read any column
+                names.update(c.name for c in tag.sql.query.find_all(exp.Column))
+        return frozenset(
+            n for n in names if (c := self.schema.get(n)) is not None and c.role != "tag"
+        )
 
 
 def walk(node: Expr) -> Iterator[Expr]:

@@ -7,8 +7,9 @@ Three steps, one public function each:
   **layers** (a cycle is an error naming it). :func:`check_tags` returns every problem
   instead of raising the first.
 * :func:`evaluate_tags` computes a plan set-based in the warehouse: one ``SELECT`` per
-  layer into a wide scratch table (one row per customer, one column per tag), then one
-  ``UNION ALL`` into the long table ``(cid, tag, value, score)``.
+  layer into a wide scratch table (one row per customer, one column per tag), and gives
+  the ``UNION ALL`` of every tag as the long form ``(cid, tag_id, value, score)``, which the
+  swap reads once (no long copy is written before it).
 * :func:`explain` re-evaluates one tag on one profile row with the Python back-end and
   says which branch matched and what the condition read.
 
@@ -29,13 +30,13 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import uuid
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date
 
 from sqlglot import exp
 
 from tagwise.engine.explain import Explanation, explain, tag_values
-from tagwise.engine.layers import LayerSql, long_table
+from tagwise.engine.layers import LayerSql
 from tagwise.engine.plan import PlannedBranch, PlannedTag, TagPlan, walk
 from tagwise.engine.sqltags import (
     DIALECT,
@@ -376,45 +377,45 @@ def _tag_names(tree: Expr, codes: Collection[str]) -> set[str]:
 # -- evaluation --------------------------------------------------------------------------
 
 
-def evaluate_tags(wh: Warehouse, plan: TagPlan, *, profile: str, as_of: date, target: str) -> None:
-    """Compute every tag of ``plan`` into the new long table ``target``.
+@contextlib.contextmanager
+def evaluate_tags(
+    wh: Warehouse, plan: TagPlan, *, profile: str, as_of: date, ids: Mapping[str, int]
+) -> Iterator[str | None]:
+    """Compute every layer of ``plan`` into scratch tables and yield the long form.
 
-    ``target`` gets one row per customer and value: ``(cid, tag, value, score)``; a flag's
-    value is ``'true'``, a score tag has its number in ``score`` and its band (or null) in
-    ``value``; a tag without a value has no row.
+    The yielded relation (a parenthesized query, None when the plan has no tags) has one
+    row per customer and value: ``(cid, tag_id, value, score)``; a flag's value is
+    ``'true'``, a score tag has its number in ``score`` and its band (or null) in
+    ``value``; a tag without a value has no row. It is a ``UNION ALL`` with one branch per
+    tag, so a filter on ``tag`` reads only the matching branches. The scratch tables are
+    dropped when the block ends.
 
     Args:
         wh: the warehouse.
         plan: the checked tags (:func:`plan_tags`).
         profile: the profile table, as SQL (``"snap"."profile_3"``).
         as_of: the run's date.
-        target: the table to create, as SQL (``"stage"."tag_values_3"``).
+        ids: each tag's id in the tag store (:func:`tagwise.store.history.tag_ids`).
 
     Raises:
         EngineError: the warehouse failed (a SQL tag's query, a full disk …).
     """
     prefix = f"_tagwise_layer_{uuid.uuid4().hex[:12]}_"
     layer_tables = [exp.to_identifier(f"{prefix}{i}", quoted=True) for i in range(len(plan.layers))]
-    builder = LayerSql(plan, profile=exp.to_table(profile, dialect=DIALECT), as_of=as_of)
-    target_table = exp.to_table(target, dialect=DIALECT)
+    builder = LayerSql(plan, profile=exp.to_table(profile, dialect=DIALECT), as_of=as_of, ids=ids)
     try:
         for number, table in enumerate(layer_tables):
             select = builder.layer(number, layer_tables)
             create = exp.Create(this=exp.Table(this=table), kind="TABLE", expression=select)
             create.set("properties", exp.Properties(expressions=[exp.TemporaryProperty()]))
             wh.execute(create.sql(DIALECT))
-        wh.execute(long_table(target_table).sql(DIALECT))
         long_form = builder.long_form(layer_tables)
-        if long_form is not None:
-            insert = exp.Insert(this=target_table, expression=long_form)
-            wh.execute(insert.sql(DIALECT))
-    except EngineError:
-        # the failed statement may have aborted the caller's transaction, in which case the
+        yield None if long_form is None else f"({long_form.sql(DIALECT)})"
+    finally:
+        # a failed statement may have aborted the caller's transaction, in which case the
         # scratch tables vanish with its rollback: keep the first error, not the drop's
         with contextlib.suppress(EngineError):
             _drop(wh, layer_tables)
-        raise
-    _drop(wh, layer_tables)
 
 
 def _drop(wh: Warehouse, tables: Sequence[exp.Identifier]) -> None:
