@@ -291,33 +291,36 @@ def _apply_diff(
     Returns:
         The number of changes.
     """
-    single = [t for t in tags if t.kind != "multi"]
-    multi = [t for t in tags if t.kind == "multi"]
-    old_single = (
-        f"tag_id IN {_ids(single, ids)} OR tag_id IN (SELECT tag_id FROM {_RUN_TAGS} WHERE retire)"
-    )
 
-    def diff(new_ids: str, old_ids: str, on: str) -> str:
+    def diff(tag_id: int, multi: bool) -> str:
+        on = " AND n.value = o.value" if multi else ""
         return (
-            "SELECT coalesce(n.cid, o.cid) AS cid, coalesce(n.tag_id, o.tag_id) AS tag_id, "
-            "o.value AS old_value, n.value AS new_value, o.score AS old_score, "
-            "n.score AS new_score, o.cid IS NOT NULL AS had_old, n.cid IS NOT NULL AS has_new "
-            f"FROM (SELECT * FROM {new} WHERE tag_id IN {new_ids}) n "
-            f"FULL OUTER JOIN (SELECT * FROM tags.computed WHERE {old_ids}) o "
+            "SELECT coalesce(n.cid, o.cid), coalesce(n.tag_id, o.tag_id), o.value, n.value, "
+            f"o.score, n.score, o.cid IS NOT NULL, n.cid IS NOT NULL, {lit(multi)} "
+            f"FROM (SELECT * FROM {new} WHERE tag_id = {tag_id}) n "
+            f"FULL OUTER JOIN (SELECT * FROM tags.computed WHERE tag_id = {tag_id}) o "
             f"ON n.cid = o.cid AND n.tag_id = o.tag_id{on} "
             "WHERE o.cid IS NULL OR n.cid IS NULL OR n.value IS DISTINCT FROM o.value "
             "OR n.score IS DISTINCT FROM o.score"
         )
 
-    multi_ids = _ids(multi, ids)
     wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE {_CHANGES} AS "
-        f"SELECT *, FALSE AS multi FROM ({diff(_ids(single, ids), old_single, '')}) "
-        f"UNION ALL SELECT *, TRUE FROM "
-        f"({diff(multi_ids, f'tag_id IN {multi_ids}', ' AND n.value = o.value')})"
+        f"CREATE OR REPLACE TEMP TABLE {_CHANGES} (cid INTEGER, tag_id INTEGER, "
+        "old_value VARCHAR, new_value VARCHAR, old_score DOUBLE, new_score DOUBLE, "
+        "had_old BOOLEAN, has_new BOOLEAN, multi BOOLEAN)"
+    )
+    # one join per tag: the hash table holds one tag's values (a million rows, not all
+    # tags' tens of millions), so a diff stays fast and small in memory
+    for t in tags:
+        wh.execute(f"INSERT INTO {_CHANGES} {diff(ids[t.code], t.kind == 'multi')}")
+    # retired tags: every value ends (matched by value, as for multi tags)
+    wh.execute(
+        f"INSERT INTO {_CHANGES} SELECT cid, tag_id, value, NULL, score, NULL, TRUE, FALSE, TRUE "
+        f"FROM tags.computed WHERE tag_id IN (SELECT tag_id FROM {_RUN_TAGS} WHERE retire)"
     )
     match = (
-        "c.cid = ch.cid AND c.tag_id = ch.tag_id AND (NOT ch.multi OR c.value = ch.old_value) "
+        "c.cid = ch.cid AND c.tag_id = ch.tag_id "
+        "AND (NOT ch.multi OR c.value IS NOT DISTINCT FROM ch.old_value) "
         "AND ch.had_old"
     )
     wh.execute(
