@@ -1450,7 +1450,10 @@ def summarize(runs: dict[str, list[dict]], rows: dict, demo: dict | None, compar
         "runs": runs,
         "measured_at": time.strftime("%Y-%m-%d %H:%M"),
         "duckdb_threads": os.cpu_count(),
-        "memory_limit": os.environ.get("TAGWISE_WAREHOUSE__MEMORY_LIMIT", "default (80% of RAM)"),
+        "memory_limit": os.environ.get(
+            "TAGWISE_WAREHOUSE__MEMORY_LIMIT",
+            "tagwise's default (warehouse.memory_limit = 1500MB); (a) DuckDB's (80% of RAM)",
+        ),
         "code": code_version(),
     }
 

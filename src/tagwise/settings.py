@@ -67,7 +67,10 @@ class WarehouseSettings(_Group):
         default=None, ge=1, description="DuckDB worker threads (default: all cores)."
     )
     memory_limit: str | None = Field(
-        default=None, description="DuckDB memory limit such as '4GB' (default: DuckDB's 80%)."
+        default="1500MB",
+        description="DuckDB memory limit such as '1500MB', '8GB' or '50%'; work beyond it "
+        "spills to disk. The default keeps a 1M-customer workspace under 2 GB; raise it for "
+        "tens of millions of customers; null: DuckDB's default (80% of RAM).",
     )
 
 

@@ -203,3 +203,92 @@ def test_history_replays_every_run(tmp_path_factory, runs) -> None:
         assert at(wh, when) == state
         assert at(wh, when + timedelta(days=5)) == state
     wh.close()
+
+
+OLD_LAYOUT = """
+CREATE SCHEMA tags;
+CREATE TABLE tags.current (
+    cid INTEGER NOT NULL, tag VARCHAR NOT NULL, value VARCHAR, score DOUBLE,
+    source VARCHAR NOT NULL, confidence DOUBLE, version INTEGER, run_id BIGINT,
+    valid_from TIMESTAMP NOT NULL, expires_at TIMESTAMP, locked BOOLEAN NOT NULL DEFAULT FALSE,
+    shadow_value VARCHAR, shadow_score DOUBLE
+);
+CREATE TABLE tags.history (
+    cid INTEGER NOT NULL, tag VARCHAR NOT NULL, value VARCHAR, score DOUBLE,
+    source VARCHAR NOT NULL, version INTEGER, run_id BIGINT,
+    valid_from TIMESTAMP NOT NULL, valid_to TIMESTAMP
+);
+CREATE TABLE tags.changes (
+    run_id BIGINT, cid INTEGER NOT NULL, tag VARCHAR NOT NULL,
+    old_value VARCHAR, new_value VARCHAR, old_score DOUBLE, new_score DOUBLE,
+    source VARCHAR NOT NULL, version INTEGER, as_of DATE NOT NULL, changed_at TIMESTAMP NOT NULL
+);
+CREATE TABLE meta.runs (
+    run_id BIGINT PRIMARY KEY, as_of DATE NOT NULL, committed_at TIMESTAMP NOT NULL,
+    tags VARCHAR[] NOT NULL, tag_values BIGINT NOT NULL, changes BIGINT NOT NULL
+);
+INSERT INTO meta.runs VALUES
+    (1, DATE '2026-01-01', TIMESTAMP '2026-01-01 08:00', ['level', 'likes'], 4, 4),
+    (2, DATE '2026-02-01', TIMESTAMP '2026-02-01 08:00', ['level', 'likes'], 3, 2);
+INSERT INTO tags.current VALUES
+    (1, 'level', '中', NULL, 'rule', NULL, 1, 2, '2026-02-01', NULL, FALSE, NULL, NULL),
+    (1, 'likes', '运动', NULL, 'rule', NULL, 1, 1, '2026-01-01', NULL, FALSE, NULL, NULL),
+    (2, 'level', '人工', NULL, 'manual', NULL, NULL, NULL, '2026-01-15', NULL, TRUE, '低', NULL);
+INSERT INTO tags.history VALUES
+    (1, 'level', '高', NULL, 'rule', 1, 1, '2026-01-01', '2026-02-01'),
+    (1, 'level', '中', NULL, 'rule', 1, 2, '2026-02-01', NULL),
+    (1, 'likes', '运动', NULL, 'rule', 1, 1, '2026-01-01', NULL),
+    (1, 'likes', '旅行', NULL, 'rule', 1, 1, '2026-01-01', '2026-02-01'),
+    (2, 'level', '低', NULL, 'rule', 1, 1, '2026-01-01', NULL);
+INSERT INTO tags.changes VALUES
+    (1, 1, 'level', NULL, '高', NULL, NULL, 'rule', 1, '2026-01-01', '2026-01-01 08:00'),
+    (1, 1, 'likes', NULL, '运动', NULL, NULL, 'rule', 1, '2026-01-01', '2026-01-01 08:00'),
+    (1, 1, 'likes', NULL, '旅行', NULL, NULL, 'rule', 1, '2026-01-01', '2026-01-01 08:00'),
+    (1, 2, 'level', NULL, '低', NULL, NULL, 'rule', 1, '2026-01-01', '2026-01-01 08:00'),
+    (2, 1, 'level', '高', '中', NULL, NULL, 'rule', 1, '2026-02-01', '2026-02-01 08:00'),
+    (2, 1, 'likes', '旅行', NULL, NULL, NULL, 'rule', 1, '2026-02-01', '2026-02-01 08:00');
+"""
+
+
+def test_a_warehouse_of_the_earlier_layout_is_upgraded_with_its_history(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "old.duckdb")
+    wh.execute(OLD_LAYOUT)
+    old_changes = set(
+        wh.rows("SELECT run_id, cid, tag, old_value, new_value, as_of FROM tags.changes")
+    )
+    ensure_tables(wh)
+    # every earlier answer survives: current values (the lock wins), time travel, changes
+    assert set(wh.rows("SELECT cid, tag, value, locked, source FROM tags.current")) == {
+        (1, "level", "中", False, "rule"),
+        (1, "likes", "运动", False, "rule"),
+        (2, "level", "人工", True, "manual"),
+    }
+    assert wh.scalar("SELECT shadow_value FROM tags.current WHERE cid = 2") == "低"
+    assert at(wh, date(2026, 1, 15)) == {
+        (1, "level", "高", None),
+        (1, "likes", "运动", None),
+        (1, "likes", "旅行", None),
+        (2, "level", "低", None),
+    }
+    assert at(wh, date(2026, 2, 1)) == {
+        (1, "level", "中", None),
+        (1, "likes", "运动", None),
+        (2, "level", "低", None),
+    }
+    new_changes = set(
+        wh.rows("SELECT run_id, cid, tag, old_value, new_value, as_of FROM tags.changes")
+    )
+    assert new_changes == old_changes
+    assert wh.scalar("SELECT kind FROM tags.defs WHERE tag = 'likes'") == "multi"
+    # and the next run works on top of it
+    result = swap_values(
+        wh,
+        new=load(
+            wh, [(1, "level", "中", None), (1, "likes", "运动", None), (2, "level", "低", None)]
+        ),
+        tags=TAGS,
+        run_id=3,
+        as_of=date(2026, 3, 1),
+    )
+    assert result.changes == 0
+    wh.close()

@@ -417,8 +417,9 @@ def feature_select(
     """One ``SELECT cid, <agg> FILTER (…) AS <feature>, … GROUP BY cid`` over the source.
 
     ``mode`` features are the exception: each is a small pre-aggregation by (cid, value)
-    left-joined to that select. Computing the most frequent value inside the single scan
-    (``histogram`` per customer) measured about 3× slower at 1M customers (bench/README.md).
+    left-joined to that select (on a source with one row per customer, the value itself).
+    Computing the most frequent value inside the single scan (``histogram`` per customer)
+    measured about 3× slower at 1M customers (bench/README.md).
 
     Args:
         source: the source, with a customer_key (its table has ``cid``).
@@ -430,8 +431,10 @@ def feature_select(
     end = _as_of_end(as_of)
     times = sorted({t for f in features if (t := f.time or time_column) is not None})
     select = exp.select(_col("cid")).from_(_source_table(source))
+    # one row per customer (keyed by the customer): the most frequent value is the value
+    single = bool(source.customer_key) and source.primary_key == (source.customer_key,)
     for feature in features:
-        if feature.agg is Agg.MODE:
+        if feature.agg is Agg.MODE and not single:
             continue
         scan = _scan(
             feature,
@@ -440,7 +443,7 @@ def feature_select(
             time_name=feature.time or time_column,
             bound_end=len(times) > 1,
         )
-        value = _AGGREGATES[feature.agg](scan)
+        value = _AGGREGATES[Agg.MIN if feature.agg is Agg.MODE else feature.agg](scan)
         select = select.select(exp.alias_(value, feature.name, quoted=True), copy=False)
     if times:
         bounds = [exp.LT(this=_col(t), expression=_time_literal(end)) for t in times]
@@ -452,7 +455,7 @@ def feature_select(
                 exp.GTE(this=_col(times[0]), expression=_time_literal(earliest)), copy=False
             )
     select = select.group_by(_col("cid"), copy=False)
-    modes = [f for f in features if f.agg is Agg.MODE]
+    modes = [f for f in features if f.agg is Agg.MODE and not single]
     return _with_modes(select, source, modes, as_of=as_of, time_column=time_column)
 
 

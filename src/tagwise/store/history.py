@@ -115,6 +115,8 @@ CREATE OR REPLACE VIEW tags.history AS
 
 _CHANGES = "tw_changes"
 _RUN_TAGS = "tw_run_tags"
+_LAYOUT = 2
+"""Version of the tag store's layout (1: Tagwise 0.1's wide tables, upgraded on open)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,12 +139,20 @@ class SwapResult:
 
 
 def ensure_tables(wh: Warehouse) -> None:
-    """Create the tag tables and views if they do not exist (upgrading an older layout)."""
+    """Create the tag tables and views if they do not exist (upgrading an older layout).
+
+    The layout's version is stamped in ``meta.layout``; when it matches, this is one query.
+    """
+    wh.execute("CREATE TABLE IF NOT EXISTS meta.layout (part VARCHAR PRIMARY KEY, version INTEGER)")
+    if wh.scalar("SELECT version FROM meta.layout WHERE part = 'tags'") == _LAYOUT:
+        return
     if _old_layout(wh):
         _upgrade(wh)
-    wh.execute(_TABLES)
-    wh.execute(_VIEWS)
-    wh.execute(f"CREATE OR REPLACE VIEW tags.changes AS {changes_sql()}")
+    with wh.transaction():
+        wh.execute(_TABLES)
+        wh.execute(_VIEWS)
+        wh.execute(f"CREATE OR REPLACE VIEW tags.changes AS {changes_sql()}")
+        wh.execute("INSERT OR REPLACE INTO meta.layout VALUES ('tags', ?)", [_LAYOUT])
 
 
 def tag_ids(wh: Warehouse, codes: Sequence[str], *, kinds: Mapping[str, str]) -> dict[str, int]:
@@ -376,26 +386,31 @@ def _old_layout(wh: Warehouse) -> bool:
 
 def _upgrade(wh: Warehouse) -> None:
     """Move a 0.1 layout into this one: tags get ids (multi when a customer ever held
-    several values), unlocked current values become computed ones, locked ones locks, and
-    closed intervals move to ``past`` with the run that ended each (from the old change
+    several values), open intervals become computed values, locked current values locks,
+    and closed intervals move to ``past`` with the run that ended each (from the old change
     log); the old tables are dropped. One transaction."""
     with wh.transaction():
         wh.execute(_TABLES)
+        # a multi tag: some customer held several values at once (set by one run, or open)
         wh.execute(
             "INSERT INTO tags.defs SELECT (row_number() OVER (ORDER BY tag))::INTEGER, tag, "
             "CASE WHEN bool_or(n > 1) THEN 'multi' ELSE 'enum' END, max(version), "
-            "coalesce(min(source) FILTER (WHERE source <> 'manual'), 'rule') "
-            "FROM (SELECT tag, cid, valid_to, count(*) AS n, max(version) AS version, "
-            "min(source) AS source FROM tags.history GROUP BY tag, cid, valid_to) GROUP BY tag"
+            "coalesce(min(source) FILTER (WHERE source <> 'manual'), 'rule') FROM ("
+            "SELECT tag, count(*) AS n, max(version) AS version, min(source) AS source "
+            "FROM tags.history GROUP BY tag, cid, valid_from UNION ALL "
+            "SELECT tag, count(*), max(version), min(source) FROM tags.history "
+            "WHERE valid_to IS NULL GROUP BY tag, cid) GROUP BY tag"
         )
         wh.execute(
             "INSERT INTO tags.defs SELECT (SELECT coalesce(max(tag_id), 0) FROM tags.defs) "
             "+ (row_number() OVER (ORDER BY tag))::INTEGER, tag, 'enum', max(version), 'rule' "
             "FROM tags.current WHERE tag NOT IN (SELECT tag FROM tags.defs) GROUP BY tag"
         )
+        # the open intervals are exactly the computed values (locked ones included)
         wh.execute(
-            "INSERT INTO tags.computed SELECT c.cid, d.tag_id, c.value, c.score, c.run_id "
-            "FROM tags.current c JOIN tags.defs d USING (tag) WHERE NOT c.locked"
+            "INSERT INTO tags.computed SELECT h.cid, d.tag_id, h.value, h.score, h.run_id "
+            "FROM tags.history h JOIN tags.defs d USING (tag) "
+            "WHERE h.valid_to IS NULL AND h.run_id IS NOT NULL"
         )
         wh.execute(
             "INSERT INTO tags.locks SELECT c.cid, d.tag_id, c.value, c.score, c.source, "
