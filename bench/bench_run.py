@@ -1232,6 +1232,7 @@ def warehouse(ws: Path) -> Path:
 def restore(ws: Path, clean: Path) -> None:
     """Put the warehouse back to "ingested, never run"."""
     Path(str(warehouse(ws)) + ".wal").unlink(missing_ok=True)
+    shutil.rmtree(ws / ".tagwise" / "snapshots", ignore_errors=True)
     shutil.copy(clean, warehouse(ws))
 
 
@@ -1303,12 +1304,11 @@ def compare_features(ws: Path, outputs: dict[str, Path]) -> dict:
     import duckdb
 
     con = duckdb.connect(str(warehouse(ws)), read_only=True)
-    runs = con.sql(
-        "SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap' "
-        "AND table_name LIKE 'profile_%'"
-    ).fetchall()
-    latest = max((r[0] for r in runs), key=lambda n: int(n.split("_")[1]))
-    reference = {r[0]: r[1] for r in con.sql(f"DESCRIBE snap.{latest}").fetchall()}
+    files = (ws / ".tagwise" / "snapshots").glob("profile_*.parquet")
+    newest = max(files, key=lambda p: int(p.name.split("_")[1].split(".")[0]))
+    con.execute(f"CREATE TEMP VIEW snapshot AS SELECT * FROM read_parquet('{newest}')")
+    latest = "snapshot"
+    reference = {r[0]: r[1] for r in con.sql(f"DESCRIBE {latest}").fetchall()}
     numeric = ("BIGINT", "INTEGER", "DOUBLE", "HUGEINT", "FLOAT")
     attributes = {r[0] for r in con.sql("DESCRIBE src.customers").fetchall()}
     result = {}
@@ -1326,10 +1326,9 @@ def compare_features(ws: Path, outputs: dict[str, Path]) -> dict:
                 same = f'a."{c}"::VARCHAR IS NOT DISTINCT FROM b."{c}"::VARCHAR'
             checks.append(f'count(*) FILTER (WHERE NOT {same}) AS "{c}"')
         row = con.sql(
-            f"SELECT {', '.join(checks)} FROM snap.{latest} a "
-            f"JOIN {name}.profile b ON a.cid = b.cid"
+            f"SELECT {', '.join(checks)} FROM {latest} a JOIN {name}.profile b ON a.cid = b.cid"
         ).df()
-        joined = f"SELECT count(*) FROM snap.{latest} JOIN {name}.profile USING (cid)"
+        joined = f"SELECT count(*) FROM {latest} JOIN {name}.profile USING (cid)"
         compared = int(con.execute(joined).fetchall()[0][0])
         result[name] = {
             "features_compared": len(checks),

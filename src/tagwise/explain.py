@@ -91,7 +91,16 @@ class _Explainer:
     def profile(self, run_id: int) -> dict[str, Any]:
         """The customer's row of a run's profile snapshot (cached)."""
         if run_id not in self._profiles:
-            self._profiles[run_id] = self.row("snap", f"profile_{run_id}")
+            path = self.ws.warehouse.snapshot_path(run_id)
+            if path.exists():
+                result = self.ws.warehouse.execute(
+                    "SELECT * FROM read_parquet(?) WHERE cid = ?", [str(path), self.cid]
+                )
+                found = result.fetchone()
+                names = [d[0] for d in result.description]
+                self._profiles[run_id] = dict(zip(names, found, strict=True)) if found else {}
+            else:  # a snapshot table of Tagwise 0.1
+                self._profiles[run_id] = self.row("snap", f"profile_{run_id}")
         return self._profiles[run_id]
 
     def features(self, values: list[dict[str, Any]]) -> dict[str, Any]:

@@ -18,6 +18,7 @@ import yaml
 
 import tagwise
 from tagwise.cli.app import run as cli_run
+from tagwise.engine.pipeline import KEEP_SNAPSHOTS
 
 AS_OF = date(2026, 11, 1)
 
@@ -56,6 +57,22 @@ def history_at(root: Path, day: date) -> set[tuple]:
         )
     finally:
         con.close()
+
+
+def snapshots(root: Path) -> set[int]:
+    """Run ids whose profile snapshot file exists."""
+    folder = root / ".tagwise" / "snapshots"
+    return {int(p.name.split("_")[1].split(".")[0]) for p in folder.glob("profile_*.parquet")}
+
+
+def test_snapshots_of_the_last_runs_are_kept_and_explain_old_values(shop: Path, cli) -> None:
+    for day in ("2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01"):
+        assert cli("-w", shop, "run", "--as-of", day).code == 0
+    assert snapshots(shop) == {2, 3, 4, 5, 6}
+    # a May value is explained on run 2's snapshot, read back from its Parquet file
+    may = cli("-w", shop, "customer", "show", "C00000001", "--as-of", "2026-05-15", "--json")
+    stage = next(t for t in may.json()["tags"] if t["tag"] == "lifecycle_stage")
+    assert stage["run"] == 2 and "orders_total = " in stage["why"]
 
 
 def edit_tag(root: Path, code: str, change) -> None:
@@ -200,6 +217,7 @@ def test_a_failed_run_is_recorded_and_changes_nothing(shop: Path, cli) -> None:
     runs = cli("-w", shop, "runs", "--json").json()["runs"]
     assert runs[0]["status"] == "failed" and runs[0]["error"]
     assert current(shop) == before
+    assert snapshots(shop) == {1}  # the failed run's snapshot is gone, run 1's stays
     listing = {t["code"]: t for t in cli("-w", shop, "tags", "list", "--json").json()["tags"]}
     assert listing["spend_level"]["last_run"] == 1
 
@@ -263,8 +281,18 @@ def test_killed_run_leaves_the_previous_values(shop: Path) -> None:
             )
     with tagwise.open(shop) as ws:
         statuses = {r["status"] for r in ws.runs(limit=50)}
+        committed = {int(r[0]) for r in ws.warehouse.rows("SELECT run_id FROM meta.runs")}
     assert "running" not in statuses
     assert False in outcomes
+    # one more run: only snapshots of the last committed runs remain, no killed leftovers
+    subprocess.run(
+        [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-11-01"],
+        check=True,
+        capture_output=True,
+    )
+    left = snapshots(shop)
+    assert left and left <= committed | {max(left)} and len(left) <= KEEP_SNAPSHOTS
+    assert not list((shop / ".tagwise" / "snapshots").glob("*.partial"))
 
 
 def test_sql_tag_finds_the_generators_fraud_bursts(shop: Path) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 from sqlglot import exp
 
@@ -31,6 +32,7 @@ from tagwise.lang import Column, Schema, Type, check_condition, parse, to_sql
 from tagwise.spec.features import NEEDS_COLUMN, Agg, FeatureSpec, FeaturesSpec
 from tagwise.spec.load import Document
 from tagwise.spec.sources import ColumnType, SourceSpec, SourcesSpec
+from tagwise.store.sql import lit
 from tagwise.store.warehouse import Warehouse
 
 __all__ = [
@@ -623,19 +625,19 @@ def build_profile(
     sources: SourcesSpec,
     *,
     as_of: date,
-    target: str,
+    target: str | Path,
     attributes: Collection[str] | None = None,
     doc: Document | None = None,
 ) -> Schema:
-    """Create (or replace) the profile table ``target``: one row per customer.
+    """Create (or replace) the profile ``target``: one row per customer.
 
     Args:
         wh: the warehouse holding the ingested ``src`` tables.
         features: the features to compute.
         sources: the sources they read.
         as_of: the run's date.
-        target: the table, a quoted name such as ``"snap"."profile_12"``; its schema is
-            created when missing.
+        target: a table, a quoted name such as ``"snap"."profile_12"`` (its schema is
+            created when missing), or the path of a Parquet file (a run's snapshot).
         attributes: the customer master's columns to keep (None: all). A run keeps only
             those its tags read, so a snapshot stays small and holds no personal data that
             no rule uses.
@@ -649,13 +651,23 @@ def build_profile(
         EngineError: the warehouse failed.
     """
     schema = profile_schema(features, sources, doc=doc)
+    query = profile_select(features, sources, as_of=as_of, attributes=attributes)
+    if isinstance(target, Path):
+        # written under a temporary name and renamed: a file that exists is complete
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.name}.partial")
+        wh.execute(
+            f"COPY ({query.sql(_DIALECT)}) TO {lit(str(partial))} "
+            "(FORMAT parquet, COMPRESSION zstd)"
+        )
+        partial.replace(target)
+        return schema
     table = exp.to_table(target, dialect=_DIALECT)
     if table.args.get("db") is not None:
         make_schema = exp.Create(
             this=exp.Table(db=table.args["db"].copy()), kind="SCHEMA", exists=True
         )
         wh.execute(make_schema.sql(_DIALECT))
-    query = profile_select(features, sources, as_of=as_of, attributes=attributes)
     create = exp.Create(this=table, kind="TABLE", replace=True, expression=query)
     wh.execute(create.sql(_DIALECT))
     return schema

@@ -2,7 +2,7 @@
 
 Stages (each timed and reported):
 
-1. **features**: the profile snapshot ``snap.profile_<run>`` (one GROUP BY per source);
+1. **features**: the profile snapshot, a Parquet file (one GROUP BY per source);
 2. **rules**: every selected tag, one SELECT per dependency layer into scratch tables;
 3. **swap**: the long form of the layers read once: tags computed for the first time go
    straight into the current values, the others are diffed and only their changes end
@@ -27,7 +27,7 @@ from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.catalog import Catalog, SpecVersion
 from tagwise.store.history import RunTag, computed_tags, ensure_tables, swap_values, tag_ids
-from tagwise.store.sql import table
+from tagwise.store.sql import ident, lit, table
 from tagwise.store.warehouse import Warehouse
 
 __all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
@@ -212,7 +212,8 @@ def _execute(
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")
     ensure_tables(wh)
-    profile = table("snap", f"profile_{report.run_id}")
+    snapshot = wh.snapshot_path(report.run_id)
+    profile = ident(f"tw_profile_{report.run_id}")
     step = progress or (lambda _m: None)
     started = time.perf_counter()
     step("features: building the profile")
@@ -227,8 +228,11 @@ def _execute(
         specs.features,
         specs.sources,
         as_of=report.as_of,
-        target=profile,
+        target=snapshot,
         attributes=plan.reads(),
+    )
+    wh.execute(
+        f"CREATE OR REPLACE TEMP VIEW {profile} AS SELECT * FROM read_parquet({lit(str(snapshot))})"
     )
     report.customers = int(wh.scalar(f"SELECT count(*) FROM {profile}"))
     started = _lap(report, "features", started)
@@ -290,22 +294,26 @@ def _retired(wh: Warehouse, specs: Specs) -> list[str]:
 
 
 def _drop_scratch(wh: Warehouse, run_id: int) -> None:
-    """Tables of a failed run: its profile snapshot explains nothing."""
-    wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{run_id}')}")
+    """The snapshot of a failed run explains nothing."""
+    wh.snapshot_path(run_id).unlink(missing_ok=True)
 
 
 def _drop_old_snapshots(wh: Warehouse) -> None:
-    names = [
-        str(r[0])
-        for r in wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap'")
-    ]
-    runs = sorted(
-        int(n.split("_", 1)[1])
-        for n in names
-        if n.startswith("profile_") and n.split("_", 1)[1].isdigit()
-    )
-    for old in runs[:-KEEP_SNAPSHOTS]:
-        wh.execute(f"DROP TABLE IF EXISTS {table('snap', f'profile_{old}')}")
-    for name in names:  # long tables that runs before 0.2 wrote
-        if name.startswith("values_"):
-            wh.execute(f"DROP TABLE IF EXISTS {table('snap', name)}")
+    """Keep the snapshots of the last :data:`KEEP_SNAPSHOTS` committed runs; delete the
+    rest, including files of runs that never committed (a killed process)."""
+    keep = {
+        int(r[0])
+        for r in wh.rows(
+            f"SELECT run_id FROM meta.runs ORDER BY run_id DESC LIMIT {KEEP_SNAPSHOTS}"
+        )
+    }
+    folder = wh.snapshot_path(0).parent
+    for path in folder.glob("*profile_*.parquet*") if folder.exists() else ():
+        number = path.name.split("profile_", 1)[1].split(".", 1)[0]
+        if not number.isdigit() or int(number) not in keep:
+            path.unlink(missing_ok=True)
+    # tables that runs of Tagwise 0.1 wrote (snapshots, long values)
+    for (name,) in wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap'"):
+        number = str(name).split("_", 1)[-1]
+        if str(name).startswith("values_") or not number.isdigit() or int(number) not in keep:
+            wh.execute(f"DROP TABLE IF EXISTS {table('snap', str(name))}")

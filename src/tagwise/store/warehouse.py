@@ -6,6 +6,9 @@ Layout (DuckDB schemas):
             lineage and, for sources tied to customers, the ``cid``)
 * ``meta``  ``customer_keys`` (customer_id → cid, never reused) and ``quarantine``
 * ``stage`` scratch tables of an operation in progress; safe to drop at any time
+
+Profile snapshots of runs are Parquet files in ``snapshots/`` beside the database file
+(:meth:`Warehouse.snapshot_path`): written once per run, read back one customer at a time.
 """
 
 from __future__ import annotations
@@ -98,6 +101,10 @@ class Warehouse:
         """Whether ``schema.name`` exists."""
         sql = "SELECT count(*) FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?"
         return bool(self.scalar(sql, [schema, name]))
+
+    def snapshot_path(self, run_id: int) -> Path:
+        """The Parquet file of a run's profile snapshot (``snapshots/`` beside the file)."""
+        return self.path.parent / "snapshots" / f"profile_{int(run_id)}.parquet"
 
     def columns(self, relation: str) -> list[tuple[str, str]]:
         """(name, type) of each column of a table, view or query text."""
