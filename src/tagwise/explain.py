@@ -18,6 +18,7 @@ from tagwise.store.history import changes_sql
 from tagwise.store.sql import table
 
 if TYPE_CHECKING:
+    from tagwise.engine.base import Engine
     from tagwise.engine.plan import TagPlan
     from tagwise.workspace import Workspace
 
@@ -91,17 +92,13 @@ class _Explainer:
     def profile(self, run_id: int) -> dict[str, Any]:
         """The customer's row of a run's profile snapshot (cached)."""
         if run_id not in self._profiles:
-            path = self.ws.warehouse.snapshot_path(run_id)
-            if path.exists():
-                result = self.ws.warehouse.execute(
-                    "SELECT * FROM read_parquet(?) WHERE cid = ?", [str(path), self.cid]
-                )
-                found = result.fetchone()
-                names = [d[0] for d in result.description]
-                self._profiles[run_id] = dict(zip(names, found, strict=True)) if found else {}
-            else:  # a snapshot table of Tagwise 0.1
-                self._profiles[run_id] = self.row("snap", f"profile_{run_id}")
+            self._profiles[run_id] = self._engine(run_id).profile_row(run_id, self.cid)
         return self._profiles[run_id]
+
+    def _engine(self, run_id: int) -> Engine:
+        """The engine that computed a run (its snapshot lives there)."""
+        found = self.ws.catalog.run(run_id)
+        return self.ws.engine(found.engine if found is not None else None)
 
     def features(self, values: list[dict[str, Any]]) -> dict[str, Any]:
         """Feature values from the latest ok run's snapshot (else the newest value's run)."""

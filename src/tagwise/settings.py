@@ -11,7 +11,7 @@ import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from pydantic.fields import FieldInfo
@@ -22,6 +22,7 @@ from tagwise.errors import ConfigError, Location
 __all__ = [
     "CONFIG_FILE",
     "CatalogSettings",
+    "EngineSettings",
     "IngestSettings",
     "NamingSettings",
     "Settings",
@@ -71,6 +72,27 @@ class WarehouseSettings(_Group):
         description="DuckDB memory limit such as '1500MB', '8GB' or '50%'; work beyond it "
         "spills to disk. The default keeps a 1M-customer workspace under 2 GB; raise it for "
         "tens of millions of customers; null: DuckDB's default (80% of RAM).",
+    )
+
+
+class EngineSettings(_Group):
+    """Where features and rules run; the tag store stays in the warehouse (docs/engines.md)."""
+
+    name: Literal["duckdb", "postgres"] = Field(
+        default="duckdb",
+        description="Compute engine of `tagwise run`: duckdb (the warehouse) or postgres "
+        "(sources are tables of a PostgreSQL database; `tagwise run --engine` overrides).",
+    )
+    postgres_url: str | None = Field(
+        default=None,
+        description="postgres engine: SQLAlchemy/libpq URL of the database holding the "
+        "sources, e.g. postgresql://user@host/db (install the extra: tagwise[postgres]).",
+    )
+    postgres_schema: str = Field(
+        default="public",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
+        description="postgres engine: schema of the source tables (one table per source, "
+        "named like the source); Tagwise adds its own schema `<schema>_tagwise`.",
     )
 
 
@@ -143,6 +165,7 @@ class Settings(BaseSettings):
     name: str = Field(default="tagwise", description="Workspace name shown in reports.")
     catalog: CatalogSettings = Field(default_factory=CatalogSettings)
     warehouse: WarehouseSettings = Field(default_factory=WarehouseSettings)
+    engine: EngineSettings = Field(default_factory=EngineSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     naming: NamingSettings = Field(default_factory=NamingSettings)
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from tagwise import __version__
+from tagwise.engine.base import Engine
 from tagwise.engine.pipeline import RunReport
 from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError, did_you_mean
 from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
@@ -65,6 +66,7 @@ class Workspace:
         self.settings = settings or Settings.load(self.root)
         self._catalog: Catalog | None = None
         self._warehouse: Warehouse | None = None
+        self._engines: dict[str, Engine] = {}
         self._opened_at = datetime.now(UTC)
 
     def __enter__(self) -> Workspace:
@@ -259,15 +261,30 @@ class Workspace:
         )
         return plan
 
+    def engine(self, name: str | None = None) -> Engine:
+        """The compute engine called ``name`` (default: ``[engine] name``), opened once.
+
+        Raises:
+            ConfigError: an unknown engine, or its driver or settings are missing.
+        """
+        from tagwise.engine.base import open_engine  # noqa: PLC0415
+
+        name = name or self.settings.engine.name
+        if name not in self._engines:
+            self._engines[name] = open_engine(name, self.settings, self.warehouse)
+        return self._engines[name]
+
     def run(
         self,
         *,
         tags: Sequence[str] | None = None,
         as_of: date | None = None,
         due: bool = False,
+        engine: str | None = None,
         progress: Callable[[str], None] | None = None,
     ) -> RunReport:
-        """Compute tags as of a date (default today) and make them current, atomically."""
+        """Compute tags as of a date (default today) on an engine (default: the workspace's)
+        and make them current, atomically."""
         from tagwise.engine.pipeline import run_tags, select_tags  # noqa: PLC0415
 
         specs = self._valid_specs()
@@ -284,6 +301,7 @@ class Workspace:
             specs,
             chosen,
             as_of=as_of or date.today(),
+            engine=self.engine(engine),
             progress=progress,
         )
 
@@ -432,7 +450,10 @@ class Workspace:
         shutil.rmtree(self.root / STATE_DIR / "tmp", ignore_errors=True)
 
     def close(self) -> None:
-        """Close the stores."""
+        """Close the engines and the stores."""
+        for engine in self._engines.values():
+            engine.close()
+        self._engines.clear()
         if self._warehouse is not None:
             self._warehouse.close()
             self._warehouse = None

@@ -14,7 +14,9 @@ import pytest
 import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlglot import exp
 
+from tagwise.engine.duckdb import DuckDBEngine
 from tagwise.engine.rules import (
     TagPlan,
     check_tags,
@@ -74,11 +76,12 @@ def run(wh: Warehouse, tags: list[TagSpec], schema: Schema, **kw: Any) -> TagPla
     plan = plan_tags(tags, schema, **kw)
     wh.execute(f"DROP TABLE IF EXISTS {TARGET}")
     ids = {code: i for i, code in enumerate(plan.tags, start=1)}
-    with evaluate_tags(wh, plan, profile=PROFILE, as_of=AS_OF, ids=ids) as values:
+    engine = DuckDBEngine(wh)
+    profile = exp.to_table(PROFILE, dialect="duckdb")
+    with evaluate_tags(engine, plan, profile=profile, as_of=AS_OF, ids=ids) as long_form:
         empty = "SELECT NULL::INTEGER cid, NULL::INTEGER tag_id, NULL value, NULL::DOUBLE score"
-        wh.execute(
-            f"CREATE TEMP TABLE long_values AS SELECT * FROM {values or f'({empty} LIMIT 0)'}"
-        )
+        values = f"({empty} LIMIT 0)" if long_form is None else engine.export(long_form, wh)
+        wh.execute(f"CREATE TEMP TABLE long_values AS SELECT * FROM {values}")
     names = ", ".join(f"({i}, '{code}')" for code, i in ids.items())
     wh.execute(
         f"CREATE TABLE {TARGET} AS SELECT v.cid, n.tag, v.value, v.score FROM long_values v "

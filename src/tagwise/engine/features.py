@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from pathlib import Path
 
 from sqlglot import exp
 
@@ -32,7 +31,6 @@ from tagwise.lang import Column, Schema, Type, check_condition, parse, to_sql
 from tagwise.spec.features import NEEDS_COLUMN, Agg, FeatureSpec, FeaturesSpec
 from tagwise.spec.load import Document
 from tagwise.spec.sources import ColumnType, SourceSpec, SourcesSpec
-from tagwise.store.sql import lit
 from tagwise.store.warehouse import Warehouse
 
 __all__ = [
@@ -445,7 +443,10 @@ def feature_select(
             time_name=feature.time or time_column,
             bound_end=len(times) > 1,
         )
-        value = _AGGREGATES[Agg.MIN if feature.agg is Agg.MODE else feature.agg](scan)
+        if feature.agg is Agg.MODE:  # its one value (any_value skips nulls)
+            value = _filtered(exp.AnyValue(this=scan.column.copy()), scan.rows)
+        else:
+            value = _AGGREGATES[feature.agg](scan)
         select = select.select(exp.alias_(value, feature.name, quoted=True), copy=False)
     if times:
         bounds = [exp.LT(this=_col(t), expression=_time_literal(end)) for t in times]
@@ -625,19 +626,20 @@ def build_profile(
     sources: SourcesSpec,
     *,
     as_of: date,
-    target: str | Path,
+    target: str,
     attributes: Collection[str] | None = None,
     doc: Document | None = None,
 ) -> Schema:
-    """Create (or replace) the profile ``target``: one row per customer.
+    """Create (or replace) the profile table ``target``: one row per customer (a run writes
+    its snapshot through its engine instead, :meth:`~tagwise.engine.base.Engine.write_profile`).
 
     Args:
         wh: the warehouse holding the ingested ``src`` tables.
         features: the features to compute.
         sources: the sources they read.
         as_of: the run's date.
-        target: a table, a quoted name such as ``"snap"."profile_12"`` (its schema is
-            created when missing), or the path of a Parquet file (a run's snapshot).
+        target: the table, a quoted name such as ``"snap"."profile_12"``; its schema is
+            created when missing.
         attributes: the customer master's columns to keep (None: all). A run keeps only
             those its tags read, so a snapshot stays small and holds no personal data that
             no rule uses.
@@ -652,16 +654,6 @@ def build_profile(
     """
     schema = profile_schema(features, sources, doc=doc)
     query = profile_select(features, sources, as_of=as_of, attributes=attributes)
-    if isinstance(target, Path):
-        # written under a temporary name and renamed: a file that exists is complete
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.name}.partial")
-        wh.execute(
-            f"COPY ({query.sql(_DIALECT)}) TO {lit(str(partial))} "
-            "(FORMAT parquet, COMPRESSION zstd)"
-        )
-        partial.replace(target)
-        return schema
     table = exp.to_table(target, dialect=_DIALECT)
     if table.args.get("db") is not None:
         make_schema = exp.Create(

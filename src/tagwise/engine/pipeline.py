@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from tagwise.engine.base import Engine
+from tagwise.engine.duckdb import DuckDBEngine
 from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
 from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.catalog import Catalog, SpecVersion
 from tagwise.store.history import RunTag, computed_tags, ensure_tables, swap_values, tag_ids
-from tagwise.store.sql import ident, lit, table
 from tagwise.store.warehouse import Warehouse
 
 __all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
@@ -147,25 +148,28 @@ def run_tags(
     tags: Sequence[TagSpec],
     *,
     as_of: date,
+    engine: Engine | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunReport:
-    """Compute ``tags`` as of ``as_of`` and make them current, atomically.
+    """Compute ``tags`` as of ``as_of`` on ``engine`` (default: DuckDB in the warehouse)
+    and make them current in the warehouse's tag store, atomically.
 
     Raises:
         Conflict: the spec files differ from the applied versions.
         TagwiseError: the run failed; it is recorded as failed and nothing changed.
     """
+    engine = engine or DuckDBEngine(wh)
     versions = _applied_versions(catalog, specs)
-    run_id = catalog.start_run(as_of, [t.code for t in tags])
+    run_id = catalog.start_run(as_of, [t.code for t in tags], engine=engine.name)
     report = RunReport(run_id=run_id, as_of=as_of, tags=[t.code for t in tags])
     try:
         # row order means nothing in snapshots and tag values; letting DuckDB write them
         # in any order saves time and memory
         wh.execute("SET preserve_insertion_order = false")
-        _execute(wh, specs, tags, versions=versions, report=report, progress=progress)
+        _execute(engine, wh, specs, tags, versions=versions, report=report, progress=progress)
     except TagwiseError as exc:
         catalog.finish_run(run_id, status="failed", timings=report.timings, error=str(exc))
-        _drop_scratch(wh, run_id)
+        engine.drop_snapshot(run_id)
         raise
     finally:
         wh.execute("RESET preserve_insertion_order")
@@ -193,11 +197,13 @@ def run_tags(
             for code, (values, changes) in report.per_tag.items()
         ]
     )
-    _drop_old_snapshots(wh)
+    committed = wh.rows(f"SELECT run_id FROM meta.runs ORDER BY run_id DESC LIMIT {KEEP_SNAPSHOTS}")
+    engine.keep_snapshots({int(r[0]) for r in committed})
     return report
 
 
 def _execute(
+    engine: Engine,
     wh: Warehouse,
     specs: Specs,
     tags: Sequence[TagSpec],
@@ -206,14 +212,12 @@ def _execute(
     report: RunReport,
     progress: Callable[[str], None] | None,
 ) -> None:
-    from tagwise.engine.features import build_profile, profile_schema  # noqa: PLC0415
+    from tagwise.engine.features import profile_schema, profile_select  # noqa: PLC0415
     from tagwise.engine.rules import evaluate_tags, plan_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")
     ensure_tables(wh)
-    snapshot = wh.snapshot_path(report.run_id)
-    profile = ident(f"tw_profile_{report.run_id}")
     step = progress or (lambda _m: None)
     started = time.perf_counter()
     step("features: building the profile")
@@ -223,28 +227,23 @@ def _execute(
         locate=_tags(specs).where,
         sources=source_tables(specs.sources),
     )
-    build_profile(
-        wh,
-        specs.features,
-        specs.sources,
-        as_of=report.as_of,
-        target=snapshot,
-        attributes=plan.reads(),
+    engine.prepare(wh, specs.sources)
+    query = profile_select(
+        specs.features, specs.sources, as_of=report.as_of, attributes=plan.reads()
     )
-    wh.execute(
-        f"CREATE OR REPLACE TEMP VIEW {profile} AS SELECT * FROM read_parquet({lit(str(snapshot))})"
-    )
-    report.customers = int(wh.scalar(f"SELECT count(*) FROM {profile}"))
+    profile = engine.write_profile(query, report.run_id)
+    report.customers = engine.count(profile)
     started = _lap(report, "features", started)
     step(f"rules: {len(tags)} tags")
     retire = _retired(wh, specs)
     ids = tag_ids(wh, [t.code for t in tags], kinds={t.code: t.kind.value for t in tags})
-    with evaluate_tags(wh, plan, profile=profile, as_of=report.as_of, ids=ids) as values:
+    with evaluate_tags(engine, plan, profile=profile, as_of=report.as_of, ids=ids) as long_form:
         started = _lap(report, "rules", started)
         step("swap: diff, history and current values")
+        values = _NO_VALUES if long_form is None else engine.export(long_form, wh)
         result = swap_values(
             wh,
-            new=values or _NO_VALUES,
+            new=values,
             run_id=report.run_id,
             as_of=report.as_of,
             retire=retire,
@@ -291,29 +290,3 @@ def _retired(wh: Warehouse, specs: Specs) -> list[str]:
     """Deprecated (or removed) tags that still have current computed values."""
     active = {c for c, t in _tags(specs).tags.items() if t.status is not Status.DEPRECATED}
     return sorted(computed_tags(wh) - active)
-
-
-def _drop_scratch(wh: Warehouse, run_id: int) -> None:
-    """The snapshot of a failed run explains nothing."""
-    wh.snapshot_path(run_id).unlink(missing_ok=True)
-
-
-def _drop_old_snapshots(wh: Warehouse) -> None:
-    """Keep the snapshots of the last :data:`KEEP_SNAPSHOTS` committed runs; delete the
-    rest, including files of runs that never committed (a killed process)."""
-    keep = {
-        int(r[0])
-        for r in wh.rows(
-            f"SELECT run_id FROM meta.runs ORDER BY run_id DESC LIMIT {KEEP_SNAPSHOTS}"
-        )
-    }
-    folder = wh.snapshot_path(0).parent
-    for path in folder.glob("*profile_*.parquet*") if folder.exists() else ():
-        number = path.name.split("profile_", 1)[1].split(".", 1)[0]
-        if not number.isdigit() or int(number) not in keep:
-            path.unlink(missing_ok=True)
-    # tables that runs of Tagwise 0.1 wrote (snapshots, long values)
-    for (name,) in wh.rows("SELECT table_name FROM duckdb_tables() WHERE schema_name = 'snap'"):
-        number = str(name).split("_", 1)[-1]
-        if str(name).startswith("values_") or not number.isdigit() or int(number) not in keep:
-            wh.execute(f"DROP TABLE IF EXISTS {table('snap', str(name))}")

@@ -35,11 +35,11 @@ from datetime import date
 
 from sqlglot import exp
 
+from tagwise.engine.base import Engine
 from tagwise.engine.explain import Explanation, explain, tag_values
 from tagwise.engine.layers import LayerSql
 from tagwise.engine.plan import PlannedBranch, PlannedTag, TagPlan, walk
 from tagwise.engine.sqltags import (
-    DIALECT,
     Sources,
     SqlTag,
     parse_sql_tag,
@@ -56,7 +56,6 @@ from tagwise.errors import (
 from tagwise.lang import Column, Schema, Type, TypedExpr, check, parse, to_python
 from tagwise.lang.ast import Call, Expr, Literal, Name
 from tagwise.spec.tags import Status, TagKind, TagSpec
-from tagwise.store.warehouse import Warehouse
 
 __all__ = [
     "Explanation",
@@ -379,46 +378,37 @@ def _tag_names(tree: Expr, codes: Collection[str]) -> set[str]:
 
 @contextlib.contextmanager
 def evaluate_tags(
-    wh: Warehouse, plan: TagPlan, *, profile: str, as_of: date, ids: Mapping[str, int]
-) -> Iterator[str | None]:
-    """Compute every layer of ``plan`` into scratch tables and yield the long form.
+    engine: Engine, plan: TagPlan, *, profile: exp.Table, as_of: date, ids: Mapping[str, int]
+) -> Iterator[exp.Query | None]:
+    """Compute every layer of ``plan`` into scratch tables of ``engine``; yield the long form.
 
-    The yielded relation (a parenthesized query, None when the plan has no tags) has one
-    row per customer and value: ``(cid, tag_id, value, score)``; a flag's value is
-    ``'true'``, a score tag has its number in ``score`` and its band (or null) in
-    ``value``; a tag without a value has no row. It is a ``UNION ALL`` with one branch per
-    tag, so a filter on ``tag`` reads only the matching branches. The scratch tables are
-    dropped when the block ends.
+    The yielded query (None when the plan has no tags) has one row per customer and value:
+    ``(cid, tag_id, value, score)``; a flag's value is ``'true'``, a score tag has its
+    number in ``score`` and its band (or null) in ``value``; a tag without a value has no
+    row. It is a ``UNION ALL`` with one branch per tag, so a filter on ``tag_id`` reads only
+    the matching branches. The scratch tables are dropped when the block ends.
 
     Args:
-        wh: the warehouse.
+        engine: where the layers are computed.
         plan: the checked tags (:func:`plan_tags`).
-        profile: the profile table, as SQL (``"snap"."profile_3"``).
+        profile: the profile relation of the engine
+            (:meth:`~tagwise.engine.base.Engine.write_profile`).
         as_of: the run's date.
         ids: each tag's id in the tag store (:func:`tagwise.store.history.tag_ids`).
 
     Raises:
-        EngineError: the warehouse failed (a SQL tag's query, a full disk …).
+        EngineError: the engine failed (a SQL tag's query, a full disk …).
     """
     prefix = f"_tagwise_layer_{uuid.uuid4().hex[:12]}_"
-    layer_tables = [exp.to_identifier(f"{prefix}{i}", quoted=True) for i in range(len(plan.layers))]
-    builder = LayerSql(plan, profile=exp.to_table(profile, dialect=DIALECT), as_of=as_of, ids=ids)
+    names = [f"{prefix}{i}" for i in range(len(plan.layers))]
+    builder = LayerSql(plan, profile=profile, as_of=as_of, ids=ids)
+    layer_tables = [exp.to_identifier(name, quoted=True) for name in names]
     try:
-        for number, table in enumerate(layer_tables):
-            select = builder.layer(number, layer_tables)
-            create = exp.Create(this=exp.Table(this=table), kind="TABLE", expression=select)
-            create.set("properties", exp.Properties(expressions=[exp.TemporaryProperty()]))
-            wh.execute(create.sql(DIALECT))
-        long_form = builder.long_form(layer_tables)
-        yield None if long_form is None else f"({long_form.sql(DIALECT)})"
+        for number, name in enumerate(names):
+            engine.create_scratch(name, builder.layer(number, layer_tables))
+        yield builder.long_form(layer_tables)
     finally:
         # a failed statement may have aborted the caller's transaction, in which case the
         # scratch tables vanish with its rollback: keep the first error, not the drop's
         with contextlib.suppress(EngineError):
-            _drop(wh, layer_tables)
-
-
-def _drop(wh: Warehouse, tables: Sequence[exp.Identifier]) -> None:
-    for table in tables:
-        drop = exp.Drop(tables=[exp.Table(this=table)], kind="TABLE", exists=True)
-        wh.execute(drop.sql(DIALECT))
+            engine.drop_scratch(names)

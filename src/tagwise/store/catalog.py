@@ -69,6 +69,8 @@ class RunRecord:
     timings: Mapping[str, float]
     error: str | None
     actor: str
+    engine: str = "duckdb"
+    """The compute engine of the run (its profile snapshot lives there)."""
 
 
 def resolve_url(url: str, root: Path) -> str:
@@ -253,9 +255,10 @@ class Catalog:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def start_run(self, as_of: date, tags: Sequence[str]) -> int:
+    def start_run(self, as_of: date, tags: Sequence[str], *, engine: str = "duckdb") -> int:
         """Record that a run started; returns its id."""
         values = {
+            "engine": engine,
             "status": "running",
             "as_of": as_of,
             "started_at": datetime.now(UTC),
@@ -387,4 +390,5 @@ def _to_run_record(row: Mapping[Any, Any]) -> RunRecord:
         timings=row["timings"],
         error=row["error"],
         actor=row["actor"],
+        engine=row["engine"],
     )

@@ -91,6 +91,7 @@ runs = Table(
     Column("timings", JSON, nullable=False),
     Column("error", Text),
     Column("actor", String(200), nullable=False),
+    Column("engine", String(20), nullable=False, server_default="duckdb"),
 )
 """One row per ``tagwise run``: running, ok, failed or interrupted, with counts and timings."""
 

@@ -30,7 +30,7 @@ def parse_date(text: str | None) -> date | None:
         raise ConfigError(f"--as-of `{text}` is not a date", hint="write it as 2026-11-01") from exc
 
 
-def run(
+def run(  # noqa: PLR0917 (Typer: one parameter per option)
     ctx: typer.Context,
     tags: Annotated[
         list[str] | None, typer.Option("--tags", help="Only these tags (and what they use).")
@@ -41,12 +41,16 @@ def run(
     due: Annotated[
         bool, typer.Option("--due", help="Only tags whose refresh interval has passed.")
     ] = False,
+    engine: Annotated[
+        str | None,
+        typer.Option("--engine", help="Compute on duckdb or postgres (default: [engine] name)."),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
     """Compute features and tags, diff them against the current values, record the history."""
     when = parse_date(as_of)
     with workspace_of(ctx) as ws, output.progress(not as_json) as step:
-        report = ws.run(tags=tags, as_of=when, due=due, progress=step)
+        report = ws.run(tags=tags, as_of=when, due=due, engine=engine, progress=step)
     if as_json:
         output.emit_json(report.to_dict())
     else:

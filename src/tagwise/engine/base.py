@@ -1,0 +1,114 @@
+"""Compute engines: where the features and rules of a run execute (docs/engines.md).
+
+A run builds sqlglot trees against one *logical* layout: ``src.<source>`` tables that carry
+the customer's ``cid``, ``meta.customer_keys`` (customer_id → cid) and the profile. An
+engine runs those trees:
+
+* :meth:`Engine.rewrite` maps the logical tables to the engine's physical relations and
+  replaces constructs its dialect lacks; :meth:`Engine.render` is the SQL text;
+* :meth:`Engine.write_profile` persists the run's profile snapshot and returns the relation
+  the rules read; :meth:`Engine.create_scratch` / :meth:`Engine.drop_scratch` hold the
+  dependency layers;
+* :meth:`Engine.export` makes the long form of tag values readable by the warehouse, which
+  keeps the tag store (current values, history) whatever the engine;
+* :meth:`Engine.profile_row` reads one customer's snapshot row back for explanations.
+
+One engine = one module (``duckdb``, ``postgres``); :func:`open_engine` picks it by name
+and imports optional drivers lazily, so ``import tagwise`` never needs them.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Collection
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlglot import exp
+
+from tagwise.errors import ConfigError
+
+if TYPE_CHECKING:
+    from tagwise.settings import Settings
+    from tagwise.spec.sources import SourcesSpec
+    from tagwise.store.warehouse import Warehouse
+
+__all__ = ["ENGINES", "Engine", "open_engine"]
+
+ENGINES = ("duckdb", "postgres")
+"""The engines a workspace can run on (``[engine] name`` in tagwise.toml, ``--engine``)."""
+
+
+class Engine(ABC):
+    """Runs a run's compiled queries; see the module docstring."""
+
+    name: ClassVar[str]
+    dialect: ClassVar[str]
+    """sqlglot dialect of the SQL this engine executes."""
+
+    def render(self, node: exp.Expr) -> str:
+        """SQL text of a tree in this engine's dialect, after :meth:`rewrite`."""
+        return self.rewrite(node.copy()).sql(self.dialect)
+
+    def rewrite(self, node: exp.Expr) -> exp.Expr:
+        """Map logical tables to relations and replace what the dialect lacks (default:
+        nothing; the logical layout is the physical one)."""
+        return node
+
+    def prepare(self, wh: Warehouse, sources: SourcesSpec) -> None:  # noqa: B027 (optional hook)
+        """Get ready for a run (e.g. publish new customer keys to the engine)."""
+
+    @abstractmethod
+    def write_profile(self, query: exp.Query, run_id: int) -> exp.Table:
+        """Persist the run's profile snapshot; return the relation the rules read."""
+
+    @abstractmethod
+    def create_scratch(self, name: str, query: exp.Query) -> exp.Table:
+        """A temporary table holding ``query`` (dropped with :meth:`drop_scratch`)."""
+
+    @abstractmethod
+    def drop_scratch(self, names: Collection[str]) -> None:
+        """Drop temporary tables; missing ones are fine."""
+
+    @abstractmethod
+    def count(self, relation: exp.Table) -> int:
+        """Rows of a relation of this engine."""
+
+    @abstractmethod
+    def export(self, query: exp.Query, wh: Warehouse) -> str:
+        """A relation of the warehouse (SQL text) holding the rows of ``query``: the long
+        form ``(cid, tag_id, value, score)`` that the tag store reads."""
+
+    @abstractmethod
+    def profile_row(self, run_id: int, cid: int) -> dict[str, Any]:
+        """One customer's row of a run's snapshot ({} when there is none)."""
+
+    @abstractmethod
+    def drop_snapshot(self, run_id: int) -> None:
+        """Delete the snapshot of a run that failed."""
+
+    @abstractmethod
+    def keep_snapshots(self, runs: Collection[int]) -> None:
+        """Delete every snapshot except those of ``runs``."""
+
+    def close(self) -> None:  # noqa: B027 (optional hook)
+        """Release connections (the DuckDB engine shares the warehouse's)."""
+
+
+def open_engine(name: str, settings: Settings, wh: Warehouse) -> Engine:
+    """The engine called ``name`` for a workspace.
+
+    Raises:
+        ConfigError: an unknown engine, or one whose driver or settings are missing.
+    """
+    if name == "duckdb":
+        from tagwise.engine.duckdb import DuckDBEngine  # noqa: PLC0415
+
+        return DuckDBEngine(wh)
+    if name == "postgres":
+        from tagwise.engine.postgres import PostgresEngine  # noqa: PLC0415
+
+        return PostgresEngine.connect(settings.engine)
+    raise ConfigError(
+        f"unknown engine `{name}`",
+        hint=f"choose one of {', '.join(ENGINES)} (`[engine] name` in tagwise.toml or --engine)",
+    )
