@@ -78,10 +78,11 @@ class WarehouseSettings(_Group):
 class EngineSettings(_Group):
     """Where features and rules run; the tag store stays in the warehouse (docs/engines.md)."""
 
-    name: Literal["duckdb", "postgres"] = Field(
+    name: Literal["duckdb", "postgres", "spark"] = Field(
         default="duckdb",
-        description="Compute engine of `tagwise run`: duckdb (the warehouse) or postgres "
-        "(sources are tables of a PostgreSQL database; `tagwise run --engine` overrides).",
+        description="Compute engine of `tagwise run`: duckdb (the warehouse), postgres "
+        "(sources are tables of a PostgreSQL database) or spark (sources are Parquet "
+        "datasets); `tagwise run --engine` overrides.",
     )
     postgres_url: str | None = Field(
         default=None,
@@ -93,6 +94,29 @@ class EngineSettings(_Group):
         pattern=r"^[A-Za-z_][A-Za-z0-9_]*$",
         description="postgres engine: schema of the source tables (one table per source, "
         "named like the source); Tagwise adds its own schema `<schema>_tagwise`.",
+    )
+
+    spark_master: str = Field(
+        default="local[*]",
+        description="spark engine: master URL: local[*], spark://host:7077, yarn, k8s://… "
+        "(install the extra: tagwise[spark]; Java 17).",
+    )
+    spark_sources: str | None = Field(
+        default=None,
+        description="spark engine: folder or URI holding one Parquet dataset per declared "
+        "source (`<spark_sources>/<source>`), e.g. s3a://lake/crm.",
+    )
+    spark_work: str = Field(
+        default=".tagwise/spark",
+        description="spark engine: folder or URI for customer keys, profile snapshots and "
+        "results; relative to the workspace.",
+    )
+    spark_partitions: int = Field(
+        default=8, ge=1, description="spark engine: spark.sql.shuffle.partitions."
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict,
+        description='spark engine: extra Spark settings, e.g. {"spark.executor.memory" = "8g"}.',
     )
 
 

@@ -271,7 +271,7 @@ class Workspace:
 
         name = name or self.settings.engine.name
         if name not in self._engines:
-            self._engines[name] = open_engine(name, self.settings, self.warehouse)
+            self._engines[name] = open_engine(name, self.settings, self.warehouse, self.root)
         return self._engines[name]
 
     def run(

@@ -13,7 +13,7 @@ engine runs those trees:
   keeps the tag store (current values, history) whatever the engine;
 * :meth:`Engine.profile_row` reads one customer's snapshot row back for explanations.
 
-One engine = one module (``duckdb``, ``postgres``); :func:`open_engine` picks it by name
+One engine = one module (``duckdb``, ``postgres``, ``spark``); :func:`open_engine` picks it by name
 and imports optional drivers lazily, so ``import tagwise`` never needs them.
 """
 
@@ -28,13 +28,15 @@ from sqlglot import exp
 from tagwise.errors import ConfigError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from tagwise.settings import Settings
     from tagwise.spec.sources import SourcesSpec
     from tagwise.store.warehouse import Warehouse
 
 __all__ = ["ENGINES", "Engine", "open_engine"]
 
-ENGINES = ("duckdb", "postgres")
+ENGINES = ("duckdb", "postgres", "spark")
 """The engines a workspace can run on (``[engine] name`` in tagwise.toml, ``--engine``)."""
 
 
@@ -94,7 +96,7 @@ class Engine(ABC):
         """Release connections (the DuckDB engine shares the warehouse's)."""
 
 
-def open_engine(name: str, settings: Settings, wh: Warehouse) -> Engine:
+def open_engine(name: str, settings: Settings, wh: Warehouse, root: Path) -> Engine:
     """The engine called ``name`` for a workspace.
 
     Raises:
@@ -108,6 +110,10 @@ def open_engine(name: str, settings: Settings, wh: Warehouse) -> Engine:
         from tagwise.engine.postgres import PostgresEngine  # noqa: PLC0415
 
         return PostgresEngine.connect(settings.engine)
+    if name == "spark":
+        from tagwise.engine.spark import SparkEngine  # noqa: PLC0415
+
+        return SparkEngine.connect(settings.engine, root)
     raise ConfigError(
         f"unknown engine `{name}`",
         hint=f"choose one of {', '.join(ENGINES)} (`[engine] name` in tagwise.toml or --engine)",

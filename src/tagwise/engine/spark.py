@@ -1,0 +1,332 @@
+"""The Spark engine: features and rules as Spark SQL, for data that outgrows one machine.
+
+Each declared source is a Parquet dataset ``<spark_sources>/<source>`` (a folder of files,
+partitioned or not; any Hadoop-compatible URI); rows belong to customers through the
+source's ``customer_key``. Tagwise keeps its own data under ``spark_work``:
+
+* ``customer_keys`` (customer_id → cid), the warehouse's keys, written before each run;
+* ``profile_<run>`` snapshots (Parquet), the last runs' kept for explanations;
+* ``values_<run>`` the long form of a run's tag values (Parquet), read by the warehouse's
+  tag store without passing through the driver, then deleted.
+
+Layers are materialized as Parquet under ``spark_work/scratch`` (cached plans would be
+recomputed per branch of the long form). Nothing in a run collects customer-sized data to
+the driver: only counts, and one customer's snapshot row for an explanation.
+
+Dialect: sqlglot writes Spark SQL from the run's trees (``MIN_BY`` over a struct, ``FILTER``
+with a lambda, ``EXPLODE``); :meth:`SparkEngine.rewrite` maps the logical tables and
+replaces the rest (``LIKE … ESCAPE ''``, a sorted distinct list).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import sys
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sqlglot import exp
+
+from tagwise.engine.base import Engine
+from tagwise.errors import ConfigError, EngineError
+from tagwise.store.sql import lit
+
+if TYPE_CHECKING:
+    from tagwise.settings import EngineSettings
+    from tagwise.spec.sources import SourcesSpec
+    from tagwise.store.warehouse import Warehouse
+
+__all__ = ["SparkEngine", "export_sources"]
+
+_MASTER = re.compile(r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
+_SESSIONS: dict[str, Any] = {}
+"""One Spark session per master URL and process (starting one takes seconds)."""
+
+
+class SparkEngine(Engine):
+    """Features and rules on Apache Spark (PySpark)."""
+
+    name: ClassVar[str] = "spark"
+    dialect: ClassVar[str] = "spark"
+
+    def __init__(self, spark: Any, sources: str, work: Path) -> None:
+        self.spark = spark
+        self.sources = sources.rstrip("/")
+        self.work = work
+        self.keys: dict[str, str] = {}
+
+    @classmethod
+    def connect(cls, settings: EngineSettings, root: Path) -> SparkEngine:
+        """A session on ``[engine] spark_master`` (shared per process).
+
+        Raises:
+            ConfigError: pyspark missing, no sources location, or the master unusable.
+        """
+        if not settings.spark_sources:
+            raise ConfigError(
+                "the spark engine needs the location of the sources",
+                hint='set `[engine] spark_sources = "/data/lake/crm"` (a folder or URI '
+                "holding one Parquet dataset per source)",
+            )
+        try:
+            from pyspark.sql import SparkSession  # noqa: PLC0415
+        except ImportError as exc:
+            raise ConfigError(
+                "the spark engine needs pyspark",
+                hint="install the extra: pip install 'tagwise[spark]' (and Java 17)",
+            ) from exc
+        master = settings.spark_master
+        if not _MASTER.match(master):
+            raise ConfigError(
+                f"`{master}` is not a Spark master URL",
+                hint="set `[engine] spark_master` to local[*], local[N], spark://host:7077, "
+                "yarn or k8s://https://host:port",
+            )
+        work = Path(settings.spark_work)
+        work = work if work.is_absolute() else root / work
+        if master not in _SESSIONS:
+            builder = SparkSession.builder.master(master).appName("tagwise")
+            conf = {
+                "spark.sql.session.timeZone": "UTC",
+                "spark.ui.enabled": "false",
+                "spark.sql.shuffle.partitions": str(settings.spark_partitions),
+                "spark.sql.ansi.enabled": "false",
+                **settings.spark_conf,
+            }
+            for key, value in conf.items():
+                builder = builder.config(key, value)
+            try:
+                # the JVM writes its log to the process's stderr: send it to a file
+                with _stderr_to(work / "spark.log"):
+                    _SESSIONS[master] = builder.getOrCreate()
+            except Exception as exc:
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                raise ConfigError(
+                    f"cannot start Spark on `{master}`: {first[:300]}",
+                    hint="check `[engine] spark_master` (local[*], spark://host:7077, yarn, "
+                    "k8s://…) and that Java 17 is installed",
+                ) from exc
+        return cls(_SESSIONS[master], settings.spark_sources, work)
+
+    # -- SQL --------------------------------------------------------------------------
+
+    def sql(self, text: str) -> Any:
+        """A DataFrame of Spark SQL; Spark's errors become :class:`EngineError`."""
+        try:
+            return self.spark.sql(text)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise EngineError(f"spark engine query failed: {first[:500]}") from exc
+
+    def rewrite(self, node: exp.Expr) -> exp.Expr:
+        return node.transform(self._rewrite_node, copy=False)
+
+    def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Table) and not isinstance(node.this, exp.Subquery):
+            return self._table(node)
+        if _empty_escape(node):  # LIKE … ESCAPE '': Spark wants an escape character
+            return _like_without_escape(node)
+        if isinstance(node, exp.Cast) and isinstance(node.this, exp.Unnest):
+            # a generator cannot be nested in an expression; the list holds text already
+            return node.this
+        if _is_call(node, "list_sort") and _is_call(node.expressions[0], "list_distinct"):
+            inner = node.expressions[0].expressions[0]
+            if _is_call(inner, "list"):
+                value = inner.expressions[0].copy()
+                return exp.func("array_sort", exp.func("collect_set", value))
+        return node
+
+    def _table(self, node: exp.Table) -> exp.Expr:
+        alias = node.args.get("alias")
+        if node.db == "meta" and node.name == "customer_keys":
+            return exp.table_("tw_customer_keys").as_(node.alias_or_name, quoted=True)
+        if node.db != "src":
+            return node
+        view = exp.table_(f"tw_src_{node.name}")
+        key = self.keys.get(node.name)
+        if key is None:
+            view.set("alias", alias or exp.TableAlias(this=exp.to_identifier(node.name)))
+            return view
+        star = exp.Column(this=exp.Star(), table=exp.to_identifier("s"))
+        keyed = (
+            exp.select(exp.column("cid", table="k"), star)
+            .from_(view.as_("s"))
+            .join(
+                exp.table_("tw_customer_keys").as_("k"),
+                on=exp.EQ(
+                    this=exp.column("customer_id", table="k"),
+                    expression=exp.cast(exp.column(key, table="s", quoted=True), "STRING"),
+                ),
+            )
+        )
+        return exp.Subquery(
+            this=keyed, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name))
+        )
+
+    # -- a run ------------------------------------------------------------------------
+
+    def prepare(self, wh: Warehouse, sources: SourcesSpec) -> None:
+        """Write the customer keys; register every source dataset as a view."""
+        self.keys = {
+            s.name: s.customer_key for s in sources.sources.values() if s.customer_key is not None
+        }
+        keys = self.work / "customer_keys"
+        _remove(keys)
+        keys.mkdir(parents=True, exist_ok=True)
+        wh.execute(
+            f"COPY (SELECT customer_id, cid FROM meta.customer_keys) TO "
+            f"{lit(str(keys / 'keys.parquet'))} (FORMAT parquet)"
+        )
+        self._view("tw_customer_keys", str(keys))
+        for name in sources.sources:
+            location = f"{self.sources}/{name}"
+            try:
+                self._view(f"tw_src_{name}", location)
+            except EngineError as exc:
+                raise ConfigError(
+                    f"source `{name}`: no Parquet dataset at `{location}`",
+                    hint="write one Parquet dataset per declared source under "
+                    "`[engine] spark_sources`",
+                ) from exc
+
+    def _view(self, name: str, location: str) -> None:
+        try:
+            self.spark.read.parquet(location).createOrReplaceTempView(name)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise EngineError(f"spark engine cannot read `{location}`: {first[:300]}") from exc
+
+    def _materialize(self, name: str, query: exp.Query, folder: Path) -> exp.Table:
+        _remove(folder)
+        try:
+            self.sql(self.render(query)).write.mode("overwrite").parquet(str(folder))
+        except EngineError:
+            raise
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise EngineError(f"spark engine query failed: {first[:500]}") from exc
+        self._view(name, str(folder))
+        return exp.table_(name)
+
+    def write_profile(self, query: exp.Query, run_id: int) -> exp.Table:
+        return self._materialize(
+            f"tw_profile_{int(run_id)}", query, self.work / f"profile_{int(run_id)}"
+        )
+
+    def create_scratch(self, name: str, query: exp.Query) -> exp.Table:
+        return self._materialize(name, query, self.work / "scratch" / name)
+
+    def drop_scratch(self, names: Collection[str]) -> None:
+        for name in names:
+            self.spark.catalog.dropTempView(name)
+            _remove(self.work / "scratch" / name)
+
+    def count(self, relation: exp.Table) -> int:
+        return int(self.sql(f"SELECT count(*) AS n FROM {self.render(relation)}").first()["n"])
+
+    def export(self, query: exp.Query, wh: Warehouse) -> str:
+        """The long form as Parquet files the warehouse reads directly."""
+        del wh  # reads the files in place
+        folder = self.work / "values"
+        self._materialize("tw_values", query, folder)
+        files = lit(str(folder / "*.parquet"))
+        return f"(SELECT cid, tag_id, value, score FROM read_parquet({files}))"
+
+    def profile_row(self, run_id: int, cid: int) -> dict[str, Any]:
+        folder = self.work / f"profile_{int(run_id)}"
+        if not folder.exists():
+            return {}
+        # one customer's row: filtered in Spark, a single row reaches the driver
+        row = self.spark.read.parquet(str(folder)).where(f"cid = {int(cid)}").first()
+        return {} if row is None else row.asDict()
+
+    def drop_snapshot(self, run_id: int) -> None:
+        _remove(self.work / f"profile_{int(run_id)}")
+
+    def keep_snapshots(self, runs: Collection[int]) -> None:
+        keep = {f"profile_{int(r)}" for r in runs}
+        if self.work.exists():
+            for path in self.work.glob("profile_*"):
+                if path.name not in keep:
+                    _remove(path)
+        _remove(self.work / "values")
+
+
+def export_sources(
+    wh: Warehouse, folder: Path, sources: SourcesSpec, *, partitions: int = 8
+) -> dict[str, int]:
+    """Write the warehouse's ingested sources as Parquet datasets ``folder/<source>``,
+    partitioned by a hash of the customer key (``part=0..partitions-1``), with the declared
+    columns (no ``cid``, no lineage): data laid out for the spark engine.
+
+    Returns:
+        Rows per source.
+    """
+    counts: dict[str, int] = {}
+    for name, source in sources.sources.items():
+        target = folder / name
+        _remove(target)
+        folder.mkdir(parents=True, exist_ok=True)
+        columns = [c for c, _ in wh.columns(f'src."{name}"') if c not in ("cid", "_file", "_line")]
+        listed = ", ".join(f'"{c}"' for c in columns)
+        if source.customer_key is None:
+            target.mkdir(parents=True, exist_ok=True)
+            wh.execute(
+                f'COPY (SELECT {listed} FROM src."{name}") TO '
+                f"{lit(str(target / 'part-0.parquet'))} (FORMAT parquet)"
+            )
+        else:
+            part = f'hash("{source.customer_key}") % {int(partitions)}'
+            wh.execute(
+                f'COPY (SELECT {listed}, {part} AS part FROM src."{name}") TO '
+                f"{lit(str(target))} (FORMAT parquet, PARTITION_BY (part))"
+            )
+        counts[name] = int(wh.scalar(f'SELECT count(*) FROM src."{name}"'))
+    return counts
+
+
+def _is_call(node: exp.Expr, name: str) -> bool:
+    return isinstance(node, exp.Anonymous) and str(node.this).lower() == name
+
+
+def _empty_escape(node: exp.Expr) -> bool:
+    return (
+        isinstance(node, exp.Escape)
+        and isinstance(node.expression, exp.Literal)
+        and node.expression.name == ""
+    )
+
+
+def _like_without_escape(node: exp.Expr) -> exp.Expr:
+    """``x LIKE p ESCAPE ''`` (no escape character) with an escape character that the
+    pattern does not contain, so every character of it stays literal or wildcard."""
+    pattern = node.this.expression if isinstance(node.this, exp.Like) else None
+    text = pattern.name if isinstance(pattern, exp.Literal) else ""
+    escape = next(c for c in "\x01\x02\x03\x04\x05\x06\x07" if c not in text)
+    return exp.Escape(this=node.this.copy(), expression=exp.Literal.string(escape))
+
+
+@contextlib.contextmanager
+def _stderr_to(log: Path) -> Iterator[None]:
+    """Point file descriptor 2 at ``log`` while the JVM starts (it inherits it)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with log.open("ab") as out:
+        os.dup2(out.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()

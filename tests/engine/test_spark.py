@@ -1,0 +1,202 @@
+"""The Spark engine (local[2]) against DuckDB on the demo workspace: the same tags for every
+customer, nothing customer-sized on the driver, clear configuration errors.
+
+The whole module shares one Spark session (the engine keeps one per process; xdist's
+``--dist loadfile`` keeps this file in one worker).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pytest
+
+import tagwise
+from tagwise.cli.app import run as cli_run
+from tagwise.engine.spark import export_sources
+
+AS_OF = "2026-11-01"
+ROUNDED = {"purchase_interval_days": 1}
+"""Tags whose rule rounds a double: the declared gap (docs/engines.md)."""
+
+
+def _java() -> str | None:
+    if shutil.which("java") is None:
+        return "Java is not installed (apt-get install openjdk-17-jre-headless)"
+    try:
+        import pyspark  # noqa: F401, PLC0415
+    except ImportError:
+        return "pyspark is not installed (pip install 'tagwise[spark]')"
+    return None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def spark_available() -> None:
+    problem = _java()
+    if problem:
+        if os.environ.get("CI") == "true":
+            pytest.fail(problem)
+        pytest.skip(problem)
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("spark") / "shop"
+    assert cli_run(["demo", str(root), "--customers", "1500", "--json"]) == 0
+    lake = root.parent / "lake"
+    with tagwise.open(root) as ws:
+        specs = ws.specs()
+        assert specs.sources is not None
+        export_sources(ws.warehouse, lake, specs.sources, partitions=4)
+    with (root / "tagwise.toml").open("a", encoding="utf-8") as toml:
+        toml.write(
+            f'\n[engine]\nspark_master = "local[2]"\nspark_sources = "{lake}"\n'
+            "spark_partitions = 4\n"
+        )
+    return root
+
+
+@pytest.fixture
+def shop(demo_template: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "shop"
+    shutil.copytree(demo_template, target)
+    return target
+
+
+def current(root: Path) -> dict[tuple[int, str, str | None], float | None]:
+    con = duckdb.connect(str(root / ".tagwise" / "warehouse.duckdb"), read_only=True)
+    try:
+        rows = con.execute("SELECT cid, tag, value, score FROM tags.current").fetchall()
+    finally:
+        con.close()
+    return {(cid, tag, value): score for cid, tag, value, score in rows}
+
+
+def run(cli, shop: Path, engine: str) -> dict:
+    result = cli("-w", shop, "run", "--as-of", AS_OF, "--engine", engine, "--json")
+    assert result.code == 0, result.err
+    return result.json()
+
+
+def test_exported_sources_are_partitioned_by_customer(demo_template: Path) -> None:
+    lake = demo_template.parent / "lake"
+    parts = sorted(p.name for p in (lake / "orders").iterdir() if p.is_dir())
+    assert parts == ["part=0", "part=1", "part=2", "part=3"]
+    con = duckdb.connect()
+    spread = con.execute(
+        "SELECT count(DISTINCT part) FROM read_parquet(?, hive_partitioning = true) "
+        "GROUP BY customer_id ORDER BY 1 DESC LIMIT 1",
+        [str(lake / "orders" / "*" / "*.parquet")],
+    ).fetchone()
+    assert spread == (1,)  # every customer's rows in one partition
+
+
+def test_spark_computes_the_same_tags_as_duckdb(shop: Path, cli, monkeypatch) -> None:
+    on_duckdb = run(cli, shop, "duckdb")
+    duck = current(shop)
+    returned = _spy_on_the_driver(monkeypatch)
+    on_spark = run(cli, shop, "spark")
+    spark = current(shop)
+    # nothing proportional to customers came back to the driver: counts and single rows
+    assert returned and max(returned) <= 1
+    assert on_spark["customers"] == on_duckdb["customers"]
+    assert on_spark["tag_values"] == on_duckdb["tag_values"] == len(duck) > 30_000
+    differ = {k for k in duck.keys() | spark.keys() if duck.get(k, "∅") != spark.get(k, "∅")}
+    assert {tag for _, tag, _ in differ} <= set(ROUNDED)
+    for key in differ:
+        a, b = duck[key], spark[key]
+        assert a is not None and b is not None
+        assert math.isclose(abs(a - b), 10 ** -ROUNDED[key[1]], rel_tol=1e-6), (key, a, b)
+    assert on_spark["changes"] == len(differ) < 10
+
+
+def _spy_on_the_driver(monkeypatch) -> list[int]:
+    """Rows each driver-side collect returned during the run (``first()`` collects one)."""
+    from pyspark.sql.classic.dataframe import DataFrame  # noqa: PLC0415 (Spark 4, not Connect)
+
+    returned: list[int] = []
+    collect = DataFrame.collect
+
+    def spied(self: Any) -> Any:
+        rows = collect(self)
+        returned.append(len(rows))
+        return rows
+
+    def refused(self: Any, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("a run must not bring a whole DataFrame to the driver")
+
+    monkeypatch.setattr(DataFrame, "collect", spied)
+    monkeypatch.setattr(DataFrame, "toPandas", refused)
+    monkeypatch.setattr(DataFrame, "toLocalIterator", refused)
+    return returned
+
+
+def test_values_computed_on_spark_are_explained_from_its_snapshot(shop: Path, cli) -> None:
+    report = run(cli, shop, "spark")
+    shown = cli("-w", shop, "customer", "show", "C00000002", "--json").json()
+    stage = next(t for t in shown["tags"] if t["tag"] == "lifecycle_stage")
+    assert "orders_total = " in stage["why"]
+    snapshots = sorted(p.name for p in (shop / ".tagwise" / "spark").glob("profile_*"))
+    assert snapshots == [f"profile_{report['run']}"]
+    assert shown["features"]["orders_total"] >= 0
+
+
+def test_a_missing_source_dataset_is_one_clear_line(shop: Path, cli) -> None:
+    shutil.rmtree(shop.parent / "lake_missing", ignore_errors=True)
+    toml = (shop / "tagwise.toml").read_text(encoding="utf-8")
+    lake = str(shop.parent / "lake_missing")
+    (shop / "tagwise.toml").write_text(
+        "\n".join(
+            f'spark_sources = "{lake}"' if line.startswith("spark_sources") else line
+            for line in toml.splitlines()
+        )
+        + "\n",
+        encoding="utf-8",
+    )
+    result = cli("-w", shop, "run", "--as-of", AS_OF, "--engine", "spark")
+    assert result.code != 0 and result.err.count("\n") == 1
+    assert "no Parquet dataset" in result.err
+
+
+def test_a_missing_driver_names_the_extra(shop: Path, cli, monkeypatch) -> None:
+    from tagwise.engine import spark  # noqa: PLC0415
+
+    monkeypatch.setattr(spark, "_SESSIONS", {})
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    result = cli("-w", shop, "run", "--engine", "spark")
+    assert result.code != 0 and result.err.count("\n") == 1
+    assert "pip install 'tagwise[spark]'" in result.err
+
+
+def test_a_bad_master_url_is_one_clear_line(shop: Path) -> None:
+    # a new process: this one already has a Spark session, which a new master cannot replace
+    toml = (shop / "tagwise.toml").read_text(encoding="utf-8")
+    (shop / "tagwise.toml").write_text(
+        toml.replace('spark_master = "local[2]"', 'spark_master = "nonsense://x"'),
+        encoding="utf-8",
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--engine", "spark"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode != 0 and result.stderr.strip().count("\n") == 0, result.stderr
+    assert "spark_master" in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="declared gap: Spark rounds doubles by decimal form")
+def test_round_at_a_binary_tie_matches_duckdb(demo_template: Path) -> None:
+    from tagwise.engine.spark import _SESSIONS  # noqa: PLC0415
+
+    session = next(iter(_SESSIONS.values()))  # the module's session, started by a run above
+    got = session.sql("SELECT round(CAST(15.85 AS DOUBLE), 1) AS r").first()["r"]
+    assert got == duckdb.sql("SELECT round(15.85::DOUBLE, 1)").fetchone()[0]
