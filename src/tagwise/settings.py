@@ -106,6 +106,11 @@ class EngineSettings(_Group):
         description="spark engine: folder or URI holding one Parquet dataset per declared "
         "source (`<spark_sources>/<source>`), e.g. s3a://lake/crm.",
     )
+    spark_format: Literal["parquet", "csv"] = Field(
+        default="parquet",
+        description="spark engine: format of the source datasets; CSV files have a header "
+        "row with the declared column names and are read with the declared types.",
+    )
     spark_work: str = Field(
         default=".tagwise/spark",
         description="spark engine: folder or URI for customer keys, profile snapshots and "

@@ -44,6 +44,18 @@ __all__ = ["SparkEngine", "export_sources"]
 
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
 _SESSIONS: dict[str, Any] = {}
+_SPARK_TYPES = {
+    "string": "STRING",
+    "phone": "STRING",
+    "email": "STRING",
+    "gender": "STRING",
+    "integer": "BIGINT",
+    "number": "DOUBLE",
+    "boolean": "BOOLEAN",
+    "date": "DATE",
+    "timestamp": "TIMESTAMP_NTZ",
+}
+"""Spark type of each declared column type (CSV sources are read with these)."""
 """One Spark session per master URL and process (starting one takes seconds)."""
 
 
@@ -53,10 +65,11 @@ class SparkEngine(Engine):
     name: ClassVar[str] = "spark"
     dialect: ClassVar[str] = "spark"
 
-    def __init__(self, spark: Any, sources: str, work: Path) -> None:
+    def __init__(self, spark: Any, sources: str, work: Path, *, fmt: str = "parquet") -> None:
         self.spark = spark
         self.sources = sources.rstrip("/")
         self.work = work
+        self.format = fmt
         self.keys: dict[str, str] = {}
 
     @classmethod
@@ -110,7 +123,7 @@ class SparkEngine(Engine):
                     hint="check `[engine] spark_master` (local[*], spark://host:7077, yarn, "
                     "k8s://…) and that Java 17 is installed",
                 ) from exc
-        return cls(_SESSIONS[master], settings.spark_sources, work)
+        return cls(_SESSIONS[master], settings.spark_sources, work, fmt=settings.spark_format)
 
     # -- SQL --------------------------------------------------------------------------
 
@@ -182,19 +195,28 @@ class SparkEngine(Engine):
             f"{lit(str(keys / 'keys.parquet'))} (FORMAT parquet)"
         )
         self._view("tw_customer_keys", str(keys))
-        for name in sources.sources:
+        for name, source in sources.sources.items():
             location = f"{self.sources}/{name}"
+            schema = None
+            if self.format == "csv":
+                schema = ", ".join(
+                    f"`{c}` {_SPARK_TYPES[col.type.value]}" for c, col in source.columns.items()
+                )
             try:
-                self._view(f"tw_src_{name}", location)
+                self._view(f"tw_src_{name}", location, csv_schema=schema)
             except EngineError as exc:
                 raise ConfigError(
-                    f"source `{name}`: no Parquet dataset at `{location}`",
-                    hint="write one Parquet dataset per declared source under "
+                    f"source `{name}`: no {self.format} dataset at `{location}`",
+                    hint=f"write one {self.format} dataset per declared source under "
                     "`[engine] spark_sources`",
                 ) from exc
 
-    def _view(self, name: str, location: str) -> None:
+    def _view(self, name: str, location: str, *, csv_schema: str | None = None) -> None:
         try:
+            if csv_schema is not None:
+                reader = self.spark.read.schema(csv_schema).option("header", True)
+                reader.csv(location).createOrReplaceTempView(name)
+                return
             self.spark.read.parquet(location).createOrReplaceTempView(name)
         except Exception as exc:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
@@ -257,11 +279,17 @@ class SparkEngine(Engine):
 
 
 def export_sources(
-    wh: Warehouse, folder: Path, sources: SourcesSpec, *, partitions: int = 8
+    wh: Warehouse,
+    folder: Path,
+    sources: SourcesSpec,
+    *,
+    partitions: int = 8,
+    fmt: str = "parquet",
 ) -> dict[str, int]:
-    """Write the warehouse's ingested sources as Parquet datasets ``folder/<source>``,
-    partitioned by a hash of the customer key (``part=0..partitions-1``), with the declared
-    columns (no ``cid``, no lineage): data laid out for the spark engine.
+    """Write the warehouse's ingested sources as datasets ``folder/<source>`` with the
+    declared columns (no ``cid``, no lineage): data laid out for the spark engine. Parquet
+    is partitioned by a hash of the customer key (``part=0..partitions-1``); ``fmt="csv"``
+    writes one CSV file with a header per source.
 
     Returns:
         Rows per source.
@@ -273,17 +301,18 @@ def export_sources(
         folder.mkdir(parents=True, exist_ok=True)
         columns = [c for c, _ in wh.columns(f'src."{name}"') if c not in ("cid", "_file", "_line")]
         listed = ", ".join(f'"{c}"' for c in columns)
-        if source.customer_key is None:
+        options = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet"
+        if source.customer_key is None or fmt == "csv":
             target.mkdir(parents=True, exist_ok=True)
             wh.execute(
                 f'COPY (SELECT {listed} FROM src."{name}") TO '
-                f"{lit(str(target / 'part-0.parquet'))} (FORMAT parquet)"
+                f"{lit(str(target / f'part-0.{fmt}'))} ({options})"
             )
         else:
             part = f'hash("{source.customer_key}") % {int(partitions)}'
             wh.execute(
                 f'COPY (SELECT {listed}, {part} AS part FROM src."{name}") TO '
-                f"{lit(str(target))} (FORMAT parquet, PARTITION_BY (part))"
+                f"{lit(str(target))} ({options}, PARTITION_BY (part))"
             )
         counts[name] = int(wh.scalar(f'SELECT count(*) FROM src."{name}"'))
     return counts
