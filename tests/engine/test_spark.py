@@ -197,7 +197,7 @@ def test_a_missing_source_dataset_is_one_clear_line(shop: Path, cli) -> None:
     )
     result = cli("-w", shop, "run", "--as-of", AS_OF, "--engine", "spark")
     assert result.code != 0 and result.err.count("\n") == 1
-    assert "no Parquet dataset" in result.err
+    assert "no parquet dataset at" in result.err and "lake_missing/customers" in result.err
 
 
 def test_a_missing_driver_names_the_extra(shop: Path, cli, monkeypatch) -> None:
