@@ -10,10 +10,19 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from tagwise import __version__
 from tagwise.engine.base import Engine
 from tagwise.engine.pipeline import RunReport
-from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError, did_you_mean
+from tagwise.errors import (
+    ConfigError,
+    Conflict,
+    NotFound,
+    SpecError,
+    TagwiseError,
+    did_you_mean,
+)
 from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
@@ -273,6 +282,59 @@ class Workspace:
         if name not in self._engines:
             self._engines[name] = open_engine(name, self.settings, self.warehouse, self.root)
         return self._engines[name]
+
+    def export_sources(
+        self, folder: Path, *, fmt: str = "parquet", partitions: int = 8
+    ) -> dict[str, int]:
+        """Write the ingested sources as datasets ``folder/<source>`` for the spark engine.
+
+        Raises:
+            ConfigError: an unknown format.
+        """
+        from tagwise.engine.spark import export_sources  # noqa: PLC0415
+
+        if fmt not in ("parquet", "csv"):
+            raise ConfigError(f"unknown format `{fmt}`", hint="use parquet or csv")
+        sources = self._valid_specs().sources
+        assert sources is not None  # noqa: S101 (load_specs always sets it)
+        return export_sources(
+            self.warehouse, folder.resolve(), sources, partitions=partitions, fmt=fmt
+        )
+
+    def publish_sources(
+        self, url: str | None = None, schema: str | None = None
+    ) -> tuple[str, dict[str, int]]:
+        """Copy the ingested sources into tables of a PostgreSQL database (default: the
+        postgres engine's settings). Returns the target (``database/schema``) and rows.
+
+        Raises:
+            ConfigError: no URL, or psycopg is missing.
+        """
+        url = url or self.settings.engine.postgres_url
+        schema = schema or self.settings.engine.postgres_schema
+        if not url:
+            raise ConfigError(
+                "no PostgreSQL database to publish to",
+                hint="pass --url or set `[engine] postgres_url` in tagwise.toml",
+            )
+        from tagwise.engine.postgres import publish_sources  # noqa: PLC0415
+
+        try:
+            import psycopg  # noqa: PLC0415
+        except ImportError as exc:
+            raise ConfigError(
+                "publishing needs psycopg",
+                hint="install the extra: pip install 'tagwise[postgres]'",
+            ) from exc
+        sources = self._valid_specs().sources
+        assert sources is not None  # noqa: S101 (load_specs always sets it)
+        try:
+            rows = publish_sources(self.warehouse, url, schema, sources)
+        except psycopg.Error as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigError(f"cannot publish to PostgreSQL: {first}", hint="check --url") from exc
+        shown = sa.make_url(url).render_as_string(hide_password=True)
+        return f"{shown} schema {schema}", rows
 
     def run(
         self,

@@ -16,7 +16,6 @@ import pytest
 
 import tagwise
 from tagwise.cli.app import run as cli_run
-from tagwise.engine.postgres import publish_sources
 
 AS_OF = "2026-11-01"
 ROUNDED = {"purchase_interval_days": 1}
@@ -35,12 +34,14 @@ def shop(demo_template: Path, tmp_path: Path, pg_url: str) -> Path:
     """A copy of the demo whose sources are also tables of a fresh PostgreSQL database."""
     target = tmp_path / "shop"
     shutil.copytree(demo_template, target)
-    with tagwise.open(target) as ws:
-        specs = ws.specs()
-        assert specs.sources is not None
-        counts = publish_sources(ws.warehouse, pg_url, "shop", specs.sources)
-        for name, rows in counts.items():
-            assert rows == ws.warehouse.scalar(f'SELECT count(*) FROM src."{name}"'), name
+    published = cli_run(
+        ["-w", str(target), "sources", "publish", "--url", pg_url, "--schema", "shop", "--json"]
+    )
+    assert published == 0
+    with tagwise.open(target) as ws, psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
+        for name in ws.specs().sources.sources:
+            rows = conn.execute(f'SELECT count(*) FROM shop."{name}"').fetchone()
+            assert rows == (ws.warehouse.scalar(f'SELECT count(*) FROM src."{name}"'),), name
     with (target / "tagwise.toml").open("a", encoding="utf-8") as toml:
         toml.write(f'\n[engine]\npostgres_url = "{pg_url}"\npostgres_schema = "shop"\n')
     return target
@@ -170,3 +171,8 @@ def test_a_missing_driver_names_the_extra(demo_template: Path, tmp_path: Path, c
     result = cli("-w", target, "run", "--engine", "postgres")
     assert result.code != 0 and result.err.count("\n") == 1
     assert "pip install 'tagwise[postgres]'" in result.err
+
+
+def test_publishing_without_a_database_is_one_clear_line(demo_template: Path, cli) -> None:
+    result = cli("-w", demo_template, "sources", "publish")
+    assert result.code != 0 and result.err.count("\n") == 1 and "--url" in result.err

@@ -59,10 +59,8 @@ def demo_template(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("spark") / "shop"
     assert cli_run(["demo", str(root), "--customers", "1500", "--json"]) == 0
     lake = root.parent / "lake"
-    with tagwise.open(root) as ws:
-        specs = ws.specs()
-        assert specs.sources is not None
-        export_sources(ws.warehouse, lake, specs.sources, partitions=4)
+    exported = cli_run(["-w", str(root), "sources", "export", str(lake), "--partitions", "4"])
+    assert exported == 0
     with (root / "tagwise.toml").open("a", encoding="utf-8") as toml:
         toml.write(
             f'\n[engine]\nspark_master = "local[2]"\nspark_sources = "{lake}"\n'
@@ -311,3 +309,8 @@ def test_upper_maps_sharp_s_as_duckdb(tmp_path: Path) -> None:
     settings_ = EngineSettings(spark_master="local[2]", spark_sources=str(tmp_path))
     session = SparkEngine.connect(settings_, tmp_path).spark
     assert session.sql("SELECT upper('straße') AS u").first()["u"] == "STRAẞE"
+
+
+def test_an_unknown_export_format_is_one_clear_line(demo_template: Path, cli, tmp_path) -> None:
+    result = cli("-w", demo_template, "sources", "export", str(tmp_path / "x"), "--format", "xml")
+    assert result.code != 0 and result.err.count("\n") == 1 and "parquet or csv" in result.err

@@ -17,6 +17,7 @@ from tagwise import __version__
 from tagwise.cli import output
 from tagwise.cli.commands import ingest as ingest_commands
 from tagwise.cli.commands import run as run_commands
+from tagwise.cli.commands import sources as sources_commands
 from tagwise.cli.commands import spec as spec_commands
 from tagwise.cli.commands import tags as tags_commands
 from tagwise.cli.commands import workspace as workspace_commands
@@ -62,6 +63,7 @@ workspace_commands.register(app)
 ingest_commands.register(app)
 spec_commands.register(app)
 run_commands.register(app)
+sources_commands.register(app)
 tags_commands.register(app)
 
 
