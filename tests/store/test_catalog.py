@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 
-from tagwise.store.catalog import Catalog, IngestRun, resolve_url
+from tagwise.store.catalog import _MIGRATIONS, Catalog, IngestRun, resolve_url
+from tagwise.store.catalog import HEAD as CATALOG_HEAD
 from tagwise.store.tables import METADATA
 
 VERSIONS = Path(__file__).resolve().parents[2] / "src/tagwise/store/migrations/versions"
@@ -88,3 +91,9 @@ def test_a_catalog_at_the_first_revision_upgrades_with_its_data(catalog_url: str
     assert [r.id for r in catalog.ingest_runs()] == [run_id]
     assert catalog.runs() == []
     catalog.close()
+
+
+def test_head_is_alembics_newest_revision() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_current_head() == CATALOG_HEAD == HEAD

@@ -165,7 +165,7 @@ class LayerSql:
             return None
         query: exp.Query = parts[0]
         for part in parts[1:]:
-            query = exp.union(query, part, distinct=False)
+            query = exp.union(query, part, distinct=False, copy=False)  # no O(n²) copies
         return query
 
     def long_part(self, tag: PlannedTag, table: exp.Identifier) -> exp.Select:

@@ -73,6 +73,10 @@ class RunRecord:
     """The compute engine of the run (its profile snapshot lives there)."""
 
 
+HEAD = max(p.name.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("[0-9]*_*.py"))
+"""The newest migration's revision (file names start with it: ``0003_run_engine.py``)."""
+
+
 def resolve_url(url: str, root: Path) -> str:
     """Make a relative SQLite path relative to the workspace root.
 
@@ -122,7 +126,14 @@ class Catalog:
             ) from exc
 
     def migrate(self, revision: str = "head") -> str:
-        """Upgrade the schema (to the latest revision by default); returns the revision."""
+        """Upgrade the schema (to the latest revision by default); returns the revision.
+
+        A catalog already at the newest revision costs one query (Alembic is not loaded).
+        """
+        if revision == "head":
+            current = self.revision()
+            if current == HEAD:
+                return current
         from alembic import command  # noqa: PLC0415 (alembic is only needed here)
         from alembic.config import Config  # noqa: PLC0415
 
