@@ -152,16 +152,23 @@ class PostgresEngine(Engine):
         )
         top = self.execute(f"SELECT coalesce(max(cid), -1) FROM {_q(self.own)}.customer_keys")
         highest = int(top.fetchone()[0])
-        new = wh.execute(
-            "SELECT customer_id, cid FROM meta.customer_keys WHERE cid > ? ORDER BY cid", [highest]
-        )
-        with (
-            self.conn.cursor() as cur,
-            cur.copy(f"COPY {_q(self.own)}.customer_keys (customer_id, cid) FROM STDIN") as copy,
-        ):
-            while batch := new.fetchmany(100_000):
-                for row in batch:
-                    copy.write_row(row)
+        # new keys only, as CSV written by DuckDB and streamed in with COPY (no Python loop)
+        with _scratch_file() as path:
+            wh.execute(
+                "COPY (SELECT customer_id, cid FROM meta.customer_keys "
+                f"WHERE cid > {int(highest)} ORDER BY cid) "
+                f"TO {lit(str(path))} (FORMAT csv, HEADER false)"
+            )
+            with (
+                self.conn.cursor() as cur,
+                cur.copy(
+                    f"COPY {_q(self.own)}.customer_keys (customer_id, cid) FROM STDIN "
+                    "WITH (FORMAT csv)"
+                ) as copy,
+                path.open("rb") as data,
+            ):
+                while chunk := data.read(1 << 20):
+                    copy.write(chunk)
         missing = [
             name
             for name in sources.sources
