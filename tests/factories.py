@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import sqlalchemy as sa
 
 import tagwise
 
@@ -250,3 +255,19 @@ def demo_workspace(root: Path, *, customers: int = 800, seed: int = 20261125) ->
     report = ws.ingest()
     assert not report.errors, report.errors
     return ws
+
+
+@contextlib.contextmanager
+def fresh_database(pg_server: str) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (its URL), dropped afterwards."""
+    name = f"tagwise_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = sa.make_url(pg_server).set(database=name).render_as_string(hide_password=False)
+    try:
+        yield url
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -7,7 +7,6 @@ The whole module shares one Spark session (the engine keeps one per process; xdi
 
 from __future__ import annotations
 
-import math
 import os
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ import duckdb
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tests.engine.differential import AS_OF, current, declared_differences, run
 from tests.lang.test_backends import same
 from tests.lang.typed_strategies import SCHEMA, any_exprs, as_of_dates, rows
 
@@ -29,10 +29,6 @@ from tagwise.lang.ast import Call
 from tagwise.lang.check import check
 from tagwise.lang.to_python import to_python
 from tagwise.lang.to_sql import to_sql
-
-AS_OF = "2026-11-01"
-ROUNDED = {"purchase_interval_days": 1}
-"""Tags whose rule rounds a double: the declared gap (docs/engines.md)."""
 
 
 def _java() -> str | None:
@@ -76,21 +72,6 @@ def shop(demo_template: Path, tmp_path: Path) -> Path:
     return target
 
 
-def current(root: Path) -> dict[tuple[int, str, str | None], float | None]:
-    con = duckdb.connect(str(root / ".tagwise" / "warehouse.duckdb"), read_only=True)
-    try:
-        rows = con.execute("SELECT cid, tag, value, score FROM tags.current").fetchall()
-    finally:
-        con.close()
-    return {(cid, tag, value): score for cid, tag, value, score in rows}
-
-
-def run(cli, shop: Path, engine: str) -> dict:
-    result = cli("-w", shop, "run", "--as-of", AS_OF, "--engine", engine, "--json")
-    assert result.code == 0, result.err
-    return result.json()
-
-
 def test_exported_sources_are_partitioned_by_customer(demo_template: Path) -> None:
     lake = demo_template.parent / "lake"
     parts = sorted(p.name for p in (lake / "orders").iterdir() if p.is_dir())
@@ -114,12 +95,7 @@ def test_spark_computes_the_same_tags_as_duckdb(shop: Path, cli, monkeypatch) ->
     assert returned and max(returned) <= 1
     assert on_spark["customers"] == on_duckdb["customers"]
     assert on_spark["tag_values"] == on_duckdb["tag_values"] == len(duck) > 30_000
-    differ = {k for k in duck.keys() | spark.keys() if duck.get(k, "∅") != spark.get(k, "∅")}
-    assert {tag for _, tag, _ in differ} <= set(ROUNDED)
-    for key in differ:
-        a, b = duck[key], spark[key]
-        assert a is not None and b is not None
-        assert math.isclose(abs(a - b), 10 ** -ROUNDED[key[1]], rel_tol=1e-6), (key, a, b)
+    differ = declared_differences(duck, spark)
     assert on_spark["changes"] == len(differ) < 10
 
 
@@ -145,8 +121,7 @@ def test_csv_sources_give_the_same_tags(shop: Path, cli) -> None:
     duck = current(shop)
     on_spark = run(cli, shop, "spark")
     spark = current(shop)
-    differ = {k for k in duck.keys() | spark.keys() if duck.get(k, "∅") != spark.get(k, "∅")}
-    assert {tag for _, tag, _ in differ} <= set(ROUNDED)
+    declared_differences(duck, spark)
     assert on_spark["tag_values"] == len(duck) and on_spark["changes"] < 10
 
 

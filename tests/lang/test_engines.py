@@ -6,16 +6,15 @@ Known gaps are declared here, each with a strict expected failure (docs/engines.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
 import psycopg
 import pytest
-import sqlalchemy as sa
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from tests.factories import fresh_database
 from tests.lang.test_backends import same
 from tests.lang.typed_strategies import SCHEMA, any_exprs, as_of_dates, rows
 
@@ -49,21 +48,14 @@ PROPERTY = settings(
 
 @pytest.fixture(scope="module")
 def pg(pg_server: str) -> Iterator[PostgresEngine]:
-    name = f"tagwise_lang_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(pg_server, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.make_url(pg_server).set(database=name).render_as_string(hide_password=False)
-    conn = psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
-    columns = ", ".join(f'"{n}" {PG_TYPES[n]}' for n in COLUMNS)
-    conn.execute(f"CREATE TABLE customers (row_id INTEGER, {columns})")
-    try:
-        yield PostgresEngine(conn, "public")
-    finally:
-        conn.close()
-        with admin.connect() as c:
-            c.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with fresh_database(pg_server) as url:
+        conn = psycopg.connect(url.replace("+psycopg", ""), autocommit=True)
+        columns = ", ".join(f'"{n}" {PG_TYPES[n]}' for n in COLUMNS)
+        conn.execute(f"CREATE TABLE customers (row_id INTEGER, {columns})")
+        try:
+            yield PostgresEngine(conn, "public")
+        finally:
+            conn.close()
 
 
 def load(engine: PostgresEngine, batch: list[dict[str, Any]]) -> None:
