@@ -20,7 +20,7 @@ and imports optional drivers lazily, so ``import tagwise`` never needs them.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from tagwise.spec.sources import SourcesSpec
     from tagwise.store.warehouse import Warehouse
 
-__all__ = ["ENGINES", "Engine", "open_engine"]
+__all__ = ["ENGINES", "Engine", "logical_table", "open_engine"]
 
 ENGINES = ("duckdb", "postgres", "spark")
 """The engines a workspace can run on (``[engine] name`` in tagwise.toml, ``--engine``)."""
@@ -94,6 +94,45 @@ class Engine(ABC):
 
     def close(self) -> None:  # noqa: B027 (optional hook)
         """Release connections (the DuckDB engine shares the warehouse's)."""
+
+
+def logical_table(
+    node: exp.Table,
+    *,
+    source: Callable[[str], exp.Table],
+    keys: exp.Table,
+    customer_keys: Mapping[str, str],
+    text: str,
+) -> exp.Expr:
+    """Map a table of the logical layout to an engine's relation.
+
+    ``src.<source>`` becomes ``source(name)`` joined to ``keys`` on the source's customer key
+    (``customer_keys``: source name → key column), which adds the ``cid`` column; a source
+    without a customer key is ``source(name)`` itself; ``meta.customer_keys`` becomes
+    ``keys``. Other tables are left alone. ``text`` is the dialect's text type.
+    """
+    name = exp.to_identifier(node.alias_or_name, quoted=True)
+    if node.db == "meta" and node.name == "customer_keys":
+        return keys.copy().as_(name)
+    if node.db != "src":
+        return node
+    relation = source(node.name)
+    key = customer_keys.get(node.name)
+    if key is None:
+        return relation.as_(name)
+    star = exp.Column(this=exp.Star(), table=exp.to_identifier("s", quoted=True))
+    keyed = (
+        exp.select(exp.column("cid", table="k", quoted=True), star)
+        .from_(relation.as_("s", quoted=True))
+        .join(
+            keys.copy().as_("k", quoted=True),
+            on=exp.EQ(
+                this=exp.column("customer_id", table="k", quoted=True),
+                expression=exp.cast(exp.column(key, table="s", quoted=True), text),
+            ),
+        )
+    )
+    return exp.Subquery(this=keyed, alias=exp.TableAlias(this=name))
 
 
 def open_engine(name: str, settings: Settings, wh: Warehouse, root: Path) -> Engine:

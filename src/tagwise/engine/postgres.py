@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlglot
 from sqlglot import exp
 
-from tagwise.engine.base import Engine
+from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
 from tagwise.store.sql import lit
 
@@ -69,6 +69,11 @@ class PostgresEngine(Engine):
             raise ConfigError(
                 "the postgres engine needs a database",
                 hint='set `[engine] postgres_url = "postgresql://user@host/db"` in tagwise.toml',
+            )
+        if settings.postgres_schema in ("src", "meta"):  # the names of the logical layout
+            raise ConfigError(
+                f"`{settings.postgres_schema}` cannot be the postgres engine's schema",
+                hint="set `[engine] postgres_schema` to another name, e.g. crm",
             )
         try:
             import psycopg  # noqa: PLC0415
@@ -109,34 +114,14 @@ class PostgresEngine(Engine):
         return _portable(node)
 
     def _table(self, node: exp.Table) -> exp.Expr:
-        """``src.<source>`` → the source joined to the customer keys (a ``cid`` column);
-        ``meta.customer_keys`` → the published keys."""
-        alias = node.args.get("alias")
-        if node.db == "meta" and node.name == "customer_keys":
-            table = exp.table_("customer_keys", db=self.own, quoted=True)
-            table.set("alias", alias)
-            return table
-        if node.db != "src":
-            return node
-        source = exp.table_(node.name, db=self.schema, quoted=True)
-        key = self.keys.get(node.name)
-        if key is None:
-            source.set("alias", alias or exp.TableAlias(this=exp.to_identifier(node.name)))
-            return source
-        star = exp.Column(this=exp.Star(), table=exp.to_identifier("s", quoted=True))
-        keyed = (
-            exp.select(exp.column("cid", table="k", quoted=True), star)
-            .from_(source.as_("s", quoted=True))
-            .join(
-                exp.table_("customer_keys", db=self.own, quoted=True).as_("k", quoted=True),
-                on=exp.EQ(
-                    this=exp.column("customer_id", table="k", quoted=True),
-                    expression=exp.cast(exp.column(key, table="s", quoted=True), "TEXT"),
-                ),
-            )
+        """``src.<source>`` → ``<schema>.<source>`` with ``cid`` from the published keys."""
+        return logical_table(
+            node,
+            source=lambda name: exp.table_(name, db=self.schema, quoted=True),
+            keys=exp.table_("customer_keys", db=self.own, quoted=True),
+            customer_keys=self.keys,
+            text="TEXT",
         )
-        name = exp.to_identifier(node.alias_or_name, quoted=True)
-        return exp.Subquery(this=keyed, alias=exp.TableAlias(this=name))
 
     # -- a run ------------------------------------------------------------------------
 
