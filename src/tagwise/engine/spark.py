@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
-from tagwise.engine.base import Engine
+from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
 from tagwise.store.sql import lit
 
@@ -143,6 +143,9 @@ class SparkEngine(Engine):
             return self._table(node)
         if _empty_escape(node):  # LIKE … ESCAPE '': Spark wants an escape character
             return _like_without_escape(node)
+        if _bare_interval(node):
+            # durations are days and hours: Spark's day-time interval, not the legacy type
+            return exp.DataType.build("INTERVAL DAY TO SECOND", dialect="spark")
         if isinstance(node, exp.Cast) and isinstance(node.this, exp.Unnest):
             # a generator cannot be nested in an expression; the list holds text already
             return node.this
@@ -154,30 +157,13 @@ class SparkEngine(Engine):
         return node
 
     def _table(self, node: exp.Table) -> exp.Expr:
-        alias = node.args.get("alias")
-        if node.db == "meta" and node.name == "customer_keys":
-            return exp.table_("tw_customer_keys").as_(node.alias_or_name, quoted=True)
-        if node.db != "src":
-            return node
-        view = exp.table_(f"tw_src_{node.name}")
-        key = self.keys.get(node.name)
-        if key is None:
-            view.set("alias", alias or exp.TableAlias(this=exp.to_identifier(node.name)))
-            return view
-        star = exp.Column(this=exp.Star(), table=exp.to_identifier("s"))
-        keyed = (
-            exp.select(exp.column("cid", table="k"), star)
-            .from_(view.as_("s"))
-            .join(
-                exp.table_("tw_customer_keys").as_("k"),
-                on=exp.EQ(
-                    this=exp.column("customer_id", table="k"),
-                    expression=exp.cast(exp.column(key, table="s", quoted=True), "STRING"),
-                ),
-            )
-        )
-        return exp.Subquery(
-            this=keyed, alias=exp.TableAlias(this=exp.to_identifier(node.alias_or_name))
+        """``src.<source>`` → the source's view with ``cid`` from the written keys."""
+        return logical_table(
+            node,
+            source=lambda name: exp.table_(f"tw_src_{name}", quoted=True),
+            keys=exp.table_("tw_customer_keys", quoted=True),
+            customer_keys=self.keys,
+            text="STRING",
         )
 
     # -- a run ------------------------------------------------------------------------
@@ -320,6 +306,15 @@ def export_sources(
 
 def _is_call(node: exp.Expr, name: str) -> bool:
     return isinstance(node, exp.Anonymous) and str(node.this).lower() == name
+
+
+def _bare_interval(node: exp.Expr) -> bool:
+    return (
+        isinstance(node, exp.DataType)
+        and node.this == exp.DataType.Type.INTERVAL
+        and not node.expressions
+        and "unit" not in node.args
+    )
 
 
 def _empty_escape(node: exp.Expr) -> bool:
