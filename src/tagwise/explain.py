@@ -11,7 +11,8 @@ from collections.abc import Mapping
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from tagwise.errors import NotFound, TagwiseError
+from tagwise.errors import TagwiseError
+from tagwise.ingest.identity import members, record_of
 from tagwise.spec.tags import TagKind, TagSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.history import changes_sql
@@ -29,29 +30,49 @@ _VALUE_KEYS = ("tag", "value", "score", "source", "version", "run", "since", "lo
 
 def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> dict[str, Any]:
     """Everything ``tagwise customer show`` prints, as one JSON-ready dict."""
-    cid = ws.warehouse.scalar(
-        "SELECT cid FROM meta.customer_keys WHERE customer_id = ?", [customer_id]
-    )
-    if cid is None:
-        raise NotFound(
-            f"customer `{customer_id}` does not exist",
-            hint="customer ids are the customer master's keys, e.g. C00000001",
-        )
-    explainer = _Explainer(ws, int(cid), as_of=as_of)
+    _, cid = record_of(ws.warehouse, customer_id)
+    explainer = _Explainer(ws, cid, as_of=as_of)
     master = explainer.specs.sources.customers if explainer.specs.sources else None
     attributes = explainer.row("src", master.name) if master else {}
     for hidden in ("_file", "_line"):
         attributes.pop(hidden, None)
-    values = _values(ws, int(cid), as_of)
+    values = _values(ws, cid, as_of)
+    records = members(ws.warehouse, master, cid) if master else []
+    key = master.customer_key if master else None
     return {
-        "customer_id": customer_id,
-        "cid": int(cid),
+        "customer_id": attributes.get(key, customer_id) if key else customer_id,
+        "cid": cid,
         "as_of": as_of.isoformat() if as_of else None,
         "attributes": attributes,
+        "records": records,
+        "attribute_sources": _lineage(ws, cid) if len(records) > 1 else {},
+        "identity_history": _identity_history(ws, cid),
         "features": explainer.features(values),
         "tags": explainer.tags(values),
         "changes": _changes(ws, int(cid)),
     }
+
+
+def _lineage(ws: Workspace, cid: int) -> dict[str, str]:
+    """Golden-record attribute → the record key its value came from."""
+    rows = ws.warehouse.rows(
+        "SELECT l.attribute, k.customer_id FROM ident.lineage l "
+        "JOIN meta.customer_keys k ON k.rid = l.rid WHERE l.cid = ? ORDER BY l.attribute",
+        [cid],
+    )
+    return {str(a): str(k) for a, k in rows}
+
+
+def _identity_history(ws: Workspace, cid: int) -> list[dict[str, Any]]:
+    """Merges, splits and moves that involved this customer's records or its cid."""
+    cur = ws.warehouse.execute(
+        "SELECT e.resolution_id AS resolution, e.happened_at AS at, e.customer_id AS record, "
+        "e.kind, e.old_cid, e.new_cid, e.reason FROM ident.events e "
+        "WHERE e.new_cid = ? OR e.old_cid = ? ORDER BY e.resolution_id, e.rid",
+        [cid, cid],
+    )
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 class _Explainer:

@@ -13,7 +13,14 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -23,7 +30,9 @@ __all__ = [
     "CONFIG_FILE",
     "CatalogSettings",
     "EngineSettings",
+    "IdentitySettings",
     "IngestSettings",
+    "MatchingSettings",
     "NamingSettings",
     "Settings",
     "WarehouseSettings",
@@ -173,6 +182,104 @@ class NamingSettings(_Group):
         return value
 
 
+class MatchingSettings(_Group):
+    """Probabilistic matching of records that share no strong identifier (splink).
+
+    Records are compared on name, birthday, city and address; each candidate pair gets a
+    match probability (:mod:`tagwise.ingest.matching`).
+    """
+
+    enabled: bool = Field(
+        default=True,
+        description="Match records without a shared strong identifier on name, birthday, "
+        "city and address.",
+    )
+    upper: float = Field(
+        default=0.99,
+        gt=0,
+        lt=1,
+        description="Pairs whose match probability is at or above this are merged.",
+    )
+    lower: float = Field(
+        default=0.80,
+        gt=0,
+        lt=1,
+        description="Pairs from this match probability up to `upper` go to the review "
+        "queue; pairs below it are dropped.",
+    )
+    blocking: tuple[tuple[Literal["name", "birthday", "city", "address"], ...], ...] = Field(
+        default=(
+            ("name", "birthday"),
+            ("birthday", "city"),
+            ("name", "address"),
+            ("birthday", "address"),
+        ),
+        description="Blocking rules: only records that agree on every column of at least "
+        "one rule are compared (names and addresses after standardization). Include rules "
+        "without `name` so that a misspelled name is still found.",
+    )
+    max_block_size: int = Field(
+        default=1000,
+        ge=2,
+        description="A blocking key shared by more records than this (a placeholder such "
+        "as 1900-01-01 or 不详) pairs nobody; keeps one junk value from making millions of "
+        "pairs.",
+    )
+
+    @field_validator("lower")
+    @classmethod
+    def _not_above_upper(cls, value: float, info: ValidationInfo) -> float:
+        upper = info.data.get("upper")
+        if upper is not None and value > upper:
+            msg = f"lower ({value}) must not be above upper ({upper})"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("blocking")
+    @classmethod
+    def _rules_not_empty(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
+        if not value or not all(value):
+            msg = "blocking needs at least one rule, and each rule at least one column"
+            raise ValueError(msg)
+        return tuple(tuple(dict.fromkeys(rule)) for rule in value)
+
+
+class IdentitySettings(_Group):
+    """How customer records are resolved into customers (``tagwise resolve``)."""
+
+    strong: tuple[str, ...] = Field(
+        default=(
+            "phone",
+            "email",
+            "member_id",
+            "wechat_unionid",
+            "wechat_openid",
+            "id_number",
+            "device_id",
+        ),
+        description="Identity types whose shared value merges records; other declared "
+        "types are collected and reported but never merge.",
+    )
+    max_records: dict[str, int] = Field(
+        default={"phone": 4, "email": 4, "device_id": 3, "wechat_openid": 2, "member_id": 2},
+        description="Cap per identity type: a value shared by more records (a family phone, "
+        "a shop's device, a placeholder such as 13800000000) links nobody and is reported.",
+    )
+    default_max_records: int = Field(
+        default=4, ge=2, description="Cap of the types not listed in `max_records`."
+    )
+    conflict_columns: tuple[str, ...] = Field(
+        default=("birthday",),
+        description="Customer-master columns that must agree: a shared identifier whose "
+        "records hold two different non-null values of one of them links nobody and is "
+        "reported (a phone shared by family members).",
+    )
+
+    def cap(self, kind: str) -> int:
+        """The most records one value of ``kind`` may link."""
+        return self.max_records.get(kind, self.default_max_records)
+
+
 class _TomlSource(PydanticBaseSettingsSource):
     """Feeds the parsed ``tagwise.toml`` of the workspace being loaded."""
 
@@ -197,6 +304,7 @@ class Settings(BaseSettings):
     engine: EngineSettings = Field(default_factory=EngineSettings)
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     naming: NamingSettings = Field(default_factory=NamingSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
 
     @classmethod
     def settings_customise_sources(

@@ -23,6 +23,16 @@ from tagwise.errors import (
     TagwiseError,
     did_you_mean,
 )
+from tagwise.ingest.identity import (
+    RECORDS,
+    ResolveReport,
+    decide,
+    ensure_identity,
+    is_dirty,
+    record_of,
+    resolve,
+    touches_identity,
+)
 from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
@@ -30,6 +40,7 @@ from tagwise.spec.sources import SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor, resolve_url
 from tagwise.store.history import changes_sql, ensure_tables
+from tagwise.store.sql import ident, table
 from tagwise.store.warehouse import Warehouse
 
 __all__ = ["IngestReport", "Workspace", "find_root", "init", "open_workspace"]
@@ -46,10 +57,13 @@ class IngestReport:
 
     sources: list[SourceReport] = field(default_factory=list)
     errors: list[tuple[str, TagwiseError]] = field(default_factory=list)
+    identity: ResolveReport | None = None
+    """The identity resolution that followed, when a source could change who is who."""
 
     def to_dict(self) -> dict[str, Any]:
         """The ``ingest --json`` shape."""
         return {
+            "identity": self.identity.to_dict() if self.identity else None,
             "sources": [
                 {
                     "name": r.name,
@@ -105,8 +119,15 @@ class Workspace:
                 path if path.is_absolute() else self.root / path, self.settings.warehouse
             )
             ensure_tables(self._warehouse)  # also upgrades an older layout
+            ensure_identity(self._warehouse, self._master())
             self._reconcile_runs()
         return self._warehouse
+
+    def _master(self) -> Any:
+        try:
+            return self.sources().customers
+        except (TagwiseError, OSError):
+            return None  # no or broken sources.yaml: there are no records to upgrade
 
     def _reconcile_runs(self) -> None:
         """Settle runs the catalog still thinks are running.
@@ -233,8 +254,116 @@ class Workspace:
                     id=run_id,
                 )
             )
+        if any(touches_identity(s) for s in specs) and self.warehouse.has_table(*RECORDS):
+            report.identity = self.resolve(progress=progress)
         self._clean_tmp()
         return report
+
+    # -- identity ---------------------------------------------------------------------------
+
+    def resolve(self, *, progress: Callable[[str], None] | None = None) -> ResolveReport:
+        """Resolve the customer master's records into customers (also after every ingest
+        that changes records or identifiers); see :mod:`tagwise.ingest.identity`."""
+        return resolve(self.warehouse, self.sources(), self.settings, progress=progress)
+
+    def merge_customers(
+        self, first: str, second: str, *, reason: str = "", recompute: bool = True
+    ) -> dict[str, Any]:
+        """A person decides that two records are one customer: record it, resolve, and
+        recompute the tags of the customers concerned."""
+        (rid_a, _), (rid_b, _) = record_of(self.warehouse, first), record_of(self.warehouse, second)
+        if rid_a == rid_b:
+            raise Conflict(f"`{first}` and `{second}` are the same record")
+        ids = decide(
+            self.warehouse,
+            "merge",
+            [(rid_a, rid_b)],
+            reason=reason or "merged by hand",
+            actor=current_actor(),
+        )
+        return self._after_decision(ids, recompute=recompute)
+
+    def separate_customers(
+        self, first: str, second: str, *, reason: str = "", recompute: bool = True
+    ) -> dict[str, Any]:
+        """A person decides that two records are different customers (a review decision)."""
+        (rid_a, _), (rid_b, _) = record_of(self.warehouse, first), record_of(self.warehouse, second)
+        ids = decide(
+            self.warehouse,
+            "separate",
+            [(rid_a, rid_b), (rid_b, rid_a)],
+            reason=reason or "kept apart by hand",
+            actor=current_actor(),
+        )
+        return self._after_decision(ids, recompute=recompute)
+
+    def unmerge_customer(
+        self, record: str, *, reason: str = "", recompute: bool = True
+    ) -> dict[str, Any]:
+        """Undo a wrong merge: the record ``record`` leaves its customer (and stays apart
+        from the customer's other records), both customers' tags are recomputed.
+
+        Raises:
+            NotFound: no such record.
+            Conflict: the record is its customer's only record.
+        """
+        rid, cid = record_of(self.warehouse, record)
+        others = [
+            int(r[0])
+            for r in self.warehouse.rows(
+                "SELECT rid FROM meta.customer_keys WHERE cid = ? AND rid <> ?", [cid, rid]
+            )
+        ]
+        if not others:
+            raise Conflict(
+                f"`{record}` is the only record of its customer; there is nothing to unmerge",
+                hint="`tagwise customer show ID` lists a customer's records",
+            )
+        ids = decide(
+            self.warehouse,
+            "separate",
+            [(rid, other) for other in others],
+            reason=reason or "unmerged by hand",
+            actor=current_actor(),
+        )
+        return self._after_decision(ids, recompute=recompute)
+
+    def review_queue(self, *, limit: int = 50) -> list[dict[str, Any]]:
+        """Record pairs waiting for a person, most likely first, with the compared fields."""
+        master = self.sources().customers
+        if master is None or master.customer_key is None:
+            return []
+        fields = dict(master.match_on or {})
+        shown = ", ".join(f"r.{ident(c)} AS {ident(f)}" for f, c in fields.items())
+        record = (
+            f"SELECT k.rid, k.customer_id{', ' + shown if shown else ''} "
+            f"FROM meta.customer_keys k JOIN {table('ident', 'records')} r "
+            f"ON r.{ident(master.customer_key)} = k.customer_id"
+        )
+        cur = self.warehouse.execute(
+            f"WITH rec AS ({record}) SELECT q.probability, l.*, r.* FROM ident.review q "
+            "JOIN rec l ON l.rid = q.rid_l JOIN rec r ON r.rid = q.rid_r "
+            f"ORDER BY q.probability DESC, q.rid_l, q.rid_r LIMIT {int(limit)}"
+        )
+        width = 2 + len(fields)
+        names = [d[0] for d in cur.description][1 : 1 + width]
+        return [
+            {
+                "probability": float(row[0]),
+                "left": dict(zip(names, row[1 : 1 + width], strict=True)),
+                "right": dict(zip(names, row[1 + width :], strict=True)),
+            }
+            for row in cur.fetchall()
+        ]
+
+    def _after_decision(self, ids: list[int], *, recompute: bool) -> dict[str, Any]:
+        report = self.resolve()
+        result: dict[str, Any] = {"decisions": ids, "identity": report.to_dict(), "run": None}
+        last = self.catalog.runs(limit=1, status="ok")
+        if recompute and report.changed and last:
+            run = self.run(as_of=last[0].as_of)
+            result["run"] = run.to_dict()
+        return result
 
     # -- specs ------------------------------------------------------------------------------
 
@@ -350,6 +479,8 @@ class Workspace:
         from tagwise.engine.pipeline import run_tags, select_tags  # noqa: PLC0415
 
         specs = self._valid_specs()
+        if is_dirty(self.warehouse):  # an ingest stopped before resolving
+            self.resolve(progress=progress)
         chosen = select_tags(
             specs,
             codes=tags,
@@ -506,7 +637,7 @@ class Workspace:
 
     def customer_count(self) -> int:
         """Customers that have a cid."""
-        return int(self.warehouse.scalar("SELECT count(*) FROM meta.customer_keys"))
+        return int(self.warehouse.scalar("SELECT count(DISTINCT cid) FROM meta.customer_keys"))
 
     def _clean_tmp(self) -> None:
         shutil.rmtree(self.root / STATE_DIR / "tmp", ignore_errors=True)

@@ -63,7 +63,9 @@ def test_every_row_read_is_loaded_or_quarantined(demo) -> None:
     for source, name in files.items():
         with (root / "data" / name).open("rb") as fh:
             lines = sum(1 for line in fh if line.strip()) - 1
-        loaded = con.execute(f'SELECT count(*) FROM src."{source}"').fetchone()[0]
+        # the customer master's rows are records; src.customers is their golden record
+        relation = "ident.records" if source == "customers" else f'src."{source}"'
+        loaded = con.execute(f"SELECT count(*) FROM {relation}").fetchone()[0]
         rejected = con.execute(
             "SELECT count(*) FROM meta.quarantine WHERE source = ?", [source]
         ).fetchone()[0]
@@ -86,8 +88,14 @@ def test_standardized_values_are_canonical(demo) -> None:
         "OR city <> trim(city) OR regexp_matches(city, '\\s\\s|\u3000')"
     ).fetchone()[0]
     assert bad == 0
-    cids = [r[0] for r in con.execute("SELECT cid FROM meta.customer_keys ORDER BY cid").fetchall()]
-    assert cids == list(range(1, len(cids) + 1))
+    # records are numbered densely; a customer's cid is the number of its oldest record
+    rids = [r[0] for r in con.execute("SELECT rid FROM meta.customer_keys ORDER BY rid").fetchall()]
+    assert rids == list(range(1, len(rids) + 1))
+    survivors = con.execute(
+        "SELECT count(*) FROM (SELECT cid, min(rid) AS first FROM meta.customer_keys "
+        "GROUP BY cid) WHERE cid <> first"
+    ).fetchone()[0]
+    assert survivors == 0
 
 
 def test_duplicate_persons_agree_after_standardization(demo) -> None:
@@ -97,8 +105,8 @@ def test_duplicate_persons_agree_after_standardization(demo) -> None:
     groups: dict[str, list[str]] = {}
     for row in truth(root, "persons.csv"):
         groups.setdefault(row["person_id"], []).append(row["customer_id"])
-    phones = dict(con.execute("SELECT customer_id, phone FROM src.customers").fetchall())
-    emails = dict(con.execute("SELECT customer_id, email FROM src.customers").fetchall())
+    phones = dict(con.execute("SELECT customer_id, phone FROM ident.records").fetchall())
+    emails = dict(con.execute("SELECT customer_id, email FROM ident.records").fetchall())
     checked = 0
     for members in groups.values():
         loaded = [m for m in members if m in phones]

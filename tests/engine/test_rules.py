@@ -477,7 +477,7 @@ def test_valid_sql_tags_by_cid_and_by_customer_id(wh: Warehouse) -> None:
     wh.execute(
         "INSERT INTO src.orders VALUES (1, 'C1', 10), (1, 'C1', 30), (2, 'C2', 5), (9, 'C9', 1)"
     )
-    wh.execute("INSERT INTO meta.customer_keys VALUES ('C1', 1, now()), ('C2', 2, now())")
+    wh.execute("INSERT INTO meta.customer_keys VALUES ('C1', 1, now(), 1), ('C2', 2, now(), 2)")
     tags = [
         tag(
             "big_spender",

@@ -15,6 +15,7 @@ from typer.exceptions import TyperException
 
 from tagwise import __version__
 from tagwise.cli import output
+from tagwise.cli.commands import identity as identity_commands
 from tagwise.cli.commands import ingest as ingest_commands
 from tagwise.cli.commands import run as run_commands
 from tagwise.cli.commands import sources as sources_commands
@@ -65,6 +66,7 @@ spec_commands.register(app)
 run_commands.register(app)
 sources_commands.register(app)
 tags_commands.register(app)
+identity_commands.register(app)
 
 
 def run(args: list[str]) -> int:

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagwise.errors import EngineError
+from tagwise.ingest.identity import RECORDS, mark_dirty, touches_identity
 from tagwise.ingest.normalize import ColumnPlan, column_plan
 from tagwise.ingest.sources import REJECTS_TABLE, Staged, stage_source
 from tagwise.spec.sources import SourceSpec
@@ -72,7 +73,8 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
     staged = stage_source(wh, spec, data_dir=ctx.data_dir, root=ctx.root)
     plans = _plans(spec, staged, ctx.country_code)
     report = SourceReport(name=spec.name, files=staged.files, read=staged.read)
-    new = table("src", NEW_PREFIX + spec.name)
+    schema, name = _target(spec)
+    new = table(schema, NEW_PREFIX + name)
     _step(ctx, f"{spec.name}: validating {staged.staged_rows:,} rows")
     # Built outside the transaction: DuckDB writes a large table much faster in its own
     # autocommit than as transaction-local data. Until the rename below it is invisible
@@ -86,8 +88,16 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
         _quarantine(wh, spec, new, plans, ctx.ingest_id)
         _swap(wh, spec, new)
         _count(wh, spec, report)
+        if touches_identity(spec):
+            mark_dirty(wh)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _target(spec: SourceSpec) -> tuple[str, str]:
+    """Where a source's rows go: the customer master's records are resolved into customers
+    (``src.<master>`` is then their golden record); other sources go to ``src.<source>``."""
+    return RECORDS if spec.role == "customers" else ("src", spec.name)
 
 
 def _step(ctx: IngestContext, message: str) -> None:
@@ -208,14 +218,16 @@ def _good(new: str) -> str:
 
 
 def _assign_cids(wh: Warehouse, spec: SourceSpec, new: str) -> int:
-    """Give new customers the next dense cids, in file order; existing cids never change."""
+    """Give new records the next dense record numbers, in file order; a new record is its
+    own customer (cid = rid) until identity resolution links it. Numbers are never reused."""
     key = ident(spec.customer_key or "")
     before = int(wh.scalar("SELECT count(*) FROM meta.customer_keys"))
     wh.execute(
-        f"INSERT INTO meta.customer_keys SELECT s.{key}, "
-        f"(SELECT coalesce(max(cid), 0) FROM meta.customer_keys) "
-        f"+ row_number() OVER (ORDER BY s._file, s._line), now() FROM {_good(new)} "
-        f"AND s.cid IS NULL"
+        f"INSERT INTO meta.customer_keys (customer_id, cid, first_seen, rid) "
+        f"SELECT key, n, now(), n FROM (SELECT s.{key} AS key, "
+        f"(SELECT coalesce(max(rid), 0) FROM meta.customer_keys) "
+        f"+ row_number() OVER (ORDER BY s._file, s._line) AS n FROM {_good(new)} "
+        f"AND s.cid IS NULL)"
     )
     added = int(wh.scalar("SELECT count(*) FROM meta.customer_keys")) - before
     if added:
@@ -234,8 +246,9 @@ def _swap(wh: Warehouse, spec: SourceSpec, new: str) -> None:
     )
     for column in _BOOKKEEPING:
         wh.execute(f"ALTER TABLE {new} DROP COLUMN {ident(column)}")
-    wh.execute(f"DROP TABLE IF EXISTS {table('src', spec.name)}")
-    wh.execute(f"ALTER TABLE {new} RENAME TO {ident(spec.name)}")
+    schema, name = _target(spec)
+    wh.execute(f"DROP TABLE IF EXISTS {table(schema, name)}")
+    wh.execute(f"ALTER TABLE {new} RENAME TO {ident(name)}")
 
 
 def _quarantine(
@@ -262,7 +275,7 @@ def _quarantine(
 
 
 def _count(wh: Warehouse, spec: SourceSpec, report: SourceReport) -> None:
-    report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table('src', spec.name)}"))
+    report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table(*_target(spec))}"))
     rows = wh.rows(
         "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ' (first at', 1) AS kind, "
         "count(*) FROM meta.quarantine WHERE source = ? GROUP BY kind ORDER BY 2 DESC, 1",

@@ -39,11 +39,14 @@ from tagwise.errors import NotFound, SpecError, did_you_mean
 from tagwise.spec.load import Document, load_yaml, spec_error
 
 __all__ = [
+    "MATCH_FIELDS",
     "ColumnSpec",
     "ColumnType",
+    "GoldenSpec",
     "SourceFormat",
     "SourceSpec",
     "SourcesSpec",
+    "Survivorship",
     "load_sources",
 ]
 
@@ -109,6 +112,47 @@ class ColumnSpec(_Spec):
     description: str = ""
 
 
+class Survivorship(StrEnum):
+    """How the golden record picks one value of an attribute among a customer's records."""
+
+    FIRST_NON_NULL = "first_non_null"
+    """The oldest record's value (records are numbered in order of arrival)."""
+    MOST_RECENT = "most_recent"
+    """The value of the record with the latest ``order_by``."""
+    MOST_FREQUENT = "most_frequent"
+    """The value most records agree on (ties: the oldest record's)."""
+    SOURCE_PRIORITY = "source_priority"
+    """The value of the record whose ``priority.column`` comes first in ``priority.order``."""
+
+
+class PrioritySpec(_Spec):
+    """Which records are trusted first: by the value of one column (e.g. the channel)."""
+
+    column: str
+    order: tuple[str, ...]
+
+
+class GoldenSpec(_Spec):
+    """Survivorship rules of the customer master's golden record."""
+
+    default: Survivorship = Survivorship.FIRST_NON_NULL
+    rules: dict[str, Survivorship] = Field(default_factory=dict)
+    """Per column; the others use ``default``."""
+    order_by: str | None = None
+    """The date/timestamp column that decides ``most_recent``."""
+    priority: PrioritySpec | None = None
+
+    def rule(self, column: str) -> Survivorship:
+        """The rule of one column."""
+        return self.rules.get(column, self.default)
+
+
+MATCH_FIELDS = ("name", "birthday", "city", "address")
+"""Fields probabilistic matching compares, mapped to master columns by ``match_on``."""
+
+_IDENTITY_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
 class SourceSpec(_Spec):
     """One source: location, format and declared schema."""
 
@@ -129,6 +173,14 @@ class SourceSpec(_Spec):
     """The date/timestamp column that feature windows and ``days_since_*`` count on."""
     description: str = ""
     owner: str = ""
+    identity: dict[str, str] = Field(default_factory=dict)
+    """Columns holding identifiers, mapped to identity types (phone, email, member_id,
+    wechat_openid, wechat_unionid, device_id, id_number, or any snake_case name)."""
+    golden: GoldenSpec | None = None
+    """Customer master only: survivorship rules of the golden record."""
+    match_on: dict[str, str] | None = None
+    """Customer master only: columns compared by probabilistic matching
+    (name, birthday, city, address); absent: no probabilistic matching."""
 
     @field_validator("time_column")
     @classmethod
@@ -162,6 +214,7 @@ class SourceSpec(_Spec):
         ):
             msg = "the customers source needs customer_key and primary_key: [<customer_key>]"
             raise ValueError(msg)
+        self._check_identity()
         if self.resolved_format is SourceFormat.SQL:
             if not self.url or not (self.table or self.query):
                 msg = "a sql source needs url and table (or query)"
@@ -173,6 +226,52 @@ class SourceSpec(_Spec):
             msg = "delimiter must be one character"
             raise ValueError(msg)
         return self
+
+    def _check_identity(self) -> None:
+        for column, kind in self.identity.items():
+            if column not in self.columns:
+                msg = f"identity column `{column}` is not declared under columns"
+                raise ValueError(msg)
+            if not _IDENTITY_TYPE.match(kind):
+                msg = f"identity type `{kind}` of column `{column}` must be snake_case ascii"
+                raise ValueError(msg)
+        if self.identity and self.customer_key is None:
+            msg = "identity columns need a customer_key (whose customer they identify)"
+            raise ValueError(msg)
+        if self.role != "customers" and (self.golden is not None or self.match_on is not None):
+            msg = "golden and match_on belong to the customers source"
+            raise ValueError(msg)
+        for field, column in (self.match_on or {}).items():
+            if field not in MATCH_FIELDS:
+                msg = f"match_on field `{field}` is not one of {', '.join(MATCH_FIELDS)}"
+                raise ValueError(msg)
+            if column not in self.columns:
+                msg = f"match_on column `{column}` is not declared under columns"
+                raise ValueError(msg)
+        if self.golden is not None:
+            self._check_golden(self.golden)
+
+    def _check_golden(self, golden: GoldenSpec) -> None:
+        for column in golden.rules:
+            if column not in self.columns:
+                msg = f"golden rule for `{column}`, which is not declared under columns"
+                raise ValueError(msg)
+        used = {golden.default, *golden.rules.values()}
+        if golden.order_by is not None:
+            declared = self.columns.get(golden.order_by)
+            if declared is None or declared.type not in {ColumnType.DATE, ColumnType.TIMESTAMP}:
+                msg = f"golden order_by `{golden.order_by}` must be a declared date/timestamp"
+                raise ValueError(msg)
+        elif Survivorship.MOST_RECENT in used:
+            msg = "golden rule most_recent needs `order_by: <date or timestamp column>`"
+            raise ValueError(msg)
+        if golden.priority is not None:
+            if golden.priority.column not in self.columns:
+                msg = f"golden priority column `{golden.priority.column}` is not declared"
+                raise ValueError(msg)
+        elif Survivorship.SOURCE_PRIORITY in used:
+            msg = "golden rule source_priority needs `priority: {column: ..., order: [...]}`"
+            raise ValueError(msg)
 
     @property
     def resolved_format(self) -> SourceFormat | None:
@@ -263,5 +362,10 @@ def _source(doc: Document, name: str, body: Any) -> SourceSpec:
     try:
         return SourceSpec.model_validate({**body, "name": name})
     except ValidationError as exc:
-        fields = [*SourceSpec.model_fields, *ColumnSpec.model_fields, "from"]
+        fields = [
+            *SourceSpec.model_fields,
+            *ColumnSpec.model_fields,
+            *GoldenSpec.model_fields,
+            "from",
+        ]
         raise spec_error(exc, doc, prefix=at, known=fields) from exc

@@ -3,8 +3,12 @@
 Layout (DuckDB schemas):
 
 * ``src``   one table per source, the rows that passed validation (plus ``_file``/``_line``
-            lineage and, for sources tied to customers, the ``cid``)
-* ``meta``  ``customer_keys`` (customer_id → cid, never reused) and ``quarantine``
+            lineage and, for sources tied to customers, the ``cid``); for the customer
+            master, the golden record (one row per customer)
+* ``ident`` identity resolution: the master's records, identifiers, matches, decisions,
+            merge history (:mod:`tagwise.ingest.identity`)
+* ``meta``  ``customer_keys`` (record key → record number ``rid``, assigned once and never
+            reused, and the record's customer ``cid``) and ``quarantine``
 * ``stage`` scratch tables of an operation in progress; safe to drop at any time
 
 Profile snapshots of runs are Parquet files in ``snapshots/`` beside the database file
@@ -32,8 +36,9 @@ CREATE SCHEMA IF NOT EXISTS meta;
 CREATE SCHEMA IF NOT EXISTS stage;
 CREATE TABLE IF NOT EXISTS meta.customer_keys (
     customer_id VARCHAR PRIMARY KEY,
-    cid INTEGER NOT NULL UNIQUE,
-    first_seen TIMESTAMP NOT NULL
+    cid INTEGER NOT NULL,
+    first_seen TIMESTAMP NOT NULL,
+    rid INTEGER NOT NULL UNIQUE
 );
 CREATE TABLE IF NOT EXISTS meta.quarantine (
     ingest_id BIGINT NOT NULL,

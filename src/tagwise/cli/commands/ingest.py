@@ -53,6 +53,10 @@ def print_ingest(report: IngestReport) -> None:
         output.stdout.print(
             f"{rejected:,} rejected rows kept in the quarantine: `tagwise quarantine` lists them"
         )
+    if report.identity is not None:
+        from tagwise.cli.commands.identity import print_resolution  # noqa: PLC0415 (cycle)
+
+        print_resolution(report.identity)
 
 
 def _top_reason(reasons: dict[str, int]) -> str:
