@@ -89,9 +89,10 @@ def test_postgres_runs_keep_only_recent_snapshots_and_publish_keys_once(
         }
         keys = conn.execute("SELECT count(*), count(DISTINCT cid) FROM shop_tagwise.customer_keys")
         published = keys.fetchone()
-    assert tables == {"customer_keys", *(f"profile_{r}" for r in runs[-5:])}
+    assert tables == {"customer_keys", "keys_state", *(f"profile_{r}" for r in runs[-5:])}
     with tagwise.open(shop) as ws:
-        assert published == (ws.customer_count(), ws.customer_count())
+        records = ws.warehouse.scalar("SELECT count(*) FROM meta.customer_keys")
+        assert published == (records, ws.customer_count())
 
 
 def test_a_missing_source_table_is_one_clear_line(shop: Path, cli, pg_url: str) -> None:

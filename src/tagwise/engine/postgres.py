@@ -131,29 +131,7 @@ class PostgresEngine(Engine):
             s.name: s.customer_key for s in sources.sources.values() if s.customer_key is not None
         }
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(self.own)}")
-        self.execute(
-            f"CREATE TABLE IF NOT EXISTS {_q(self.own)}.customer_keys "
-            "(customer_id TEXT PRIMARY KEY, cid INTEGER NOT NULL UNIQUE)"
-        )
-        top = self.execute(f"SELECT coalesce(max(cid), -1) FROM {_q(self.own)}.customer_keys")
-        highest = int(top.fetchone()[0])
-        # new keys only, as CSV written by DuckDB and streamed in with COPY (no Python loop)
-        with _scratch_file() as path:
-            wh.execute(
-                "COPY (SELECT customer_id, cid FROM meta.customer_keys "
-                f"WHERE cid > {int(highest)} ORDER BY cid) "
-                f"TO {lit(str(path))} (FORMAT csv, HEADER false)"
-            )
-            with (
-                self.conn.cursor() as cur,
-                cur.copy(
-                    f"COPY {_q(self.own)}.customer_keys (customer_id, cid) FROM STDIN "
-                    "WITH (FORMAT csv)"
-                ) as copy,
-                path.open("rb") as data,
-            ):
-                while chunk := data.read(1 << 20):
-                    copy.write(chunk)
+        self._publish_keys(wh)
         missing = [
             name
             for name in sources.sources
@@ -167,6 +145,67 @@ class PostgresEngine(Engine):
                 + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""),
                 hint="create one table per declared source in `[engine] postgres_schema`",
             )
+
+    def _publish_keys(self, wh: Warehouse) -> None:
+        """Bring ``<schema>_tagwise.customer_keys`` up to date: new records are appended,
+        and records whose customer changed since the last publication (identity
+        resolution's history, ``ident.events``) get their new cid."""
+        own = _q(self.own)
+        columns = {
+            str(r[0])
+            for r in self.execute(
+                "SELECT column_name FROM information_schema.columns "
+                "WHERE table_schema = %s AND table_name = 'customer_keys'",
+                [self.own],
+            ).fetchall()
+        }
+        if columns and "rid" not in columns:  # published before identity resolution
+            self.execute(f"DROP TABLE {own}.customer_keys")
+        self.execute(
+            f"CREATE TABLE IF NOT EXISTS {own}.customer_keys "
+            "(customer_id TEXT PRIMARY KEY, cid INTEGER NOT NULL, rid INTEGER NOT NULL UNIQUE)"
+        )
+        self.execute(f"CREATE TABLE IF NOT EXISTS {own}.keys_state (resolution_id INTEGER)")
+        state = self.execute(f"SELECT max(resolution_id) FROM {own}.keys_state").fetchone()[0]
+        published = -1 if state is None else int(state)
+        highest = int(
+            self.execute(f"SELECT coalesce(max(rid), 0) FROM {own}.customer_keys").fetchone()[0]
+        )
+        # new keys only, as CSV written by DuckDB and streamed in with COPY (no Python loop)
+        self._copy_in(
+            wh,
+            "SELECT customer_id, cid, rid FROM meta.customer_keys "
+            f"WHERE rid > {highest} ORDER BY rid",
+            f"{own}.customer_keys (customer_id, cid, rid)",
+        )
+        changed = (
+            "SELECT customer_id, cid FROM meta.customer_keys "
+            f"WHERE rid <= {highest} AND rid IN (SELECT rid FROM ident.events "
+            f"WHERE resolution_id > {published})"
+        )
+        if int(wh.scalar(f"SELECT count(*) FROM ({changed})")):
+            self.execute("CREATE TEMP TABLE IF NOT EXISTS tw_moved (customer_id TEXT, cid INTEGER)")
+            self.execute("TRUNCATE tw_moved")
+            self._copy_in(wh, changed, "tw_moved (customer_id, cid)")
+            self.execute(
+                f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "
+                "WHERE k.customer_id = m.customer_id"
+            )
+        latest = int(wh.scalar("SELECT coalesce(max(resolution_id), 0) FROM ident.resolutions"))
+        self.execute(f"DELETE FROM {own}.keys_state")
+        self.execute(f"INSERT INTO {own}.keys_state VALUES ({latest})")
+
+    def _copy_in(self, wh: Warehouse, select: str, target: str) -> None:
+        """Stream the rows of a warehouse query into a PostgreSQL table with COPY."""
+        with _scratch_file() as path:
+            wh.execute(f"COPY ({select}) TO {lit(str(path))} (FORMAT csv, HEADER false)")
+            with (
+                self.conn.cursor() as cur,
+                cur.copy(f"COPY {target} FROM STDIN WITH (FORMAT csv)") as copy,
+                path.open("rb") as data,
+            ):
+                while chunk := data.read(1 << 20):
+                    copy.write(chunk)
 
     def write_profile(self, query: exp.Query, run_id: int) -> exp.Table:
         name = f"profile_{int(run_id)}"
