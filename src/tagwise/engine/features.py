@@ -417,7 +417,7 @@ def feature_select(
     """One ``SELECT cid, <agg> FILTER (…) AS <feature>, … GROUP BY cid`` over the source.
 
     ``mode`` features are the exception: each is a small pre-aggregation by (cid, value)
-    left-joined to that select (on a source with one row per customer, the value itself).
+    left-joined to that select (on the customer master's golden record, the value itself).
     Computing the most frequent value inside the single scan (``histogram`` per customer)
     measured about 3× slower at 1M customers (bench/README.md).
 
@@ -431,8 +431,10 @@ def feature_select(
     end = _as_of_end(as_of)
     times = sorted({t for f in features if (t := f.time or time_column) is not None})
     select = exp.select(_col("cid")).from_(_source_table(source))
-    # one row per customer (keyed by the customer): the most frequent value is the value
-    single = bool(source.customer_key) and source.primary_key == (source.customer_key,)
+    # one row per customer: the most frequent value is the value. Only the customer master
+    # (its golden record) is sure to be: identity resolution gives a customer every row of
+    # its records in other sources, even those keyed by the record (third-party data).
+    single = source.role == "customers"
     for feature in features:
         if feature.agg is Agg.MODE and not single:
             continue

@@ -133,13 +133,45 @@ def customer_show(
         return
     attrs = profile["attributes"]
     output.stdout.print(
-        f"{customer_id} (cid {profile['cid']})  "
+        f"{profile['customer_id']} (cid {profile['cid']})  "
         + "  ".join(
             f"{k}={v}"
             for k, v in attrs.items()
             if k not in ("cid", "customer_id") and v is not None
         )
     )
+    if len(profile["records"]) > 1:
+        sources = profile["attribute_sources"]
+        output.table(
+            "records (one customer)",
+            ["record", "file:line", "linked by", "attributes taken from it"],
+            [
+                (
+                    r["customer_id"] + (" (survivor)" if r["survivor"] else ""),
+                    f"{r['file']}:{r['line']}" if r["file"] else "",
+                    r["linked_by"] or "",
+                    ", ".join(a for a, k in sources.items() if k == r["customer_id"]),
+                )
+                for r in profile["records"]
+            ],
+        )
+    if profile["identity_history"]:
+        output.table(
+            "merges and splits",
+            ["resolution", "at", "record", "kind", "from cid", "to cid", "reason"],
+            [
+                (
+                    e["resolution"],
+                    e["at"],
+                    e["record"],
+                    e["kind"],
+                    e["old_cid"],
+                    e["new_cid"],
+                    e["reason"],
+                )
+                for e in profile["identity_history"]
+            ],
+        )
     title = f"tags as of {profile['as_of']}" if profile["as_of"] else "tags"
     output.table(
         title,
