@@ -24,7 +24,7 @@ from tests.lang.typed_strategies import SCHEMA, any_exprs, as_of_dates, rows
 
 import tagwise
 from tagwise.cli.app import run as cli_run
-from tagwise.engine.spark import export_sources
+from tagwise.engine.spark import SparkEngine, export_sources
 from tagwise.lang.ast import Call
 from tagwise.lang.check import check
 from tagwise.lang.to_python import to_python
@@ -214,9 +214,8 @@ def test_round_at_a_binary_tie_matches_duckdb(tmp_path: Path) -> None:
 
 # -- the expression back-end on Spark ---------------------------------------------------
 
-SPARK_GAPS = {"round", "upper", "lower"}
-"""Functions with a declared gap on Spark (docs/engines.md): round() of a double at a
-binary tie; upper()/lower() use Java's full case mapping (ß → SS)."""
+SPARK_GAPS = set(SparkEngine.inexact)
+"""Functions with a declared gap on Spark (docs/engines.md), from the engine's table."""
 
 
 def _spark_schema() -> Any:

@@ -78,9 +78,8 @@ def pg_values(engine: PostgresEngine, typed: TypedExpr, as_of: date) -> list[Any
     return [r[0] for r in rows_]
 
 
-GAPS = {"round", "upper", "lower"}
-"""Functions with a declared gap on PostgreSQL (docs/engines.md): round() of a double at a
-binary tie; upper()/lower() follow the database's case mapping (ß stays ß under C.UTF-8)."""
+GAPS = set(PostgresEngine.inexact)
+"""Functions with a declared gap on PostgreSQL (docs/engines.md), from the engine's table."""
 
 
 def _has_gap(expr: Expr) -> bool:

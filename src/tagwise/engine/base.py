@@ -46,6 +46,14 @@ class Engine(ABC):
     name: ClassVar[str]
     dialect: ClassVar[str]
     """sqlglot dialect of the SQL this engine executes."""
+    inexact: ClassVar[Mapping[str, str]] = {}
+    """Language functions whose result on this engine may differ from the reference
+    semantics (the Python back-end), with the reason: the engine's declared gaps
+    (docs/engines.md). The differential tests read this table; a gap that closes fails
+    them until it is removed here."""
+    shares_warehouse: ClassVar[bool] = False
+    """Whether the engine runs inside the warehouse's own DuckDB connection (results need no
+    copy and the profile snapshot is the warehouse's Parquet file)."""
 
     def render(self, node: exp.Expr) -> str:
         """SQL text of a tree in this engine's dialect, after :meth:`rewrite`."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -50,6 +50,12 @@ class PostgresEngine(Engine):
 
     name: ClassVar[str] = "postgres"
     dialect: ClassVar[str] = "postgres"
+    inexact: ClassVar[Mapping[str, str]] = {
+        "round": "round() of a double rounds its shortest decimal form, so a binary tie "
+        "such as 15.85 (15.8499…) rounds up where DuckDB rounds down",
+        "upper": "case mapping follows the database's collation: ß stays ß under C.UTF-8",
+        "lower": "case mapping follows the database's collation",
+    }
 
     def __init__(self, conn: Any, schema: str) -> None:
         self.conn = conn

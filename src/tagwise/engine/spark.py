@@ -25,7 +25,7 @@ import os
 import re
 import shutil
 import sys
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -64,6 +64,12 @@ class SparkEngine(Engine):
 
     name: ClassVar[str] = "spark"
     dialect: ClassVar[str] = "spark"
+    inexact: ClassVar[Mapping[str, str]] = {
+        "round": "round() of a double rounds its shortest decimal form, so a binary tie "
+        "such as 15.85 (15.8499…) rounds up where DuckDB rounds down",
+        "upper": "Java's full case mapping: upper('ß') is 'SS'",
+        "lower": "Java's full case mapping",
+    }
 
     def __init__(self, spark: Any, sources: str, work: Path, *, fmt: str = "parquet") -> None:
         self.spark = spark
