@@ -63,6 +63,35 @@ class PostgresEngine(Engine):
         self.own = f"{schema}_tagwise"
         self.keys: dict[str, str] = {}
         """Source name → its customer key column (set by :meth:`prepare`)."""
+        self._functions()
+
+    def _functions(self) -> None:
+        """What PostgreSQL lacks, in Tagwise's own schema (on the session's search path):
+        ``%`` of doubles (the language's ``%`` is C ``fmod``; PostgreSQL has it for integers
+        and numeric only), computed in numeric, exact to the double's 15 significant digits."""
+        own = _q(self.own)
+        self.execute(f"CREATE SCHEMA IF NOT EXISTS {own}")
+        self.execute(
+            f"CREATE OR REPLACE FUNCTION {own}.tw_fmod(a double precision, b double precision) "
+            "RETURNS double precision LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
+            "AS $$ SELECT CAST(CAST(a AS numeric) % CAST(b AS numeric) AS double precision) $$"
+        )
+        exists = self.execute(
+            "SELECT count(*) FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace "
+            "WHERE n.nspname = %s AND o.oprname = '%%' "
+            "AND o.oprleft = 'double precision'::regtype",
+            [self.own],
+        ).fetchone()[0]
+        if not exists:
+            self.execute(
+                f"CREATE OPERATOR {own}.% (LEFTARG = double precision, "
+                f"RIGHTARG = double precision, FUNCTION = {own}.tw_fmod)"
+            )
+        self.execute(
+            "SELECT set_config('search_path', current_setting('search_path') || ', ' || "
+            "quote_ident(%s), false)",
+            [self.own],
+        )
 
     @classmethod
     def connect(cls, settings: EngineSettings) -> PostgresEngine:
