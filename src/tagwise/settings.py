@@ -274,6 +274,7 @@ class IdentitySettings(_Group):
         "records hold two different non-null values of one of them links nobody and is "
         "reported (a phone shared by family members).",
     )
+    matching: MatchingSettings = Field(default_factory=MatchingSettings)
 
     def cap(self, kind: str) -> int:
         """The most records one value of ``kind`` may link."""

@@ -382,10 +382,10 @@ def _match(ctx: _Context, settings: Settings) -> float | None:
     """Probabilistic pairs into ``stage.matches``; returns the merge threshold (None: off)."""
     wh = ctx.wh
     wh.execute(f"CREATE OR REPLACE TABLE {_MATCHES} AS SELECT * FROM ident.matches LIMIT 0")
-    matching = getattr(settings.identity, "matching", None)
-    if not ctx.master.match_on or matching is None or not matching.enabled:
+    matching = settings.identity.matching
+    if not ctx.master.match_on or not matching.enabled:
         return None
-    from tagwise.ingest.matching import match_pairs  # type: ignore[import-not-found]  # noqa: PLC0415
+    from tagwise.ingest.matching import match_pairs  # noqa: PLC0415 (splink loads lazily)
 
     fields = ", ".join(
         f"r.{ident(column)} AS {ident(name)}" for name, column in ctx.master.match_on.items()
