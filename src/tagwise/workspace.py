@@ -635,6 +635,25 @@ class Workspace:
         names = [d[0] for d in rows.description]
         return [dict(zip(names, r, strict=True)) for r in rows.fetchall()]
 
+    def quality(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+        """The data quality report of the sources (all by default) and of identity
+        resolution, with each source's last ingest; see :mod:`tagwise.ingest.quality`.
+
+        Raises:
+            NotFound: a named source is not declared.
+        """
+        from tagwise.ingest.quality import quality_report  # noqa: PLC0415
+
+        report = quality_report(self.warehouse, self.sources(), self.settings, names)
+        for source in report["sources"]:
+            last = self.catalog.ingest_runs(source=source["name"], limit=1)
+            source["last_ingest"] = (
+                {"status": last[0].status, "at": last[0].finished_at or last[0].started_at}
+                if last
+                else None
+            )
+        return report
+
     def customer_count(self) -> int:
         """Customers that have a cid."""
         return int(self.warehouse.scalar("SELECT count(DISTINCT cid) FROM meta.customer_keys"))

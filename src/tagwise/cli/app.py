@@ -17,6 +17,7 @@ from tagwise import __version__
 from tagwise.cli import output
 from tagwise.cli.commands import identity as identity_commands
 from tagwise.cli.commands import ingest as ingest_commands
+from tagwise.cli.commands import quality as quality_commands
 from tagwise.cli.commands import run as run_commands
 from tagwise.cli.commands import sources as sources_commands
 from tagwise.cli.commands import spec as spec_commands
@@ -67,6 +68,7 @@ run_commands.register(app)
 sources_commands.register(app)
 tags_commands.register(app)
 identity_commands.register(app)
+quality_commands.register(app)
 
 
 def run(args: list[str]) -> int:
