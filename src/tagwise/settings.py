@@ -274,6 +274,14 @@ class IdentitySettings(_Group):
         "records hold two different non-null values of one of them links nobody and is "
         "reported (a phone shared by family members).",
     )
+    name_distance: int = Field(
+        default=2,
+        ge=0,
+        description="Records sharing an identifier whose names (the master's `match_on` name) "
+        "differ in at least this many characters are different people: the identifier links "
+        "nobody and is reported (a family phone whose members' birthdays are missing); a "
+        "one-character typo still links. 0: names are not compared.",
+    )
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
 
     def cap(self, kind: str) -> int:

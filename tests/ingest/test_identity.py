@@ -44,6 +44,7 @@ sources:
       level: {type: string}
       registered_at: {type: timestamp, required: true}
     identity: {phone: phone, email: email, member_card: member_id, unionid: wechat_unionid}
+    match_on: {name: name, birthday: birthday, city: city}
     golden:
       default: most_recent
       order_by: registered_at
@@ -104,6 +105,9 @@ RECORDS = [
     ("C021", "Q1", "蒋一,1979-01-01,13611112222,a@x.cn,南京,官网,,,普通,2023-01-01 09:00:00"),
     ("C022", "Q2", "沈二,1978-01-01,13611113333,b@x.cn,南京,官网,,,普通,2023-01-01 09:00:00"),
     ("C023", "Q3", "韩三,1977-01-01,,,南京,小程序,,U0009,普通,2023-01-01 09:00:00"),
+    # a couple's phone, neither birthday known: the names tell them apart
+    ("C024", "H1", "马丽,,13755556666,,西安,APP,,,普通,2023-01-01 09:00:00"),
+    ("C025", "H2", "杨建国,,13755556666,,西安,官网,,,普通,2023-01-01 09:00:00"),
 ]
 ORDERS = [
     ("O1", "C015", 10, "DSHOP"),
@@ -161,7 +165,8 @@ def test_merges_exactly_the_true_persons_and_caps_the_traps(ws) -> None:
     assert "disagree on birthday" in capped[("phone", "+8613700002222")]
     assert "shared by 6 records" in capped[("phone", "+8613800000000")]
     assert "shared by 4 records" in capped[("device_id", "DSHOP")]
-    assert len(capped) == 3
+    assert "disagree on name" in capped[("phone", "+8613755556666")]
+    assert len(capped) == 4
 
 
 def test_cid_is_the_oldest_record_and_sources_follow(ws) -> None:
@@ -242,15 +247,15 @@ def test_resolving_unchanged_data_changes_nothing(ws) -> None:
 
 def test_new_record_joins_an_existing_customer_others_keep_their_cid(ws) -> None:
     before = clusters(ws)
-    extra = ("C024", "P2", "李娜,1985-03-04,139-0000-1111,,北京,小程序,,,普通,2024-02-01 10:00:00")
+    extra = ("C099", "P2", "李娜,1985-03-04,139-0000-1111,,北京,小程序,,,普通,2024-02-01 10:00:00")
     write_files(ws.root, [*RECORDS, extra])
     report = ws.ingest(["customers"])
     after = clusters(ws)
-    assert after["C024"] == before["C004"]
+    assert after["C099"] == before["C004"]
     assert {k: after[k] for k in before} == before
     assert report.identity is not None and report.identity.events == {"merge": 1}
     event = ws.warehouse.execute(
-        "SELECT kind, old_cid, new_cid, reason FROM ident.events WHERE customer_id = 'C024'"
+        "SELECT kind, old_cid, new_cid, reason FROM ident.events WHERE customer_id = 'C099'"
     ).fetchone()
     assert event[0] == "merge" and event[2] == before["C004"] and "+8613900001111" in event[3]
 
@@ -338,11 +343,11 @@ def test_resolve_cli_reports_json(ws, cli) -> None:
     sizes = persons.value_counts()
     assert report["merged_customers"] == int((sizes > 1).sum())
     assert report["merged_records"] == int(sizes[sizes > 1].sum())
-    assert report["capped"] == 3 and report["changed"] == 0
+    assert report["capped"] == 4 and report["changed"] == 0
 
 
 def test_a_failed_resolution_changes_nothing(ws, monkeypatch) -> None:
-    extra = ("C024", "P2", "李娜,1985-03-04,139-0000-1111,,北京,小程序,,,普通,2024-02-01 10:00:00")
+    extra = ("C099", "P2", "李娜,1985-03-04,139-0000-1111,,北京,小程序,,,普通,2024-02-01 10:00:00")
     before = sorted(ws.warehouse.rows("SELECT * FROM meta.customer_keys"))
     golden = sorted(ws.warehouse.rows("SELECT * FROM src.customers"), key=repr)
 
@@ -355,13 +360,13 @@ def test_a_failed_resolution_changes_nothing(ws, monkeypatch) -> None:
         ws.ingest(["customers"])
     after = sorted(ws.warehouse.rows("SELECT * FROM meta.customer_keys"))
     # the new record got its number (ingest committed) but no resolution was applied
-    assert [r for r in after if r[0] != "C024"] == before
+    assert [r for r in after if r[0] != "C099"] == before
     assert sorted(ws.warehouse.rows("SELECT * FROM src.customers"), key=repr) == golden
     assert identity.is_dirty(ws.warehouse)
     monkeypatch.undo()
     ws.resolve()
     assert not identity.is_dirty(ws.warehouse)
-    assert clusters(ws)["C024"] == clusters(ws)["C004"]
+    assert clusters(ws)["C099"] == clusters(ws)["C004"]
 
 
 def test_a_warehouse_from_before_identity_resolution_is_upgraded(tmp_path: Path) -> None:

@@ -314,6 +314,9 @@ def _json(value: Any) -> str:
 def _records(ctx: _Context) -> None:
     """``tw_rec``: every record with its rid, current cid and the conflict columns."""
     conflict = "".join(f", r.{ident(c)}" for c in ctx.settings.conflict_columns)
+    name = (ctx.master.match_on or {}).get("name")
+    if name is not None and ctx.settings.name_distance:
+        conflict += f", replace(CAST(r.{ident(name)} AS VARCHAR), ' ', '') AS tw_name"
     ctx.wh.execute(
         f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT k.rid, k.cid AS old_cid, "
         f"k.customer_id{conflict} FROM {table(*RECORDS)} r "
@@ -376,6 +379,20 @@ def _groups(ctx: _Context) -> None:
         f"FROM tw_ids i JOIN tw_rec r ON r.rid = i.rid WHERE list_contains({strong}, i.type) "
         f"GROUP BY i.type, i.value HAVING count(DISTINCT i.rid) > 1)"
     )
+    if "tw_name" in {c for c, _ in wh.columns("tw_rec")}:
+        # two names further apart than a typo: different people (a family phone whose
+        # members' birthdays are missing); groups under the cap are small, so pairs are few
+        distance = int(s.name_distance)
+        wh.execute(
+            "UPDATE tw_groups SET capped = 'records disagree on name (' || c.names || ')' "
+            "FROM (SELECT a.type, a.value, string_agg(DISTINCT ra.tw_name, ' / ') AS names "
+            "FROM tw_groups g JOIN tw_ids a ON a.type = g.type AND a.value = g.value "
+            "JOIN tw_ids b ON b.type = a.type AND b.value = a.value AND b.rid > a.rid "
+            "JOIN tw_rec ra ON ra.rid = a.rid JOIN tw_rec rb ON rb.rid = b.rid "
+            f"WHERE g.capped IS NULL AND levenshtein(ra.tw_name, rb.tw_name) >= {distance} "
+            "GROUP BY a.type, a.value) c "
+            "WHERE tw_groups.type = c.type AND tw_groups.value = c.value"
+        )
 
 
 def _match(ctx: _Context, settings: Settings) -> float | None:

@@ -11,7 +11,6 @@ from tagwise.cli import output
 from tagwise.cli.commands.ingest import JsonOption
 from tagwise.cli.commands.tags import customer_app
 from tagwise.cli.state import workspace_of
-from tagwise.ingest.identity import ResolveReport
 
 __all__ = ["print_resolution", "register"]
 
@@ -31,17 +30,18 @@ def resolve(ctx: typer.Context, as_json: JsonOption = False) -> None:
     if as_json:
         output.emit_json(report.to_dict())
     else:
-        print_resolution(report)
+        print_resolution(report.to_dict())
 
 
-def print_resolution(report: ResolveReport) -> None:
-    """The human-readable summary of one resolution."""
-    events = ", ".join(f"{n:,} {k}" for k, n in report.events.items()) or "no changes"
+def print_resolution(report: dict[str, Any]) -> None:
+    """The human-readable summary of one resolution (``ResolveReport.to_dict()``)."""
+    events = ", ".join(f"{n:,} {k}" for k, n in report["events"].items()) or "no changes"
     output.stdout.print(
-        f"identity: {report.records:,} records → {report.customers:,} customers "
-        f"({report.merged_customers:,} with several records, {report.merged_records:,} "
-        f"records); {report.capped:,} identifiers capped; {report.matches:,} probabilistic "
-        f"merges; {report.review:,} pairs to review; {events} ({report.seconds:.1f} s)"
+        f"identity: {report['records']:,} records → {report['customers']:,} customers "
+        f"({report['merged_customers']:,} with several records, "
+        f"{report['merged_records']:,} records); {report['capped']:,} identifiers capped; "
+        f"{report['matches']:,} probabilistic merges; {report['review']:,} pairs to review; "
+        f"{events} ({report['seconds']:.1f} s)"
     )
 
 
@@ -95,7 +95,7 @@ def _print_decision(result: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
         output.emit_json(result)
         return
-    report = ResolveReport(**result["identity"])
+    report = result["identity"]
     output.stdout.print(f"recorded decision(s) {', '.join(f'#{i}' for i in result['decisions'])}")
     print_resolution(report)
     run = result["run"]
@@ -103,7 +103,7 @@ def _print_decision(result: dict[str, Any], *, as_json: bool) -> None:
         output.stdout.print(
             f"recomputed tags: run {run['run_id']} as of {run['as_of']}, {run['changes']:,} changes"
         )
-    elif report.changed:
+    elif report["changed"]:
         output.stdout.print("tags not recomputed: run `tagwise run` to refresh them")
 
 

@@ -56,7 +56,7 @@ def print_ingest(report: IngestReport) -> None:
     if report.identity is not None:
         from tagwise.cli.commands.identity import print_resolution  # noqa: PLC0415 (cycle)
 
-        print_resolution(report.identity)
+        print_resolution(report.identity.to_dict())
 
 
 def _top_reason(reasons: dict[str, int]) -> str:
