@@ -27,7 +27,7 @@ REASONS = {
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     root = tmp_path_factory.mktemp("demo") / "shop"
-    code = run(["demo", str(root), "--customers", "1500", "--json"])
+    code = run(["demo", str(root), "--customers", "1500", "--duplicates", "0.05", "--json"])
     assert code == 0
     con = duckdb.connect(str(root / ".tagwise" / "warehouse.duckdb"), read_only=True)
     yield root, con
@@ -99,24 +99,36 @@ def test_standardized_values_are_canonical(demo) -> None:
 
 
 def test_duplicate_persons_agree_after_standardization(demo) -> None:
-    """The same person registered twice with differently formatted phone/email: after
-    ingest both records carry the same E.164 phone and the same lower-case email."""
+    """A person's extra account, registered with a differently written phone or email,
+    carries the same E.164 phone or the same lower-case email after ingest, as its link in
+    `_truth/duplicates.csv` says; a UnionID link the same UnionID."""
     root, con = demo
-    groups: dict[str, list[str]] = {}
-    for row in truth(root, "persons.csv"):
-        groups.setdefault(row["person_id"], []).append(row["customer_id"])
-    phones = dict(con.execute("SELECT customer_id, phone FROM ident.records").fetchall())
-    emails = dict(con.execute("SELECT customer_id, email FROM ident.records").fetchall())
-    checked = 0
-    for members in groups.values():
-        loaded = [m for m in members if m in phones]
-        if len(loaded) < 2:
-            continue
-        assert len({phones[m] for m in loaded}) == 1, loaded
-        present = {emails[m] for m in loaded if emails[m]}
-        assert len(present) <= 1, loaded
-        checked += 1
-    assert checked >= 5
+    extras = truth(root, "duplicates.csv")
+    assert len(extras) == round(1500 * 0.05)  # --duplicates reached the generator
+    columns = {"phone": "phone", "email": "email", "unionid": "wechat_unionid"}
+    loaded = {
+        link: dict(con.execute(f"SELECT customer_id, {column} FROM ident.records").fetchall())
+        for link, column in columns.items()
+    }
+    checked = set()
+    for row in extras:
+        me, other = row["customer_id"], row["linked_customer_id"]
+        for link, values in loaded.items():
+            if row["link"] == link:
+                assert values[me] is not None and values[me] == values[other], row
+                checked.add(link)
+            elif row["link"] == "fuzzy":
+                assert values[me] is None or values[me] != values[other], row
+    assert checked == set(columns)
+
+
+def test_shared_phones_are_held_by_the_listed_records(demo) -> None:
+    root, con = demo
+    counts = dict(con.execute("SELECT phone, count(*) FROM ident.records GROUP BY 1").fetchall())
+    shared = truth(root, "shared_identifiers.csv")
+    assert {r["kind"] for r in shared} == {"family", "placeholder"}
+    for row in shared:
+        assert counts[row["value"]] == int(row["records"]), row
 
 
 def test_demo_refuses_a_non_empty_folder_without_force(cli, tmp_path: Path) -> None:

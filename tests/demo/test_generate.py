@@ -23,6 +23,10 @@ from tagwise.demo import vocab
 from tagwise.demo.generate import DEMO_AS_OF, DemoStats, generate
 
 N = 2_000
+BUSY = 5_000
+"""Customers of the data set with a tenth of extra accounts (the benchmarks' rate)."""
+LINKS = {"phone": 0.35, "email": 0.20, "unionid": 0.15, "fuzzy": 0.30}
+"""Link scenarios of extra accounts and their intended shares (issue #6)."""
 SOURCES = (
     "customers.csv",
     "orders.parquet",
@@ -35,8 +39,8 @@ SOURCES = (
     "consent.csv",
 )
 CUSTOMER_COLUMNS = [
-    "客户编号", "姓名", "性别", "出生日期", "手机号", "邮箱", "省份", "城市", "注册渠道",
-    "会员卡号", "会员等级", "注册时间",
+    "客户编号", "姓名", "性别", "出生日期", "手机号", "邮箱", "微信OpenID", "微信UnionID", "省份",
+    "城市", "地址", "注册渠道", "会员卡号", "会员等级", "注册时间",
 ]  # fmt: skip
 BIRTH_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y年%m月%d日")
 TIME_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y年%m月%d日", "%Y-%m-%dT%H:%M:%S")
@@ -68,12 +72,42 @@ def lines(out: Path) -> list[bytes]:
 @pytest.fixture(scope="module")
 def customers(out: Path, invalid: pd.DataFrame) -> pd.DataFrame:
     """The valid rows of customers.csv, as text, with their 1-based line numbers."""
+    return read_customers(out, invalid)
+
+
+def read_customers(out: Path, invalid: pd.DataFrame) -> pd.DataFrame:
     bad = set(invalid.loc[invalid.file == "customers.csv", "line"].astype(int))
     good = []
     for number, raw in enumerate((out / "customers.csv").read_bytes().split(b"\n")[:-1], 1):
         if number > 1 and number not in bad:
             good.append([number, *next(csv.reader([raw.decode("utf-8")]))])
     return pd.DataFrame(good, columns=["line", *CUSTOMER_COLUMNS]).replace("", None)
+
+
+@pytest.fixture(scope="module")
+def busy(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("busy")
+    generate(out, customers=BUSY, duplicates=0.1, seed=3)
+    return out
+
+
+@pytest.fixture(scope="module")
+def accounts(busy: Path) -> pd.DataFrame:
+    """Valid rows of the busy data set with their person_id, indexed by customer id."""
+    invalid = pd.read_csv(busy / "_truth" / "invalid.csv", dtype=str, keep_default_na=False)
+    rows = read_customers(busy, invalid)
+    persons = pd.read_csv(busy / "_truth" / "persons.csv", dtype=str)
+    merged = rows.merge(persons, left_on="客户编号", right_on="customer_id", validate="1:1")
+    assert len(merged) == len(rows) == len(persons)
+    return merged.set_index("客户编号")
+
+
+@pytest.fixture(scope="module")
+def extras(busy: Path) -> pd.DataFrame:
+    """`_truth/duplicates.csv` of the busy data set."""
+    frame = pd.read_csv(busy / "_truth" / "duplicates.csv", dtype=str)
+    assert set(frame.name_typo) <= {"true", "false"}
+    return frame.assign(name_typo=frame.name_typo == "true")
 
 
 @pytest.fixture(scope="module")
@@ -102,24 +136,55 @@ def normalized_phone(raw: str) -> str:
 
 
 def parses(text: str, formats: tuple[str, ...]) -> bool:
+    return parsed(text, formats) is not None
+
+
+def parsed(text: str | None, formats: tuple[str, ...]) -> datetime | None:
     for fmt in formats:
         try:
-            datetime.strptime(text, fmt)
+            return datetime.strptime(text or "", fmt)
         except ValueError:
             continue
-        return True
-    return False
+    return None
+
+
+def e164(raw: str) -> str:
+    return "+86" + normalized_phone(raw)
+
+
+def plain_address(text: str) -> str:
+    """Full-width digits and spaces normalised away."""
+    return re.sub(r"\s", "", unicodedata.normalize("NFKC", text))
+
+
+def same_address(a: str, b: str) -> bool:
+    """Equal once normalised, or equal but for a leading district (`…区`)."""
+    a, b = plain_address(a), plain_address(b)
+    longer, shorter = (a, b) if len(a) >= len(b) else (b, a)
+    head = longer[: len(longer) - len(shorter)]
+    return longer.endswith(shorter) and (head == "" or head.endswith("区"))
+
+
+def strong_ids(row: pd.Series) -> set[tuple[str, str]]:
+    """The exact identifiers of one account, standardized: phone, email, UnionID."""
+    ids = {("phone", e164(row.手机号))}
+    if row.邮箱:
+        ids.add(("email", row.邮箱.strip().lower()))
+    if row.微信UnionID:
+        ids.add(("unionid", row.微信UnionID))
+    return ids
 
 
 # --- determinism and scale ------------------------------------------------------------------
 
 
 def test_same_seed_writes_identical_bytes(tmp_path: Path) -> None:
-    generate(tmp_path / "a", customers=500, seed=1)
-    generate(tmp_path / "b", customers=500, seed=1)
-    generate(tmp_path / "c", customers=500, seed=2)
-    files = [*SOURCES, "_truth/persons.csv", "_truth/invalid.csv", "_truth/customers.parquet"]
-    for name in files:
+    generate(tmp_path / "a", customers=500, seed=1, duplicates=0.1)
+    generate(tmp_path / "b", customers=500, seed=1, duplicates=0.1)
+    generate(tmp_path / "c", customers=500, seed=2, duplicates=0.1)
+    truth = ("persons.csv", "invalid.csv", "customers.parquet", "duplicates.csv",
+             "shared_identifiers.csv")  # fmt: skip
+    for name in [*SOURCES, *(f"_truth/{t}" for t in truth)]:
         a, b, c = ((tmp_path / d / name).read_bytes() for d in "abc")
         assert a == b, name
         assert a != c, name
@@ -137,6 +202,7 @@ def test_stats_match_files(demo: tuple[Path, DemoStats]) -> None:
     tickets = (out / "tickets.csv").read_bytes().decode("gb18030")
     assert stats.tickets == len(list(csv.reader(io.StringIO(tickets)))) - 1
     assert stats.invalid_rows == len(pd.read_csv(out / "_truth" / "invalid.csv"))
+    assert stats.extra_accounts == len(pd.read_csv(out / "_truth" / "duplicates.csv"))
     assert stats.seconds > 0
 
 
@@ -154,6 +220,20 @@ def test_row_counts_scale_with_customers(tmp_path: Path, demo: tuple[Path, DemoS
 def test_too_few_customers_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="between 100"):
         generate(tmp_path, customers=99)
+
+
+@pytest.mark.parametrize("rate", [-0.01, 0.31])
+def test_a_duplicate_rate_out_of_range_is_refused(tmp_path: Path, rate: float) -> None:
+    with pytest.raises(ValueError, match=r"duplicates must be between 0 and 0\.3"):
+        generate(tmp_path, customers=500, duplicates=rate)
+
+
+def test_no_duplicates_gives_one_account_per_person(tmp_path: Path) -> None:
+    stats = generate(tmp_path, customers=500, duplicates=0.0)
+    persons = pd.read_csv(tmp_path / "_truth" / "persons.csv")
+    assert persons.person_id.is_unique
+    assert pd.read_csv(tmp_path / "_truth" / "duplicates.csv").empty
+    assert stats.extra_accounts == 0
 
 
 # --- schemas ------------------------------------------------------------------------------
@@ -341,8 +421,10 @@ def test_refund_prone_customers_complain_more(out: Path, truth: pd.DataFrame) ->
     assert rate[rate.index.isin(complainers)].mean() > 1.3 * rate.mean()
 
 
-def test_nps_follows_satisfaction(out: Path) -> None:
-    good = [json.loads(x) for x in (out / "surveys.jsonl").read_text().splitlines()[:200]]
+def test_nps_follows_satisfaction(out: Path, invalid: pd.DataFrame) -> None:
+    bad = set(invalid.loc[invalid.file == "surveys.jsonl", "line"].astype(int))
+    lines = (out / "surveys.jsonl").read_text().splitlines()[:200]
+    good = [json.loads(x) for number, x in enumerate(lines, 1) if number not in bad]
     frame = pd.DataFrame([g for g in good if isinstance(g.get("nps"), int)])
     assert frame.nps.corr(frame.satisfaction) > 0.6
     assert frame.interests.str.split(";").map(len).between(1, 4).all()
@@ -471,30 +553,200 @@ def test_invalid_customers_have_no_other_data(
         assert not set(frame.customer_id) & dropped
 
 
-def test_duplicate_persons_share_a_differently_written_phone(
-    out: Path, customers: pd.DataFrame
+@pytest.mark.parametrize(("data", "rate"), [("out", 0.02), ("busy", 0.1)])
+def test_extra_accounts_are_the_requested_share(
+    request: pytest.FixtureRequest, data: str, rate: float
 ) -> None:
-    persons = pd.read_csv(out / "_truth" / "persons.csv")
-    rows = customers.merge(persons, left_on="客户编号", right_on="customer_id")
-    pairs = rows[rows.person_id.duplicated(keep=False)].groupby("person_id")
-    assert 0.005 < pairs.ngroups / persons.person_id.nunique() < 0.02
-    typos = 0
-    for _, pair in pairs:
-        first, second = pair.iloc[0], pair.iloc[1]
-        assert len(pair) == 2
-        assert normalized_phone(first.手机号) == normalized_phone(second.手机号)
-        assert re.sub(r"\D", "", first.手机号)[-11:] == re.sub(r"\D", "", second.手机号)[-11:]
-        assert first.手机号 != second.手机号
-        assert first.邮箱.strip().lower() == second.邮箱.strip().lower()
-        assert first.注册渠道 != second.注册渠道
-        differs = sum(a != b for a, b in zip(first.姓名, second.姓名, strict=False))
-        assert len(first.姓名) == len(second.姓名)
-        assert differs <= 1
-        typos += differs
-    assert typos >= 1
-    phones = rows.手机号.map(normalized_phone)
-    assert phones.groupby(rows.person_id).nunique().eq(1).all()
-    assert phones.nunique() == rows.person_id.nunique()
+    folder: Path = request.getfixturevalue(data)
+    rows = len((folder / "customers.csv").read_bytes().split(b"\n")) - 2
+    persons = pd.read_csv(folder / "_truth" / "persons.csv")
+    extra = len(persons) - persons.person_id.nunique()
+    assert extra / rows == pytest.approx(rate, abs=0.001)
+    accounts = persons.person_id.value_counts()
+    assert set(accounts) == {1, 2, 3}
+
+
+def test_duplicates_agree_with_persons(accounts: pd.DataFrame, extras: pd.DataFrame) -> None:
+    person = accounts.person_id
+    assert extras.customer_id.is_unique
+    for column in ("first_customer_id", "linked_customer_id"):
+        assert (extras[column].map(person) == extras.customer_id.map(person)).all(), column
+    assert (extras.linked_customer_id != extras.customer_id).all()
+    # every person's accounts but one (its first) are listed, and that one is the first
+    firsts = accounts[~accounts.index.isin(extras.customer_id)]
+    assert firsts.person_id.is_unique
+    assert len(firsts) == person.nunique()
+    first_of = pd.Series(firsts.index, index=firsts.person_id)
+    assert (extras.first_customer_id == extras.customer_id.map(person).map(first_of)).all()
+    assert set(persons_with(accounts, 2)) | set(persons_with(accounts, 3)) == set(
+        extras.customer_id.map(person)
+    )
+    # accounts register in order: the first one first, a linked account before the linker
+    day = accounts.注册时间.map(lambda t: parsed(t, TIME_FORMATS).date())
+    for column in ("first_customer_id", "linked_customer_id"):
+        assert (extras[column].map(day) <= extras.customer_id.map(day)).all(), column
+
+
+def persons_with(accounts: pd.DataFrame, count: int) -> list[str]:
+    sizes = accounts.person_id.value_counts()
+    return list(sizes[sizes == count].index)
+
+
+def test_every_link_scenario_occurs_in_its_share(extras: pd.DataFrame) -> None:
+    share = extras.link.value_counts(normalize=True)
+    assert set(share.index) == set(LINKS)
+    for link, expected in LINKS.items():
+        assert share[link] == pytest.approx(expected, abs=0.06), link
+    typos = extras.groupby("link").name_typo.mean()
+    assert 0.1 < typos["fuzzy"] < 0.3
+    assert typos.drop("fuzzy").between(0.02, 0.2).all()
+    # a third account links to the second one (a chain) or, as well, to the first
+    triples = extras[extras.first_customer_id.duplicated(keep=False)]
+    chained = triples.linked_customer_id.isin(triples.customer_id)
+    either = set(triples.customer_id) | set(triples.first_customer_id)
+    assert triples.linked_customer_id.isin(either).all()
+    per_person = chained.groupby(triples.first_customer_id).sum()
+    assert set(per_person) == {0, 1}
+
+
+def test_each_link_shares_what_it_says(accounts: pd.DataFrame, extras: pd.DataFrame) -> None:
+    city = accounts.城市.str.strip("\u3000")
+    for r in extras.itertuples():
+        me, other = accounts.loc[r.customer_id], accounts.loc[r.linked_customer_id]
+        first = accounts.loc[r.first_customer_id]
+        assert me.注册渠道 not in (other.注册渠道, first.注册渠道), r
+        assert city[r.customer_id] == city[r.linked_customer_id] == city[r.first_customer_id]
+        if me.出生日期 and first.出生日期:
+            assert parsed(me.出生日期, BIRTH_FORMATS) == parsed(first.出生日期, BIRTH_FORMATS)
+        if r.name_typo:
+            assert len(me.姓名) == len(first.姓名), r
+            assert sum(a != b for a, b in zip(me.姓名, first.姓名, strict=True)) == 1, r
+        else:
+            assert me.姓名 == first.姓名, r
+        shared = strong_ids(me) & strong_ids(other)
+        if r.link == "phone":
+            assert ("phone", e164(me.手机号)) in shared, r
+            assert me.手机号 != other.手机号, r
+            assert re.sub(r"\D", "", me.手机号)[-11:] == re.sub(r"\D", "", other.手机号)[-11:]
+        elif r.link == "email":
+            assert ("email", me.邮箱.strip().lower()) in shared, r
+            assert me.邮箱 != other.邮箱, r
+            assert e164(me.手机号) != e164(other.手机号), r
+        elif r.link == "unionid":
+            assert ("unionid", me.微信UnionID) in shared, r
+            assert me.微信OpenID and me.微信OpenID != other.微信OpenID, r
+            assert e164(me.手机号) != e164(other.手机号), r
+        else:
+            assert not shared, r
+            assert me.邮箱 is None and me.微信OpenID is None and me.微信UnionID is None, r
+            assert me.出生日期 and other.出生日期, r
+            assert parsed(me.出生日期, BIRTH_FORMATS) == parsed(other.出生日期, BIRTH_FORMATS)
+            assert me.地址 and other.地址, r
+            assert me.地址 != other.地址, r
+            assert same_address(me.地址, other.地址), (me.地址, other.地址)
+
+
+def test_store_sign_ups_hold_a_member_card(accounts: pd.DataFrame, extras: pd.DataFrame) -> None:
+    extra = accounts.loc[extras.customer_id]
+    store = extra.注册渠道 == "线下门店"
+    assert store.sum() > 10
+    assert extra.loc[store, "会员卡号"].str.fullmatch(r"M\d{10}").all()
+    # only UnionID links join through the mini-program, whose sign-ups carry WeChat ids
+    mini = extra.注册渠道.to_numpy() == "微信小程序"
+    assert set(extras.link[mini]) == {"unionid"}
+
+
+def test_chains_join_a_third_account_only_through_the_second(
+    accounts: pd.DataFrame, extras: pd.DataFrame
+) -> None:
+    """A–B share one identifier and B–C another, while A and C share none."""
+    chains = []
+    for r in extras[extras.linked_customer_id != extras.first_customer_id].itertuples():
+        ids = [strong_ids(accounts.loc[i]) for i in (r.first_customer_id,
+               r.linked_customer_id, r.customer_id)]  # fmt: skip
+        a, b, c = ids
+        if a & b and b & c and not a & c:
+            chains.append(({k for k, _ in a & b}, {k for k, _ in b & c}))
+    assert len(chains) >= 5
+    assert any("phone" in ab and "unionid" in bc for ab, bc in chains), chains
+    assert len({(frozenset(ab), frozenset(bc)) for ab, bc in chains}) >= 3
+
+
+def test_shared_phones_are_traps_of_distinct_persons(busy: Path, accounts: pd.DataFrame) -> None:
+    shared = pd.read_csv(busy / "_truth" / "shared_identifiers.csv", dtype={"value": str})
+    assert list(shared) == ["type", "value", "kind", "records"]
+    assert set(shared.type) == {"phone"} and shared.value.is_unique
+    phone = accounts.手机号.map(e164)
+    persons = accounts.groupby(phone).person_id.nunique()
+    # every number held by several persons is listed, and nothing else
+    assert set(persons[persons > 1].index) == set(shared.value)
+    listed = shared.set_index("value")
+    assert (listed.records == phone.value_counts()[listed.index]).all()
+    assert (listed.records == persons[listed.index]).all()  # one account per person each
+    placeholder = listed[listed.kind == "placeholder"]
+    assert set(placeholder.index) == {"+8613800000000", "+8613888888888"}
+    family = listed[listed.kind == "family"]
+    assert set(listed.kind) == {"family", "placeholder"}
+    assert family.records.between(2, 4).all() and len(family) >= 5
+    assert 0.0015 < family.records.sum() / BUSY < 0.0045
+    assert 0.0003 < placeholder.records.sum() / BUSY < 0.001
+    one_surname = one_address = 0
+    for number in family.index:
+        members = accounts[phone == number]
+        births = members.出生日期.dropna().map(lambda t: parsed(t, BIRTH_FORMATS))
+        assert births.is_unique, number
+        assert members.城市.str.strip("\u3000").nunique() == 1, number
+        one_surname += members.姓名.str[0].nunique() == 1
+        one_address += members.地址.notna().all() and members.地址.map(plain_address).nunique() == 1
+    assert one_surname >= 0.4 * len(family) and one_address >= 1
+
+
+def test_namesakes_live_in_one_city(accounts: pd.DataFrame) -> None:
+    """Same name and city, different persons and birthdays: they must stay apart."""
+    born = accounts.出生日期.map(lambda t: parsed(t, BIRTH_FORMATS))
+    key = accounts.姓名 + "@" + accounts.城市.str.strip("\u3000")
+    firsts = ~accounts.index.duplicated() & ~accounts.person_id.duplicated()
+    frame = pd.DataFrame({"key": key, "person": accounts.person_id, "born": born})[firsts]
+    frame = frame.dropna(subset=["born"])
+    groups = frame.groupby("key").agg(persons=("person", "nunique"), births=("born", "nunique"))
+    namesakes = groups[(groups.persons > 1) & (groups.births == groups.persons)]
+    assert len(namesakes) >= 3
+
+
+def test_wechat_ids(accounts: pd.DataFrame) -> None:
+    openid, unionid = accounts.微信OpenID, accounts.微信UnionID
+    for ids in (openid.dropna(), unionid.dropna()):
+        assert ids.str.fullmatch(r"o[A-Za-z0-9_-]{27}").all()
+    mini = accounts.注册渠道 == "微信小程序"
+    assert openid[mini].notna().all()
+    assert openid[~mini].notna().mean() < 0.1
+    assert unionid[openid.notna()].notna().all()
+    assert (unionid.notna() & openid.isna()).any()
+    # a UnionID belongs to one person, a person has one UnionID, an OpenID to one person
+    assert accounts.groupby(unionid).person_id.nunique().eq(1).all()
+    assert accounts[unionid.notna()].groupby("person_id").微信UnionID.nunique().eq(1).all()
+    assert accounts.groupby(openid).person_id.nunique().eq(1).all()
+    assert 0.15 < unionid.notna().mean() < 0.5
+
+
+def test_addresses_lie_in_the_customers_city(accounts: pd.DataFrame) -> None:
+    address = accounts.地址.dropna()
+    assert 0.75 < len(address) / len(accounts) < 0.95
+    plain = address.map(plain_address)
+    shape = r"(\w+区)?\w+?(路|街|大道|线)\d+号(\d+栋\d+单元\d+室|\d+号楼\d+室)?"
+    assert plain.str.fullmatch(shape).all(), plain[~plain.str.fullmatch(shape)].head()
+    city = accounts.城市.str.strip("\u3000")[address.index]
+    checked = 0
+    for name, (districts, roads) in vocab.STREETS.items():
+        mine = plain[city == name]
+        assert mine.map(lambda a, r=roads: any(road in a for road in r)).all(), name
+        district = mine.str.extract(r"^(\w+?区)", expand=False).dropna()
+        assert district.isin(districts).all(), name
+        checked += len(mine)
+    assert checked > 0.3 * len(plain)
+    assert address.str.contains(r"[０-９]").any()
+    assert address.str.contains(" ").any()
+    assert (~plain.str.contains("区")).mean() > 0.05
 
 
 def test_formatting_noise_is_present(customers: pd.DataFrame) -> None:

@@ -5,6 +5,7 @@ customer (the differential suite of docs/engines.md), explanations, configuratio
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import sys
 from datetime import date
@@ -67,12 +68,16 @@ def test_values_computed_on_postgres_are_explained_from_its_snapshot(shop: Path,
     report = run(cli, shop, "postgres")
     shown = cli("-w", shop, "customer", "show", "C00000002", "--json").json()
     stage = next(t for t in shown["tags"] if t["tag"] == "lifecycle_stage")
-    assert "orders_total = " in stage["why"]  # re-derived on run 2's snapshot, in PostgreSQL
+    # re-derived on run 2's snapshot, in PostgreSQL: the why names the feature it read
+    read = re.match(r"(\w+) = (-?\d+(?:\.\d+)?)", stage["why"])
+    assert read, stage["why"]
+    feature, value = read.groups()
     with tagwise.open(shop) as ws:
         cid = ws.warehouse.scalar(
             "SELECT cid FROM meta.customer_keys WHERE customer_id = 'C00000002'"
         )
         row = ws.engine("postgres").profile_row(report["run"], cid)
+    assert row[feature] == shown["features"][feature] == float(value)
     assert row["orders_total"] == shown["features"]["orders_total"]
 
 

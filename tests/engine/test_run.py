@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -65,14 +66,43 @@ def snapshots(root: Path) -> set[int]:
     return {int(p.name.split("_")[1].split(".")[0]) for p in folder.glob("profile_*.parquet")}
 
 
+def first_tagged(root: Path, tag: str, *, run: int | None = None, on: str | None = None) -> str:
+    """The smallest customer id holding a value of `tag` (of run `run`, valid on day `on`)."""
+    where, params = "h.tag = ?", [tag]
+    if run is not None:
+        where += " AND h.run_id = ?"
+        params.append(run)
+    if on is not None:
+        where += " AND h.valid_from <= ?::TIMESTAMP AND coalesce(h.valid_to > ?::TIMESTAMP, true)"
+        params += [on, on]
+    con = duckdb.connect(str(root / ".tagwise" / "warehouse.duckdb"), read_only=True)
+    try:
+        row = con.execute(
+            "SELECT min(k.customer_id) FROM tags.history h JOIN meta.customer_keys k USING (cid) "
+            f"WHERE {where}",
+            params,
+        ).fetchone()
+    finally:
+        con.close()
+    assert row and row[0], (tag, run, on)
+    return str(row[0])
+
+
 def test_snapshots_of_the_last_runs_are_kept_and_explain_old_values(shop: Path, cli) -> None:
     for day in ("2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01"):
         assert cli("-w", shop, "run", "--as-of", day).code == 0
     assert snapshots(shop) == {2, 3, 4, 5, 6}
     # a May value is explained on run 2's snapshot, read back from its Parquet file
-    may = cli("-w", shop, "customer", "show", "C00000001", "--as-of", "2026-05-15", "--json")
+    customer = first_tagged(shop, "lifecycle_stage", run=2, on="2026-05-15")
+    may = cli("-w", shop, "customer", "show", customer, "--as-of", "2026-05-15", "--json")
     stage = next(t for t in may.json()["tags"] if t["tag"] == "lifecycle_stage")
-    assert stage["run"] == 2 and "orders_total = " in stage["why"]
+    assert stage["run"] == 2
+    # the why cites a feature's value as run 2's snapshot file holds it
+    read = re.match(r"(\w+) = (-?\d+(?:\.\d+)?)", stage["why"])
+    assert read, stage["why"]
+    snapshot = pd.read_parquet(shop / ".tagwise" / "snapshots" / "profile_2.parquet")
+    row = snapshot[snapshot.cid == may.json()["cid"]]
+    assert len(row) == 1 and row[read[1]].iloc[0] == float(read[2])
 
 
 def edit_tag(root: Path, code: str, change) -> None:
@@ -135,7 +165,8 @@ def test_time_travel_answers_what_the_tags_were_on_a_date(shop: Path, cli) -> No
 
 
 def test_customer_show_explains_rule_values(shop: Path, cli) -> None:
-    data = cli("-w", shop, "customer", "show", "C00000001", "--json").json()
+    customer = first_tagged(shop, "spend_level", run=1)
+    data = cli("-w", shop, "customer", "show", customer, "--json").json()
     spend = data["features"]["spend_365d"]
     level = next(t for t in data["tags"] if t["tag"] == "spend_level")
     assert level["source"] == "rule" and level["version"] == 1 and level["run"] == 1
@@ -323,7 +354,7 @@ def test_human_output_of_the_reading_commands(shop: Path, cli) -> None:
     assert "distribution" in shown.out
     unknown = cli("-w", shop, "tags", "show", "rfm_segmnt")
     assert unknown.code == 1 and "did you mean `rfm_segment`" in unknown.err
-    profile = cli("-w", shop, "customer", "show", "C00000001")
+    profile = cli("-w", shop, "customer", "show", first_tagged(shop, "spend_level", run=1))
     assert profile.code == 0 and "spend_level" in profile.out and "→" in profile.out
     runs = cli("-w", shop, "runs")
     assert runs.code == 0 and "ok" in runs.out

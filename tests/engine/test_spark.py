@@ -8,6 +8,7 @@ The whole module shares one Spark session (the engine keeps one per process; xdi
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,7 +151,9 @@ def test_values_computed_on_spark_are_explained_from_its_snapshot(shop: Path, cl
     report = run(cli, shop, "spark")
     shown = cli("-w", shop, "customer", "show", "C00000002", "--json").json()
     stage = next(t for t in shown["tags"] if t["tag"] == "lifecycle_stage")
-    assert "orders_total = " in stage["why"]
+    read = re.match(r"(\w+) = (-?\d+(?:\.\d+)?)", stage["why"])  # the feature it read
+    assert read, stage["why"]
+    assert shown["features"][read[1]] == float(read[2])
     snapshots = sorted(p.name for p in (shop / ".tagwise" / "spark").glob("profile_*"))
     assert snapshots == [f"profile_{report['run']}"]
     assert shown["features"]["orders_total"] >= 0

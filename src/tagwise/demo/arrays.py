@@ -92,6 +92,13 @@ def join(*parts: pa.Array | str) -> pa.Array:
     return pc.binary_join_element_wise(*parts, "")
 
 
+def full_width(values: pa.Array) -> pa.Array:
+    """The strings with their ASCII digits in full-width form (`１２３`)."""
+    for digit in "0123456789":
+        values = pc.replace_substring(values, digit, chr(ord(digit) + 0xFEE0))
+    return values
+
+
 def replace(values: pa.Array, rows: IntArray, options: tuple[str, ...]) -> pa.Array:
     """Overwrite `values[rows]` with `options`, cycling through them."""
     mask = np.zeros(len(values), dtype=np.bool_)

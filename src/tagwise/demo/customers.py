@@ -9,9 +9,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tagwise.demo import vocab
+from tagwise.demo.addresses import address_styles, street_addresses
 from tagwise.demo.arrays import (
     STR,
+    BoolArray,
     IntArray,
+    below,
+    full_width,
     identifiers,
     join,
     pick,
@@ -24,6 +28,7 @@ from tagwise.demo.arrays import (
 )
 from tagwise.demo.faults import Fault
 from tagwise.demo.formats import csv_bytes, write_csv
+from tagwise.demo.identities import EMAIL, FUZZY, MINI_PROGRAM, PHONE, Links
 from tagwise.demo.population import Population
 from tagwise.demo.timeline import (
     DAY_S,
@@ -52,26 +57,35 @@ def write_customers(
     dup_source: IntArray,
     ids: pa.Array,
 ) -> None:
-    """Write customers.csv: mixed spellings, second accounts, and the rows in `faults`."""
+    """Write customers.csv: mixed spellings, extra accounts, and the rows in `faults`."""
+    n = len(ids)
     rows = {f.kind + f.column: f.lines - 2 for f in faults}
-    key = pa.array(np.arange(len(ids)), mask=row_mask(len(ids), rows["missing_required客户编号"]))
+    key = pa.array(np.arange(n), mask=row_mask(n, rows["missing_required客户编号"]))
     dup_rows = rows["duplicate_key客户编号"]
-    key = pc.replace_with_mask(key, pa.array(row_mask(len(ids), dup_rows)), pa.array(dup_source))
+    key = pc.replace_with_mask(key, pa.array(row_mask(n, dup_rows)), pa.array(dup_source))
     registered = mixed_datetimes(rng, pop.registered_s)
     names, pinyin = _names(rng, pop)
+    links = pop.links
+    fuzzy = np.flatnonzero(links.link == FUZZY)
+    # a fuzzy match needs the birthday on both accounts
+    no_birthday = (rng.random(n) < 0.08) & ~row_mask(n, np.append(fuzzy, links.linked[fuzzy]))
     table = pa.table(
         {
             "客户编号": ids.take(key),
             "姓名": names,
             "性别": _genders(rng, pop.sex),
             "出生日期": replace(
-                mixed_dates(rng, pop.birth_day, rng.random(len(ids)) < 0.08),
+                mixed_dates(rng, pop.birth_day, no_birthday),
                 rows["bad_date出生日期"],
                 _BAD_BIRTH,
             ),
             "手机号": replace(_phone_texts(rng, pop), rows["bad_phone手机号"], _BAD_PHONES),
             "邮箱": _emails(rng, pop, pinyin),
+            **_wechat(rng, pop),
             **_places(rng, pop.city),
+            "地址": street_addresses(
+                rng, pop.city, pop.identity.address, address_styles(rng, links)
+            ),
             "注册渠道": take(texts([c for c, _ in vocab.REGISTRATION_CHANNELS]), pop.channel),
             "会员卡号": _member_cards(rng, pop.channel),
             "会员等级": take(texts([lv for lv, _ in vocab.MEMBER_LEVELS]), pop.level),
@@ -85,23 +99,25 @@ def write_customers(
 def _names(rng: np.random.Generator, pop: Population) -> tuple[pa.Array, pa.Array]:
     """Names (surname by frequency, one or two gendered characters) and their pinyin.
 
-    A tenth of second accounts carry a one-character typo; the pinyin keeps the original.
+    Accounts of one person and namesakes share a name, family members often a surname; some
+    extra accounts carry a one-character typo, and the pinyin keeps the original.
     """
     n = len(pop.sex)
+    name, surname_of = pop.identity.name, pop.identity.surname
     weights = np.array([w for *_, w in vocab.SURNAMES])
-    surname = pick(rng, weights, n)[pop.person]
+    surname = pick(rng, weights, n)[surname_of]
     given = (*vocab.GIVEN_MALE, *vocab.GIVEN_FEMALE)
     size = len(vocab.GIVEN_MALE)
-    first = (pop.sex * size + rng.integers(0, size, n))[pop.person]
-    single = (rng.random(n) < 0.25)[pop.person]
-    second = np.where(single, 2 * size, pop.sex * size + rng.integers(0, size, n))[pop.person]
+    first = (pop.sex * size + rng.integers(0, size, n))[name]
+    single = (rng.random(n) < 0.25)[name]
+    second = np.where(single, 2 * size, pop.sex * size + rng.integers(0, size, n))[name]
     pinyin = join(
         take(texts([p for _, p, _ in vocab.SURNAMES]), surname),
         pc.if_else(pa.array(rng.random(n) < 0.4), ".", ""),
         take(texts([p for _, p in given] + [""]), first),
         take(texts([p for _, p in given] + [""]), second),
     )
-    typo = (pop.person != np.arange(n)) & (rng.random(n) < 0.1)
+    typo = pop.links.name_typo
     shift = rng.integers(1, size, n)
     first = np.where(typo & single, pop.sex * size + (first + shift) % size, first)
     second = np.where(typo & ~single, pop.sex * size + (second + shift) % size, second)
@@ -118,9 +134,9 @@ def _genders(rng: np.random.Generator, sex: IntArray) -> pa.Array:
 
 
 def _phone_texts(rng: np.random.Generator, pop: Population) -> pa.Array:
-    """Mobile numbers in seven spellings; a person's two accounts spell theirs differently.
+    """Mobile numbers in seven spellings; accounts linked by phone spell theirs differently.
 
-    Full-width digits are kept out of those pairs, so stripping non-digits (and a leading
+    Full-width digits are kept out of those links, so stripping non-digits (and a leading
     86) is enough to match them.
     """
     n = len(pop.phone)
@@ -135,43 +151,83 @@ def _phone_texts(rng: np.random.Generator, pop: Population) -> pa.Array:
         join("86", s),
     )
     fmt = pick(rng, np.array([0.62, 0.1, 0.1, 0.07, 0.04, 0.06, 0.01]), n)
-    is_dup = pop.person != np.arange(n)
-    paired = row_mask(n, pop.person[is_dup])
-    fmt[paired] = np.minimum(fmt[paired], len(forms) - 1)
-    fmt[is_dup] = (fmt[pop.person[is_dup]] + rng.integers(1, len(forms), is_dup.sum())) % 6
+    _respell(rng, fmt, pop.links, PHONE, len(forms))
     text = pc.choose(pa.array(np.minimum(fmt, len(forms) - 1)), *forms)
     wide = np.flatnonzero(fmt == len(forms))
-    return pc.replace_with_mask(text, pa.array(row_mask(n, wide)), _full_width(s.take(wide)))
+    return pc.replace_with_mask(text, pa.array(row_mask(n, wide)), full_width(s.take(wide)))
 
 
-def _full_width(texts: pa.Array) -> pa.Array:
-    for digit in "0123456789":
-        texts = pc.replace_substring(texts, digit, chr(ord(digit) + 0xFEE0))
-    return texts
+def _respell(rng: np.random.Generator, style: IntArray, links: Links, link: int, k: int) -> None:
+    """Give extra accounts linked by `link` another of the first `k` styles than their target.
+
+    The targets keep to those `k` styles. Second accounts go first, as third accounts may
+    link to them.
+    """
+    for extra in (links.second, links.third):
+        x = extra[links.link[extra] == link]
+        target = links.linked[x]
+        style[target] = np.minimum(style[target], k - 1)
+        style[x] = (style[target] + 1 + below(rng, k - 1, len(x))) % k
 
 
 def _emails(rng: np.random.Generator, pop: Population, pinyin: pa.Array) -> pa.Array:
-    """Unique addresses per person; case and stray spaces vary, and some are missing."""
+    """Unique addresses per holder; case and stray spaces vary, and some are missing.
+
+    Accounts linked by email spell the same address differently; other extra accounts have
+    an address of their own, built from the same pinyin, or none.
+    """
     n = len(pop.person)
-    domain = pick(rng, weights(vocab.EMAIL_DOMAINS), n)[pop.person]
-    numeric = (domain == 0) & (rng.random(n) < 0.7)[pop.person]
+    holder = np.maximum(pop.identity.email, 0)
+    domain = pick(rng, weights(vocab.EMAIL_DOMAINS), n)[holder]
+    numeric = (domain == 0) & (rng.random(n) < 0.7)[holder]
     local = pc.if_else(
         pa.array(numeric),
-        pc.cast(pa.array(10_000 + scramble(pop.person, 10**9)), STR),
+        pc.cast(pa.array(10_000 + scramble(holder, 10**9)), STR),
         join(
-            pinyin.take(pa.array(pop.person)),
-            pc.cast(pa.array(scramble(pop.person, 10**7, salt=5_550_001)), STR),
+            pinyin.take(pa.array(holder)),
+            pc.cast(pa.array(scramble(holder, 10**7, salt=5_550_001)), STR),
         ),
     )
     base = join(local, "@", take(texts([d for d, _ in vocab.EMAIL_DOMAINS]), domain))
     title = pc.utf8_title(base)
     forms = (base, title, pc.utf8_upper(base), join(" ", base, " "), join(title, " "))
     style = pick(rng, np.array([0.85, 0.06, 0.03, 0.04, 0.02]), n)
-    is_dup = pop.person != np.arange(n)
-    style[is_dup] = (style[pop.person[is_dup]] + rng.integers(1, 5, is_dup.sum())) % 5
-    in_pair = row_mask(n, pop.person[is_dup]) | is_dup  # both accounts keep the address
-    empty = (rng.random(n) < 0.12) & ~in_pair
-    return pc.choose(pa.array(style, mask=empty), *forms)
+    _respell(rng, style, pop.links, EMAIL, len(forms))
+    return pc.choose(pa.array(style, mask=pop.identity.email < 0), *forms)
+
+
+_ID_CHARS = np.frombuffer(
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_", dtype=np.uint8
+)
+_OPENID_APPS = (b"oX3Kp", b"oR7tQ")
+"""First characters of the OpenIDs of the mini-program and of the official account."""
+_UNIONID_PLATFORM = (b"o6_bm",)
+"""First characters of the UnionIDs of the retailer's WeChat open platform."""
+
+
+def _wechat(rng: np.random.Generator, pop: Population) -> dict[str, pa.Array]:
+    """28-character OpenIDs, one per person and app, and UnionIDs, one per person."""
+    app = (pop.channel != MINI_PROGRAM).astype(np.int64)
+    return {
+        "微信OpenID": _wechat_ids(rng, pop.person * 2 + app, pop.identity.openid, _OPENID_APPS),
+        "微信UnionID": _wechat_ids(rng, pop.person, pop.identity.unionid, _UNIONID_PLATFORM),
+    }
+
+
+def _wechat_ids(
+    rng: np.random.Generator, keys: IntArray, present: BoolArray, prefixes: tuple[bytes, ...]
+) -> pa.Array:
+    """One random id per distinct key where `present`, starting with `prefixes[key % len]`."""
+    unique, inverse = np.unique(keys[present], return_inverse=True)
+    m = len(unique)
+    heads = np.frombuffer(b"".join(prefixes), dtype=np.uint8).reshape(len(prefixes), -1)
+    body = _ID_CHARS[rng.integers(0, len(_ID_CHARS), (m, 28 - heads.shape[1]), dtype=np.uint8)]
+    chars = np.concatenate([heads[unique % len(prefixes)], body], axis=1)
+    offsets = np.arange(m + 1, dtype=np.int32) * 28
+    values = pa.StringArray.from_buffers(m, pa.py_buffer(offsets), pa.py_buffer(chars.tobytes()))
+    at = np.zeros(len(keys), dtype=np.int64)
+    at[present] = inverse
+    return values.take(pa.array(at, mask=~present))
 
 
 def _places(rng: np.random.Generator, city: IntArray) -> dict[str, pa.Array]:

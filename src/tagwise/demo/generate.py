@@ -4,13 +4,16 @@
 events, social, surveys, tickets, third-party enrichment, consent) plus `_truth/`, the
 answers that tests and evaluations compare against. The data behaves like a business:
 Poisson-gamma purchase counts, churn, log-normal amounts, Zipf category popularity, and the
-formatting noise, duplicate persons and invalid rows that cleaning has to deal with.
+formatting noise, persons with several accounts (linked by phone, email, WeChat UnionID or
+only fuzzily), shared phones that must not merge persons, and invalid rows that cleaning and
+identity resolution have to deal with.
 
 Everything is vectorised over numpy arrays; strings are built by pyarrow compute kernels
 from small vocabularies, so no Python loop runs per row.
 
-The work is split by topic: `population` draws the latent traits of every customer, one
-module per source file draws from them (`customers`, `orders`, `events`, `feedback`,
+The work is split by topic: `population` draws the latent traits of every customer,
+`identities` who holds which account and identifier, one module per source file draws from
+them (`customers`, `orders`, `events`, `feedback`,
 `enrichment`), and `truth` writes the answers. This module seeds the random streams and
 runs the writers.
 """
@@ -36,7 +39,18 @@ from tagwise.demo.population import Population, population
 from tagwise.demo.timeline import DEMO_AS_OF
 from tagwise.demo.truth import write_truth
 
-__all__ = ["DEMO_AS_OF", "DemoStats", "Progress", "generate"]
+__all__ = [
+    "DEFAULT_DUPLICATES",
+    "DEMO_AS_OF",
+    "MAX_DUPLICATES",
+    "DemoStats",
+    "Progress",
+    "generate",
+]
+
+DEFAULT_DUPLICATES = 0.02
+"""Share of customers.csv rows that are extra accounts of a person, unless told otherwise."""
+MAX_DUPLICATES = 0.3
 
 _STAGES = (
     "population",
@@ -67,6 +81,8 @@ class DemoStats:
     consent: int
     invalid_rows: int
     """Rows listed in `_truth/invalid.csv`."""
+    extra_accounts: int
+    """Rows of customers.csv that are further accounts of a person (`_truth/duplicates.csv`)."""
     seconds: float
 
 
@@ -74,6 +90,7 @@ def generate(
     out_dir: Path,
     *,
     customers: int,
+    duplicates: float = DEFAULT_DUPLICATES,
     seed: int = 20261125,
     progress: Progress | None = None,
 ) -> DemoStats:
@@ -82,6 +99,8 @@ def generate(
     Args:
         out_dir: Folder to write into; created if missing, existing files are replaced.
         customers: Rows of customers.csv; every other file scales from it.
+        duplicates: Share of the rows of customers.csv that are extra accounts of a person
+            who already has one (persons hold two or three accounts), between 0 and 0.3.
         seed: Seed of the random streams; the same seed writes byte-identical files.
         progress: Called as `progress(stage, rows_done)` while files are written, from the
             calling thread or from the one worker thread that writes events.
@@ -91,10 +110,12 @@ def generate(
 
     Raises:
         ValueError: `customers` is below 100 (too few to hold every kind of noise) or has
-            more than 8 digits.
+            more than 8 digits, or `duplicates` is outside [0, 0.3].
     """
     if not 100 <= customers < 99_000_000:
         raise ValueError(f"customers must be between 100 and 98,999,999, not {customers}")
+    if not 0 <= duplicates <= MAX_DUPLICATES:
+        raise ValueError(f"duplicates must be between 0 and {MAX_DUPLICATES}, not {duplicates}")
     began = time.perf_counter()
     report = progress or _ignore
     seeds = np.random.SeedSequence(seed).spawn(len(_STAGES))
@@ -103,7 +124,7 @@ def generate(
         for stage, s in zip(_STAGES, seeds, strict=True)
     }
     (out_dir / "_truth").mkdir(parents=True, exist_ok=True)
-    pop, faults, dup_source = population(rngs["population"], customers)
+    pop, faults, dup_source = population(rngs["population"], customers, duplicates)
     ids = identifiers("C", np.arange(1, customers + 1), 8)
     # Events are the largest file: a second core writes them (and consent) meanwhile. numpy
     # and pyarrow release the GIL in their kernels, and each file has its own random stream.
@@ -117,13 +138,14 @@ def generate(
         report("surveys", surveys)
         counts = _write_smaller(out_dir, rngs, pop, ids, report) | worker.result()
     all_faults = [*faults, *order_faults, *survey_faults]
-    write_truth(out_dir, pop, ids, all_faults)
+    extra_accounts = write_truth(out_dir, pop, ids, all_faults)
     return DemoStats(
         customers=customers,
         orders=orders,
         surveys=surveys,
         **counts,
         invalid_rows=sum(len(f.lines) for f in all_faults),
+        extra_accounts=extra_accounts,
         seconds=time.perf_counter() - began,
     )
 

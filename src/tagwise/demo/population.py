@@ -22,6 +22,17 @@ from tagwise.demo.arrays import (
     weights,
 )
 from tagwise.demo.faults import Fault, customer_faults
+from tagwise.demo.identities import (
+    PLACEHOLDER_PHONES,
+    Identity,
+    Links,
+    Traps,
+    assign_identifiers,
+    extra_channels,
+    family_members,
+    links,
+    traps,
+)
 from tagwise.demo.timeline import HISTORY_DAYS, INTENSITY, START_DAY, US, moments
 
 _ORDERS_PER_CUSTOMER = 20.0
@@ -42,6 +53,11 @@ class Population:
     """Registration time, local seconds since 1970-01-01."""
     person: IntArray
     """Row of the first account of the same person; the row itself for most customers."""
+    links: Links
+    """The extra accounts of persons and how each links to an earlier account."""
+    identity: Identity
+    """Which identifiers each row carries (email, address, WeChat ids, shared phones)."""
+    traps: Traps
     valid: BoolArray
     """False for rows that validation must reject; they get no orders, events, …"""
     start: IntArray
@@ -65,18 +81,32 @@ class Population:
     """Index of a device shared by many accounts, or -1."""
 
 
-def population(rng: np.random.Generator, n: int) -> tuple[Population, list[Fault], IntArray]:
-    """Latent traits of every customer row, the invalid rows, and duplicate-key sources."""
-    person = _persons(rng, n)
+def population(
+    rng: np.random.Generator, n: int, duplicates: float
+) -> tuple[Population, list[Fault], IntArray]:
+    """Latent traits of every customer row, the invalid rows, and duplicate-key sources.
+
+    `duplicates` is the share of rows that are extra accounts of a person (see `identities`).
+    """
+    person, link = links(rng, n, duplicates)
     faults, dup_source = customer_faults(rng, person)
     valid = np.ones(n, dtype=np.bool_)
     for fault in faults:
         valid[fault.lines - 2] = False
-    sex = rng.integers(0, 2, n)[person]
+    single = valid & (person == np.arange(n))
+    single[person[link.link >= 0]] = False
+    trap = traps(rng, single)
     channel = pick(rng, weights(vocab.REGISTRATION_CHANNELS), n)
-    is_dup = person != np.arange(n)
-    channel[is_dup] = (channel[person[is_dup]] + rng.integers(1, 6, is_dup.sum())) % 6
-    registered_s, start, end, churned = _activity(rng, n)
+    extra_channels(rng, channel, person, link)
+    activity = _activity(rng, n)
+    _register_in_order(activity, person, link)
+    registered_s, start, end, churned = activity
+    phone = _phones(rng, n)
+    identity = assign_identifiers(rng, link, trap, person=person, channel=channel, phone=phone)
+    sex = rng.integers(0, 2, n)[identity.name]
+    birth_day = _birth_days(rng, n)[person]
+    city = pick(rng, np.array([c[3] for c in vocab.CITIES]), n)[identity.name]
+    _families(trap, birth_day, city)
     rate = rng.gamma(0.7, 1.0, n) * valid
     exposure = INTENSITY[end] - INTENSITY[start]
     rate *= _ORDERS_PER_CUSTOMER * n / max(float((rate * exposure).sum()), 1e-9)
@@ -86,11 +116,14 @@ def population(rng: np.random.Generator, n: int) -> tuple[Population, list[Fault
     return (
         Population(
             sex=sex,
-            birth_day=_birth_days(rng, n)[person],
-            city=pick(rng, np.array([c[3] for c in vocab.CITIES]), n)[person],
+            birth_day=birth_day,
+            city=city,
             channel=channel,
             registered_s=registered_s,
             person=person,
+            links=link,
+            identity=identity,
+            traps=trap,
             valid=valid,
             start=start,
             end=end,
@@ -103,7 +136,7 @@ def population(rng: np.random.Generator, n: int) -> tuple[Population, list[Fault
             favourite=_favourites(rng, sex),
             is_fraud=_few(rng, valid & (end - start > 30), max(2, n // 20_000)),
             is_risky=_few(rng, valid, max(3, n // 2_000)),
-            phone=_phones(rng, n)[person],
+            phone=phone,
             device_start=device_start,
             devices=devices,
             shared_device=_shared_devices(rng, valid, int(devices.sum())),
@@ -113,13 +146,44 @@ def population(rng: np.random.Generator, n: int) -> tuple[Population, list[Fault
     )
 
 
-def _persons(rng: np.random.Generator, n: int) -> IntArray:
-    """Row of each row's person: about 1 % of persons hold a second account."""
-    person = np.arange(n)
-    rows = rng.permutation(n)[: 2 * max(2, round(n * 0.01))]
-    second, first = rows[: len(rows) // 2], rows[len(rows) // 2 :]
-    person[second] = first
-    return person
+def _register_in_order(
+    activity: tuple[IntArray, IntArray, IntArray, BoolArray], person: IntArray, link: Links
+) -> None:
+    """Swap the activity of a person's accounts so that each registered after the one before.
+
+    The first account is the oldest, and a third account is younger than the second.
+    """
+    third = link.third
+    second = link.second[: len(third)]
+    steps = (
+        (person[link.second], link.second),
+        (second, third),
+        (person[third], second),
+    )
+    for earlier, later in steps:
+        swap = activity[0][earlier] > activity[0][later]
+        a, b = earlier[swap], later[swap]
+        for values in activity:
+            values[a], values[b] = values[b], values[a]
+
+
+def _families(trap: Traps, birth_day: IntArray, city: IntArray) -> None:
+    """A family lives in one city, and no two of its members (or namesakes) share a birthday.
+
+    Each family's birthdays are sorted and spread by a day where equal. Namesakes already
+    live in the city of the person they are named like; they get another birthday.
+    """
+    head, members = family_members(trap)
+    city[members] = city[head]
+    family = trap.family
+    present = family >= 0
+    days = np.where(present, birth_day[np.maximum(family, 0)], np.iinfo(np.int64).max // 2)
+    days = np.sort(days, axis=1)
+    days = np.maximum.accumulate(days - np.arange(4), axis=1) + np.arange(4)
+    birth_day[family[present]] = days[present]
+    original, namesake = trap.namesakes[:, 0], trap.namesakes[:, 1]
+    same = birth_day[namesake] == birth_day[original]
+    birth_day[namesake[same]] += 397
 
 
 def _activity(rng: np.random.Generator, n: int) -> tuple[IntArray, IntArray, IntArray, BoolArray]:
@@ -174,12 +238,13 @@ def _few(rng: np.random.Generator, eligible: BoolArray, count: int) -> BoolArray
 
 
 def _phones(rng: np.random.Generator, n: int) -> IntArray:
-    """Distinct mobile numbers, one per row."""
+    """Distinct mobile numbers, one per row, none of them a placeholder."""
     prefixes = np.array(vocab.PHONE_PREFIXES, dtype=np.int64) * 10**8
     phone = prefixes[rng.integers(0, len(prefixes), n)] + rng.integers(0, 10**8, n)
     while True:
         repeated = np.ones(n, dtype=np.bool_)
         repeated[np.unique(phone, return_index=True)[1]] = False
+        repeated |= np.isin(phone, PLACEHOLDER_PHONES)
         if not repeated.any():
             return phone
         redraw = int(repeated.sum())

@@ -20,16 +20,26 @@ from tagwise.errors import Conflict
 __all__ = ["register"]
 
 DEFAULT_DEMO_CUSTOMERS = 20_000
+DEFAULT_DEMO_DUPLICATES = 0.02
+"""tagwise.demo.generate.DEFAULT_DUPLICATES, without importing numpy."""
 DEMO_AS_OF = date(2026, 11, 1)
 """The demo data's as-of date (tagwise.demo.generate.DEMO_AS_OF, without importing numpy)."""
 
 
-def init(
+def init(  # noqa: PLR0917 (Typer: one parameter per option)
     directory: Annotated[Path, typer.Argument(help="Folder for the new workspace.")],
     demo: Annotated[bool, typer.Option("--demo", help="Add demo data and its sources.")] = False,
     customers: Annotated[
         int, typer.Option(help="Demo customers (with --demo).", min=100)
     ] = DEFAULT_DEMO_CUSTOMERS,
+    duplicates: Annotated[
+        float,
+        typer.Option(
+            help="Share of demo customer rows that are extra accounts of a person (with --demo).",
+            min=0.0,
+            max=0.3,
+        ),
+    ] = DEFAULT_DEMO_DUPLICATES,
     catalog_url: Annotated[
         str | None,
         typer.Option(help="Catalog database URL (default: SQLite under .tagwise/)."),
@@ -38,7 +48,7 @@ def init(
 ) -> None:
     """Create a workspace: tagwise.toml, sources.yaml, features.yaml, tags/, segments/."""
     with workspace_api.init(directory, demo=demo, catalog_url=catalog_url) as ws:
-        stats = _generate(ws.data_dir, customers, show=not as_json) if demo else None
+        stats = _generate(ws.data_dir, customers, duplicates, show=not as_json) if demo else None
         result: dict[str, Any] = {"workspace": str(ws.root), "catalog": ws.catalog.url}
     if stats is not None:
         result["demo_rows"] = stats
@@ -57,6 +67,15 @@ def demo(
     customers: Annotated[
         int, typer.Option(help="Number of demo customers.", min=100)
     ] = DEFAULT_DEMO_CUSTOMERS,
+    duplicates: Annotated[
+        float,
+        typer.Option(
+            help="Share of customer rows that are extra accounts of a person who already has "
+            "one (linked by phone, email, WeChat UnionID or only fuzzily).",
+            min=0.0,
+            max=0.3,
+        ),
+    ] = DEFAULT_DEMO_DUPLICATES,
     force: Annotated[
         bool, typer.Option("--force", help="Replace the folder if it already exists.")
     ] = False,
@@ -73,7 +92,7 @@ def demo(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     with workspace_api.init(directory, demo=True) as ws:
-        stats = _generate(ws.data_dir, customers, show=not as_json)
+        stats = _generate(ws.data_dir, customers, duplicates, show=not as_json)
         timings["generate_s"] = round(time.perf_counter() - start, 2)
         start = time.perf_counter()
         with output.progress(not as_json) as step:
@@ -152,17 +171,19 @@ def _remove_workspace(directory: Path) -> None:
     shutil.rmtree(directory)
 
 
-def _generate(data_dir: Path, customers: int, *, show: bool) -> dict[str, int]:
+def _generate(data_dir: Path, customers: int, duplicates: float, *, show: bool) -> dict[str, int]:
     from tagwise.demo.generate import generate  # noqa: PLC0415 (numpy-heavy, demo only)
 
     with output.progress(show) as step:
         stats = generate(
             data_dir,
             customers=customers,
+            duplicates=duplicates,
             progress=lambda stage, rows: step(f"generating {stage}: {rows:,} rows"),
         )
     counts = dataclasses.asdict(stats)
-    return {k: int(v) for k, v in counts.items() if k not in ("invalid_rows", "seconds")}
+    notes = ("invalid_rows", "extra_accounts", "seconds")  # not files: kept out of the row sum
+    return {k: int(v) for k, v in counts.items() if k not in notes}
 
 
 def register(app: typer.Typer) -> None:
