@@ -180,9 +180,7 @@ def _source(
 
 
 def _identity(wh: Warehouse, master: SourceSpec, settings: Settings) -> dict[str, Any]:
-    matching = getattr(settings.identity, "matching", None)
-    upper = getattr(matching, "upper", None)
-    threshold = float(upper) if upper is not None else None
+    threshold = float(settings.identity.matching.upper)
     report: dict[str, Any] = {
         "master": master.name,
         "resolved": False,
@@ -227,8 +225,6 @@ def _identity(wh: Warehouse, master: SourceSpec, settings: Settings) -> dict[str
         "threshold": threshold,
         "matches": int(
             wh.scalar("SELECT count(*) FROM ident.matches WHERE probability >= ?", [threshold])
-            if threshold is not None
-            else wh.scalar("SELECT count(*) FROM ident.matches")
         ),
         "review": int(wh.scalar("SELECT count(*) FROM ident.review")),
     }
