@@ -271,30 +271,24 @@ class Workspace:
     ) -> dict[str, Any]:
         """A person decides that two records are one customer: record it, resolve, and
         recompute the tags of the customers concerned."""
-        (rid_a, _), (rid_b, _) = record_of(self.warehouse, first), record_of(self.warehouse, second)
-        if rid_a == rid_b:
-            raise Conflict(f"`{first}` and `{second}` are the same record")
-        ids = decide(
-            self.warehouse,
-            "merge",
-            [(rid_a, rid_b)],
-            reason=reason or "merged by hand",
-            actor=current_actor(),
-        )
-        return self._after_decision(ids, recompute=recompute)
+        return self._decide_pair("merge", first, second, reason or "merged by hand", recompute)
 
     def separate_customers(
         self, first: str, second: str, *, reason: str = "", recompute: bool = True
     ) -> dict[str, Any]:
         """A person decides that two records are different customers (a review decision)."""
-        (rid_a, _), (rid_b, _) = record_of(self.warehouse, first), record_of(self.warehouse, second)
-        ids = decide(
-            self.warehouse,
-            "separate",
-            [(rid_a, rid_b), (rid_b, rid_a)],
-            reason=reason or "kept apart by hand",
-            actor=current_actor(),
+        return self._decide_pair(
+            "separate", first, second, reason or "kept apart by hand", recompute
         )
+
+    def _decide_pair(
+        self, kind: str, first: str, second: str, reason: str, recompute: bool
+    ) -> dict[str, Any]:
+        (rid_a, _), (rid_b, _) = record_of(self.warehouse, first), record_of(self.warehouse, second)
+        if rid_a == rid_b:
+            raise Conflict(f"`{first}` and `{second}` are the same record")
+        pairs = [(rid_a, rid_b)] if kind == "merge" else [(rid_a, rid_b), (rid_b, rid_a)]
+        ids = decide(self.warehouse, kind, pairs, reason=reason, actor=current_actor())
         return self._after_decision(ids, recompute=recompute)
 
     def unmerge_customer(
