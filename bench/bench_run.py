@@ -1220,6 +1220,9 @@ def prepare(out: Path, customers: int) -> tuple[Path, Path, dict | None]:
         for schema in ("tags", "snap"):
             con.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
         con.execute("DROP TABLE IF EXISTS meta.runs")
+        # the tag store's layout stamp goes with its schema, or opening would trust it
+        con.execute("CREATE TABLE IF NOT EXISTS meta.layout (part VARCHAR, version INTEGER)")
+        con.execute("DELETE FROM meta.layout WHERE part = 'tags'")
         con.execute("CHECKPOINT")
         con.close()
     return ws, clean, demo
