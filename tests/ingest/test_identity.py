@@ -468,3 +468,24 @@ sources:
     assert all(found[f"R{i:03d}"] == roots[i] + 1 for i in range(len(rows)))  # min rid
     workspace.close()
     json.dumps(found)
+
+
+def test_matching_is_reused_while_the_compared_fields_stay_the_same(ws, monkeypatch) -> None:
+    from tagwise.ingest import matching  # noqa: PLC0415
+
+    calls = []
+    real = matching.match_pairs
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(matching, "match_pairs", counted)
+    pairs = sorted(ws.warehouse.rows("SELECT * FROM ident.matches"))
+    ws.resolve()
+    assert calls == []  # same records, same settings: last resolution's pairs
+    assert sorted(ws.warehouse.rows("SELECT * FROM ident.matches")) == pairs
+    changed = [(k, p, row.replace("韩三", "韩叁")) for k, p, row in RECORDS]
+    write_files(ws.root, changed)
+    ws.ingest(["customers"])
+    assert calls == [1]  # a name changed: matched again

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from tagwise import __version__
 from tagwise.errors import EngineError, NotFound, SpecError
 from tagwise.spec.sources import ColumnType, GoldenSpec, SourceSpec, SourcesSpec, Survivorship
 from tagwise.store.sql import ident, lit, lit_list, table
@@ -59,6 +60,8 @@ RECORDS = ("ident", "records")
 """Where ingestion keeps the customer master's rows (every record, merged or not)."""
 _LAYOUT = 1
 _MATCHES = "stage.matches"
+_MATCHED = "ident.matched"
+"""The fingerprint of the records and settings behind ``ident.matches``."""
 _MAX_ROUNDS = 200
 
 _TABLES = """
@@ -237,7 +240,7 @@ def resolve(
     clock.step("caps")
     _groups(ctx)
     clock.step("matching")
-    upper = _match(ctx, settings)
+    upper, fingerprint = _match(ctx, settings)
     clock.step("links")
     _links(ctx, upper)
     clock.step("components")
@@ -251,6 +254,9 @@ def resolve(
     report.resolution_id = resolution_id
     with wh.transaction():
         _apply(ctx, resolution_id)
+        if fingerprint is not None:
+            wh.execute(f"DELETE FROM {_MATCHED}")
+            wh.execute(f"INSERT INTO {_MATCHED} VALUES (?)", [fingerprint])
         _count(ctx, report)
         wh.execute("DELETE FROM ident.state")
         wh.execute("INSERT INTO ident.state VALUES (FALSE)")
@@ -395,13 +401,19 @@ def _groups(ctx: _Context) -> None:
         )
 
 
-def _match(ctx: _Context, settings: Settings) -> float | None:
-    """Probabilistic pairs into ``stage.matches``; returns the merge threshold (None: off)."""
+def _match(ctx: _Context, settings: Settings) -> tuple[float | None, str | None]:
+    """Probabilistic pairs into ``stage.matches``; returns the merge threshold (None: off)
+    and the fingerprint of what was matched.
+
+    Matching is deterministic, so when the compared fields of every record and the
+    settings are those of the last resolution (a daily ingest that changed no customer
+    record), its pairs are reused instead of computed again.
+    """
     wh = ctx.wh
     wh.execute(f"CREATE OR REPLACE TABLE {_MATCHES} AS SELECT * FROM ident.matches LIMIT 0")
     matching = settings.identity.matching
     if not ctx.master.match_on or not matching.enabled:
-        return None
+        return None, None
     from tagwise.ingest.matching import match_pairs  # noqa: PLC0415 (splink loads lazily)
 
     fields = ", ".join(
@@ -413,8 +425,17 @@ def _match(ctx: _Context, settings: Settings) -> float | None:
         f"SELECT k.rid, {fields}{nulls} FROM {table(*RECORDS)} r "
         f"JOIN meta.customer_keys k ON k.customer_id = r.{ident(ctx.key)}"
     )
-    match_pairs(wh, records, settings=matching, target=_MATCHES)
-    return float(matching.upper)
+    digest = wh.scalar(
+        "SELECT count(*) || ':' || coalesce(bit_xor(hash(rid, name, birthday, city, address)), 0) "
+        f"FROM ({records})"
+    )
+    fingerprint = f"{digest}|{matching.model_dump_json()}|{__version__}"
+    wh.execute(f"CREATE TABLE IF NOT EXISTS {_MATCHED} (fingerprint VARCHAR)")
+    if wh.scalar(f"SELECT max(fingerprint) FROM {_MATCHED}") == fingerprint:
+        wh.execute(f"INSERT INTO {_MATCHES} SELECT * FROM ident.matches")
+    else:
+        match_pairs(wh, records, settings=matching, target=_MATCHES)
+    return float(matching.upper), fingerprint
 
 
 def _links(ctx: _Context, upper: float | None) -> None:
