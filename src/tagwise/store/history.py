@@ -98,8 +98,10 @@ CREATE OR REPLACE VIEW tags.current AS
         l.expires_at, TRUE, s.value, s.score
     FROM {_ACTIVE_LOCKS} l
     JOIN tags.defs d ON d.tag_id = l.tag_id
-    LEFT JOIN (SELECT cid, tag_id, min(value) AS value, max(score) AS score
-               FROM tags.computed GROUP BY cid, tag_id) s
+    LEFT JOIN (SELECT c.cid, c.tag_id, min(c.value) AS value, max(c.score) AS score
+               FROM tags.computed c
+               SEMI JOIN tags.locks k ON k.cid = c.cid AND k.tag_id = c.tag_id
+               GROUP BY c.cid, c.tag_id) s
         ON s.cid = l.cid AND s.tag_id = l.tag_id;
 CREATE OR REPLACE VIEW tags.history AS
     SELECT c.cid, d.tag, c.value, c.score, d.source, d.version, c.run_id,
@@ -115,8 +117,10 @@ CREATE OR REPLACE VIEW tags.history AS
 
 _CHANGES = "tw_changes"
 _RUN_TAGS = "tw_run_tags"
-_LAYOUT = 2
-"""Version of the tag store's layout (1: Tagwise 0.1's wide tables, upgraded on open)."""
+_LAYOUT = 3
+"""Version of the tag store's layout (1: Tagwise 0.1's wide tables, upgraded on open;
+3: the shadow values of ``tags.current`` aggregate only locked pairs — before, every query
+of the view grouped all computed values, which ran out of memory at 10M customers)."""
 
 
 @dataclass(frozen=True, slots=True)
