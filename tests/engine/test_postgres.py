@@ -159,3 +159,66 @@ def test_a_missing_driver_names_the_extra(demo_template: Path, tmp_path: Path, c
 def test_publishing_without_a_database_is_one_clear_line(demo_template: Path, cli) -> None:
     result = cli("-w", demo_template, "sources", "publish")
     assert result.code != 0 and result.err.count("\n") == 1 and "--url" in result.err
+
+
+def _merged_record(shop: Path) -> str:
+    """A record that identity resolution merged into an older one."""
+    with tagwise.open(shop) as ws:
+        found = ws.warehouse.scalar(
+            "SELECT customer_id FROM meta.customer_keys WHERE rid <> cid ORDER BY rid LIMIT 1"
+        )
+    assert found is not None, "the demo should have merged customers"
+    return str(found)
+
+
+def test_an_unmerge_reaches_postgres(shop: Path, cli, pg_url: str) -> None:
+    run(cli, shop, "postgres")  # publishes the keys once
+    record = _merged_record(shop)
+    assert cli("-w", shop, "customer", "unmerge", record, "--no-run").code == 0
+    published = cli("-w", shop, "sources", "publish", "--url", pg_url, "--schema", "shop")
+    assert published.code == 0, published.err
+    on_duckdb = run(cli, shop, "duckdb")
+    duck = current(shop)
+    on_postgres = run(cli, shop, "postgres")
+    assert on_postgres["customers"] == on_duckdb["customers"]
+    declared_differences(duck, current(shop))
+    with psycopg.connect(pg_url.replace("+psycopg", "")) as conn, tagwise.open(shop) as ws:
+        pg_keys = dict(conn.execute("SELECT customer_id, cid FROM shop_tagwise.customer_keys"))
+        keys = dict(ws.warehouse.rows("SELECT customer_id, cid FROM meta.customer_keys"))
+    assert pg_keys == keys  # the split record's new customer reached the engine's keys
+
+
+def test_a_master_table_holding_every_record_gives_one_row_per_customer(
+    shop: Path, cli, pg_url: str
+) -> None:
+    """The company's own customers table holds each merged customer's records; the engine
+    reads its surviving record, so no customer is counted twice."""
+    on_duckdb = run(cli, shop, "duckdb")
+    with tagwise.open(shop) as ws:
+        columns = [
+            c
+            for c, _ in ws.warehouse.columns('src."customers"')
+            if c not in ("cid", "_file", "_line")
+        ]
+        rows = ws.warehouse.rows(f"SELECT {', '.join(columns)} FROM ident.records")
+    with psycopg.connect(pg_url.replace("+psycopg", ""), autocommit=True) as conn:
+        conn.execute("TRUNCATE shop.customers")
+        with (
+            conn.cursor() as cur,
+            cur.copy(f"COPY shop.customers ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        assert (
+            conn.execute("SELECT count(*) FROM shop.customers").fetchone()[0]
+            > on_duckdb["customers"]
+        )
+    on_postgres = run(cli, shop, "postgres")
+    assert on_postgres["customers"] == on_duckdb["customers"]
+    values = current(shop)
+    enum_tags = {"lifecycle_stage", "spend_level", "rfm_segment", "churn_risk"}
+    per_customer: dict[tuple[int, str], int] = {}
+    for cid, tag, _ in values:
+        if tag in enum_tags:
+            per_customer[(cid, tag)] = per_customer.get((cid, tag), 0) + 1
+    assert per_customer and max(per_customer.values()) == 1

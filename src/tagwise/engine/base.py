@@ -111,6 +111,7 @@ def logical_table(
     keys: exp.Table,
     customer_keys: Mapping[str, str],
     text: str,
+    master: str | None = None,
 ) -> exp.Expr:
     """Map a table of the logical layout to an engine's relation.
 
@@ -118,6 +119,11 @@ def logical_table(
     (``customer_keys``: source name → key column), which adds the ``cid`` column; a source
     without a customer key is ``source(name)`` itself; ``meta.customer_keys`` becomes
     ``keys``. Other tables are left alone. ``text`` is the dialect's text type.
+
+    The customer master (``master``) keeps one row per customer: the row of the customer's
+    surviving record (``rid = cid``). An engine's master table may hold every record of a
+    merged customer (the company's own table); the warehouse's ``src.<master>`` is the
+    golden record, which ``tagwise sources publish`` / ``export`` copy, keyed by survivors.
     """
     name = exp.to_identifier(node.alias_or_name, quoted=True)
     if node.db == "meta" and node.name == "customer_keys":
@@ -129,16 +135,20 @@ def logical_table(
     if key is None:
         return relation.as_(name)
     star = exp.Column(this=exp.Star(), table=exp.to_identifier("s", quoted=True))
+    on: exp.Expr = exp.EQ(
+        this=exp.column("customer_id", table="k", quoted=True),
+        expression=exp.cast(exp.column(key, table="s", quoted=True), text),
+    )
+    if node.name == master:
+        survivor = exp.EQ(
+            this=exp.column("rid", table="k", quoted=True),
+            expression=exp.column("cid", table="k", quoted=True),
+        )
+        on = exp.and_(on, survivor)
     keyed = (
         exp.select(exp.column("cid", table="k", quoted=True), star)
         .from_(relation.as_("s", quoted=True))
-        .join(
-            keys.copy().as_("k", quoted=True),
-            on=exp.EQ(
-                this=exp.column("customer_id", table="k", quoted=True),
-                expression=exp.cast(exp.column(key, table="s", quoted=True), text),
-            ),
-        )
+        .join(keys.copy().as_("k", quoted=True), on=on)
     )
     return exp.Subquery(this=keyed, alias=exp.TableAlias(this=name))
 

@@ -63,6 +63,8 @@ class PostgresEngine(Engine):
         self.own = f"{schema}_tagwise"
         self.keys: dict[str, str] = {}
         """Source name → its customer key column (set by :meth:`prepare`)."""
+        self.master: str | None = None
+        """The customer master: one row per customer, its surviving record."""
         self._functions()
 
     def _functions(self) -> None:
@@ -156,6 +158,7 @@ class PostgresEngine(Engine):
             keys=exp.table_("customer_keys", db=self.own, quoted=True),
             customer_keys=self.keys,
             text="TEXT",
+            master=self.master,
         )
 
     # -- a run ------------------------------------------------------------------------
@@ -165,6 +168,7 @@ class PostgresEngine(Engine):
         self.keys = {
             s.name: s.customer_key for s in sources.sources.values() if s.customer_key is not None
         }
+        self.master = sources.customers.name if sources.customers else None
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(self.own)}")
         self._publish_keys(wh)
         missing = [

@@ -77,6 +77,8 @@ class SparkEngine(Engine):
         self.work = work
         self.format = fmt
         self.keys: dict[str, str] = {}
+        self.master: str | None = None
+        """The customer master: one row per customer, its surviving record."""
 
     @classmethod
     def connect(cls, settings: EngineSettings, root: Path) -> SparkEngine:
@@ -170,6 +172,7 @@ class SparkEngine(Engine):
             keys=exp.table_("tw_customer_keys", quoted=True),
             customer_keys=self.keys,
             text="STRING",
+            master=self.master,
         )
 
     # -- a run ------------------------------------------------------------------------
@@ -179,11 +182,12 @@ class SparkEngine(Engine):
         self.keys = {
             s.name: s.customer_key for s in sources.sources.values() if s.customer_key is not None
         }
+        self.master = sources.customers.name if sources.customers else None
         keys = self.work / "customer_keys"
         _remove(keys)
         keys.mkdir(parents=True, exist_ok=True)
         wh.execute(
-            f"COPY (SELECT customer_id, cid FROM meta.customer_keys) TO "
+            f"COPY (SELECT customer_id, cid, rid FROM meta.customer_keys) TO "
             f"{lit(str(keys / 'keys.parquet'))} (FORMAT parquet)"
         )
         self._view("tw_customer_keys", str(keys))
