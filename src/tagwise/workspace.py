@@ -36,7 +36,7 @@ from tagwise.ingest.identity import (
 from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
-from tagwise.spec.sources import SourcesSpec, load_sources
+from tagwise.spec.sources import SourceSpec, SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor, resolve_url
 from tagwise.store.history import changes_sql, ensure_tables
@@ -123,7 +123,7 @@ class Workspace:
             self._reconcile_runs()
         return self._warehouse
 
-    def _master(self) -> Any:
+    def _master(self) -> SourceSpec | None:
         try:
             return self.sources().customers
         except (TagwiseError, OSError):

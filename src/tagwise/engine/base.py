@@ -109,18 +109,17 @@ def logical_table(
     *,
     source: Callable[[str], exp.Table],
     keys: exp.Table,
-    customer_keys: Mapping[str, str],
+    sources: SourcesSpec,
     text: str,
-    master: str | None = None,
 ) -> exp.Expr:
     """Map a table of the logical layout to an engine's relation.
 
     ``src.<source>`` becomes ``source(name)`` joined to ``keys`` on the source's customer key
-    (``customer_keys``: source name → key column), which adds the ``cid`` column; a source
+    (declared in ``sources``), which adds the ``cid`` column; a source
     without a customer key is ``source(name)`` itself; ``meta.customer_keys`` becomes
     ``keys``. Other tables are left alone. ``text`` is the dialect's text type.
 
-    The customer master (``master``) keeps one row per customer: the row of the customer's
+    The customer master keeps one row per customer: the row of the customer's
     surviving record (``rid = cid``). An engine's master table may hold every record of a
     merged customer (the company's own table); the warehouse's ``src.<master>`` is the
     golden record, which ``tagwise sources publish`` / ``export`` copy, keyed by survivors.
@@ -131,15 +130,16 @@ def logical_table(
     if node.db != "src":
         return node
     relation = source(node.name)
-    key = customer_keys.get(node.name)
-    if key is None:
+    spec = sources.sources.get(node.name)
+    key = spec.customer_key if spec is not None else None
+    if spec is None or key is None:
         return relation.as_(name)
     star = exp.Column(this=exp.Star(), table=exp.to_identifier("s", quoted=True))
     on: exp.Expr = exp.EQ(
         this=exp.column("customer_id", table="k", quoted=True),
         expression=exp.cast(exp.column(key, table="s", quoted=True), text),
     )
-    if node.name == master:
+    if spec.role == "customers":
         survivor = exp.EQ(
             this=exp.column("rid", table="k", quoted=True),
             expression=exp.column("cid", table="k", quoted=True),

@@ -32,11 +32,11 @@ from sqlglot import exp
 
 from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
+from tagwise.spec.sources import SourcesSpec
 from tagwise.store.sql import lit
 
 if TYPE_CHECKING:
     from tagwise.settings import EngineSettings
-    from tagwise.spec.sources import SourcesSpec
     from tagwise.store.warehouse import Warehouse
 
 __all__ = ["PostgresEngine", "publish_sources"]
@@ -61,10 +61,8 @@ class PostgresEngine(Engine):
         self.conn = conn
         self.schema = schema
         self.own = f"{schema}_tagwise"
-        self.keys: dict[str, str] = {}
-        """Source name → its customer key column (set by :meth:`prepare`)."""
-        self.master: str | None = None
-        """The customer master: one row per customer, its surviving record."""
+        self.spec = SourcesSpec(sources={})
+        """The declared sources (set by :meth:`prepare`): customer keys and the master."""
         self._functions()
 
     def _functions(self) -> None:
@@ -156,19 +154,15 @@ class PostgresEngine(Engine):
             node,
             source=lambda name: exp.table_(name, db=self.schema, quoted=True),
             keys=exp.table_("customer_keys", db=self.own, quoted=True),
-            customer_keys=self.keys,
+            sources=self.spec,
             text="TEXT",
-            master=self.master,
         )
 
     # -- a run ------------------------------------------------------------------------
 
     def prepare(self, wh: Warehouse, sources: SourcesSpec) -> None:
         """Publish the warehouse's new customer keys; check every source table exists."""
-        self.keys = {
-            s.name: s.customer_key for s in sources.sources.values() if s.customer_key is not None
-        }
-        self.master = sources.customers.name if sources.customers else None
+        self.spec = sources
         self.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(self.own)}")
         self._publish_keys(wh)
         missing = [

@@ -33,11 +33,11 @@ from sqlglot import exp
 
 from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
+from tagwise.spec.sources import SourcesSpec
 from tagwise.store.sql import lit
 
 if TYPE_CHECKING:
     from tagwise.settings import EngineSettings
-    from tagwise.spec.sources import SourcesSpec
     from tagwise.store.warehouse import Warehouse
 
 __all__ = ["SparkEngine", "export_sources"]
@@ -76,9 +76,8 @@ class SparkEngine(Engine):
         self.sources = sources.rstrip("/")
         self.work = work
         self.format = fmt
-        self.keys: dict[str, str] = {}
-        self.master: str | None = None
-        """The customer master: one row per customer, its surviving record."""
+        self.spec = SourcesSpec(sources={})
+        """The declared sources (set by :meth:`prepare`): customer keys and the master."""
 
     @classmethod
     def connect(cls, settings: EngineSettings, root: Path) -> SparkEngine:
@@ -170,19 +169,15 @@ class SparkEngine(Engine):
             node,
             source=lambda name: exp.table_(f"tw_src_{name}", quoted=True),
             keys=exp.table_("tw_customer_keys", quoted=True),
-            customer_keys=self.keys,
+            sources=self.spec,
             text="STRING",
-            master=self.master,
         )
 
     # -- a run ------------------------------------------------------------------------
 
     def prepare(self, wh: Warehouse, sources: SourcesSpec) -> None:
         """Write the customer keys; register every source dataset as a view."""
-        self.keys = {
-            s.name: s.customer_key for s in sources.sources.values() if s.customer_key is not None
-        }
-        self.master = sources.customers.name if sources.customers else None
+        self.spec = sources
         keys = self.work / "customer_keys"
         _remove(keys)
         keys.mkdir(parents=True, exist_ok=True)

@@ -29,6 +29,7 @@ every record that changed customer with its reason (``ident.events``).
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -54,6 +55,7 @@ __all__ = [
     "members",
     "record_of",
     "resolve",
+    "touches_identity",
 ]
 
 RECORDS = ("ident", "records")
@@ -264,7 +266,7 @@ def resolve(
         report.seconds = round(time.perf_counter() - started, 3)
         wh.execute(
             "INSERT INTO ident.resolutions VALUES (?, now(), ?)",
-            [resolution_id, _json(report.to_dict())],
+            [resolution_id, json.dumps(report.to_dict(), ensure_ascii=False)],
         )
     _drop_scratch(wh, master)
     return report
@@ -309,12 +311,6 @@ class _Clock:
         if self.current is not None:
             self.report.timings[self.current] = round(now - self.since, 3)
         self.current, self.since = None, now
-
-
-def _json(value: Any) -> str:
-    import json  # noqa: PLC0415
-
-    return json.dumps(value, ensure_ascii=False)
 
 
 def _records(ctx: _Context) -> None:
