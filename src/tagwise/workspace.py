@@ -119,7 +119,7 @@ class Workspace:
                 path if path.is_absolute() else self.root / path, self.settings.warehouse
             )
             ensure_tables(self._warehouse)  # also upgrades an older layout
-            ensure_identity(self._warehouse, self._master())
+            ensure_identity(self._warehouse, self._master)
             self._reconcile_runs()
         return self._warehouse
 

@@ -134,16 +134,18 @@ class ResolveReport:
 # --------------------------------------------------------------------------- layout
 
 
-def ensure_identity(wh: Warehouse, master: SourceSpec | None) -> None:
+def ensure_identity(wh: Warehouse, master: Callable[[], SourceSpec | None]) -> None:
     """Create the identity tables; upgrade a warehouse from before identity resolution.
 
     Before, ``meta.customer_keys`` gave each record its own unique cid and ``src.<master>``
     held the records: the cid becomes the record's ``rid`` (and stays its customer until
-    the next resolution), and the records are copied to ``ident.records``.
+    the next resolution), and the records are copied to ``ident.records``. ``master`` is
+    asked only when there is something to create (every command opens the warehouse).
     """
     wh.execute("CREATE TABLE IF NOT EXISTS meta.layout (part VARCHAR PRIMARY KEY, version INTEGER)")
     if wh.scalar("SELECT version FROM meta.layout WHERE part = 'identity'") == _LAYOUT:
         return
+    spec = master()
     with wh.transaction():
         wh.execute(_TABLES)
         columns = {c for c, _ in wh.columns("meta.customer_keys")}
@@ -160,10 +162,8 @@ def ensure_identity(wh: Warehouse, master: SourceSpec | None) -> None:
             )
             wh.execute("INSERT INTO meta.customer_keys SELECT * FROM meta.tw_keys")
             wh.execute("DROP TABLE meta.tw_keys")
-        if master is not None and wh.has_table("src", master.name) and not wh.has_table(*RECORDS):
-            wh.execute(
-                f"CREATE TABLE {table(*RECORDS)} AS SELECT * FROM {table('src', master.name)}"
-            )
+        if spec is not None and wh.has_table("src", spec.name) and not wh.has_table(*RECORDS):
+            wh.execute(f"CREATE TABLE {table(*RECORDS)} AS SELECT * FROM {table('src', spec.name)}")
             wh.execute("DELETE FROM ident.state")
             wh.execute("INSERT INTO ident.state VALUES (TRUE)")
         wh.execute("INSERT OR REPLACE INTO meta.layout VALUES ('identity', ?)", [_LAYOUT])
@@ -215,7 +215,7 @@ def resolve(
     master = sources.customers
     if master is None or master.customer_key is None:
         raise SpecError("sources.yaml declares no customers source, so there is no one to resolve")
-    ensure_identity(wh, master)
+    ensure_identity(wh, lambda: master)
     if not wh.has_table(*RECORDS):
         raise NotFound(
             f"the customer master `{master.name}` has not been ingested",
