@@ -225,6 +225,13 @@ class MatchingSettings(_Group):
         "as 1900-01-01 or 不详) pairs nobody; keeps one junk value from making millions of "
         "pairs.",
     )
+    engine: Literal["auto", "duckdb", "spark"] = Field(
+        default="auto",
+        description="Where splink runs: duckdb (an in-memory DuckDB beside the warehouse), "
+        "spark (the session of `[engine] spark_master`; records and pairs pass as Parquet "
+        "under `[engine] spark_work`), or auto: spark when `[engine] name` is spark, else "
+        "duckdb. Both give the same pairs.",
+    )
 
     @field_validator("lower")
     @classmethod

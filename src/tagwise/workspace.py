@@ -264,7 +264,9 @@ class Workspace:
     def resolve(self, *, progress: Callable[[str], None] | None = None) -> ResolveReport:
         """Resolve the customer master's records into customers (also after every ingest
         that changes records or identifiers); see :mod:`tagwise.ingest.identity`."""
-        return resolve(self.warehouse, self.sources(), self.settings, progress=progress)
+        return resolve(
+            self.warehouse, self.sources(), self.settings, root=self.root, progress=progress
+        )
 
     def merge_customers(
         self, first: str, second: str, *, reason: str = "", recompute: bool = True

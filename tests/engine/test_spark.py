@@ -7,7 +7,6 @@ The whole module shares one Spark session (the engine keeps one per process; xdi
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -22,6 +21,7 @@ from hypothesis import strategies as st
 from tests.engine.differential import AS_OF, current, declared_differences, run
 from tests.lang.test_backends import same
 from tests.lang.typed_strategies import SCHEMA, any_exprs, as_of_dates, rows
+from tests.spark_support import require_spark
 
 import tagwise
 from tagwise.cli.app import run as cli_run
@@ -32,23 +32,9 @@ from tagwise.lang.to_python import to_python
 from tagwise.lang.to_sql import to_sql
 
 
-def _java() -> str | None:
-    if shutil.which("java") is None:
-        return "Java is not installed (apt-get install openjdk-17-jre-headless)"
-    try:
-        import pyspark  # noqa: F401, PLC0415
-    except ImportError:
-        return "pyspark is not installed (pip install 'tagwise[spark]')"
-    return None
-
-
 @pytest.fixture(scope="module", autouse=True)
 def spark_available() -> None:
-    problem = _java()
-    if problem:
-        if os.environ.get("CI") == "true":
-            pytest.fail(problem)
-        pytest.skip(problem)
+    require_spark()
 
 
 @pytest.fixture(scope="module")

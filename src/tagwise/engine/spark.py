@@ -40,10 +40,11 @@ if TYPE_CHECKING:
     from tagwise.settings import EngineSettings
     from tagwise.store.warehouse import Warehouse
 
-__all__ = ["SparkEngine", "export_sources"]
+__all__ = ["SparkEngine", "export_sources", "spark_session"]
 
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
 _SESSIONS: dict[str, Any] = {}
+"""One Spark session per master URL and process (starting one takes seconds)."""
 _SPARK_TYPES = {
     "string": "STRING",
     "phone": "STRING",
@@ -56,7 +57,6 @@ _SPARK_TYPES = {
     "timestamp": "TIMESTAMP_NTZ",
 }
 """Spark type of each declared column type (CSV sources are read with these)."""
-"""One Spark session per master URL and process (starting one takes seconds)."""
 
 
 class SparkEngine(Engine):
@@ -92,45 +92,8 @@ class SparkEngine(Engine):
                 hint='set `[engine] spark_sources = "/data/lake/crm"` (a folder or URI '
                 "holding one Parquet dataset per source)",
             )
-        try:
-            from pyspark.sql import SparkSession  # noqa: PLC0415
-        except ImportError as exc:
-            raise ConfigError(
-                "the spark engine needs pyspark",
-                hint="install the extra: pip install 'tagwise[spark]' (and Java 17)",
-            ) from exc
-        master = settings.spark_master
-        if not _MASTER.match(master):
-            raise ConfigError(
-                f"`{master}` is not a Spark master URL",
-                hint="set `[engine] spark_master` to local[*], local[N], spark://host:7077, "
-                "yarn or k8s://https://host:port",
-            )
-        work = Path(settings.spark_work)
-        work = work if work.is_absolute() else root / work
-        if master not in _SESSIONS:
-            builder = SparkSession.builder.master(master).appName("tagwise")
-            conf = {
-                "spark.sql.session.timeZone": "UTC",
-                "spark.ui.enabled": "false",
-                "spark.sql.shuffle.partitions": str(settings.spark_partitions),
-                "spark.sql.ansi.enabled": "false",
-                **settings.spark_conf,
-            }
-            for key, value in conf.items():
-                builder = builder.config(key, value)
-            try:
-                # the JVM writes its log to the process's stderr: send it to a file
-                with _stderr_to(work / "spark.log"):
-                    _SESSIONS[master] = builder.getOrCreate()
-            except Exception as exc:
-                first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-                raise ConfigError(
-                    f"cannot start Spark on `{master}`: {first[:300]}",
-                    hint="check `[engine] spark_master` (local[*], spark://host:7077, yarn, "
-                    "k8s://…) and that Java 17 is installed",
-                ) from exc
-        return cls(_SESSIONS[master], settings.spark_sources, work, fmt=settings.spark_format)
+        spark, work = spark_session(settings, root)
+        return cls(spark, settings.spark_sources, work, fmt=settings.spark_format)
 
     # -- SQL --------------------------------------------------------------------------
 
@@ -267,6 +230,69 @@ class SparkEngine(Engine):
                 if path.name not in keep:
                     _remove(path)
         _remove(self.work / "values")
+
+
+def spark_session(settings: EngineSettings, root: Path) -> tuple[Any, Path]:
+    """The Spark session on ``[engine] spark_master`` (one per master and process) and the
+    work folder ``[engine] spark_work`` (relative to the workspace ``root``).
+
+    The session loads splink's jar of string-similarity functions (damerau_levenshtein,
+    jaro_winkler …) when splink is installed, so that record matching can run on it.
+
+    Raises:
+        ConfigError: pyspark missing or the master unusable.
+    """
+    try:
+        from pyspark.sql import SparkSession  # noqa: PLC0415
+    except ImportError as exc:
+        raise ConfigError(
+            "the spark engine needs pyspark",
+            hint="install the extra: pip install 'tagwise[spark]' (and Java 17)",
+        ) from exc
+    master = settings.spark_master
+    if not _MASTER.match(master):
+        raise ConfigError(
+            f"`{master}` is not a Spark master URL",
+            hint="set `[engine] spark_master` to local[*], local[N], spark://host:7077, "
+            "yarn or k8s://https://host:port",
+        )
+    work = Path(settings.spark_work)
+    work = work if work.is_absolute() else root / work
+    if master not in _SESSIONS:
+        builder = SparkSession.builder.master(master).appName("tagwise")
+        conf = {
+            "spark.sql.session.timeZone": "UTC",
+            "spark.ui.enabled": "false",
+            "spark.sql.shuffle.partitions": str(settings.spark_partitions),
+            "spark.sql.ansi.enabled": "false",
+            **settings.spark_conf,
+        }
+        jar = _similarity_jar()
+        if jar is not None:
+            conf["spark.jars"] = ",".join(filter(None, (conf.get("spark.jars"), jar)))
+        for key, value in conf.items():
+            builder = builder.config(key, value)
+        try:
+            # the JVM writes its log to the process's stderr: send it to a file
+            with _stderr_to(work / "spark.log"):
+                _SESSIONS[master] = builder.getOrCreate()
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            raise ConfigError(
+                f"cannot start Spark on `{master}`: {first[:300]}",
+                hint="check `[engine] spark_master` (local[*], spark://host:7077, yarn, "
+                "k8s://…) and that Java 17 is installed",
+            ) from exc
+    return _SESSIONS[master], work
+
+
+def _similarity_jar() -> str | None:
+    """Splink's jar of similarity functions for this Spark version, if splink is installed."""
+    try:
+        from splink.backends.spark import similarity_jar_location  # noqa: PLC0415
+    except ImportError:
+        return None
+    return str(similarity_jar_location())
 
 
 def export_sources(

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from tagwise import __version__
@@ -42,6 +43,7 @@ from tagwise.spec.sources import ColumnType, GoldenSpec, SourceSpec, SourcesSpec
 from tagwise.store.sql import ident, lit, lit_list, table
 
 if TYPE_CHECKING:
+    from tagwise.ingest.matching import SparkMatching
     from tagwise.settings import IdentitySettings, Settings
     from tagwise.store.warehouse import Warehouse
 
@@ -117,6 +119,9 @@ class ResolveReport:
     capped: int = 0
     matches: int = 0
     """Probabilistic pairs at or above the merge threshold."""
+    matching: str = "off"
+    """How the pairs were found: duckdb or spark (splink ran there), reused (the compared
+    fields and settings are those of the last resolution), or off."""
     review: int = 0
     """Pairs waiting for a person (between the thresholds, in different customers)."""
     changed: int = 0
@@ -196,6 +201,8 @@ class _Context:
     master: SourceSpec
     key: str
     settings: IdentitySettings
+    root: Path
+    """The workspace folder (``[engine] spark_work`` is relative to it)."""
 
 
 def resolve(
@@ -203,9 +210,13 @@ def resolve(
     sources: SourcesSpec,
     settings: Settings,
     *,
+    root: Path | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> ResolveReport:
     """Resolve every record of the customer master into customers; see the module text.
+
+    ``root`` is the workspace folder (default: the current one); matching on Spark keeps
+    its intermediate data under ``[engine] spark_work`` relative to it.
 
     Raises:
         SpecError: there is no customer master, or a conflict column is not declared.
@@ -232,7 +243,7 @@ def resolve(
     if missing:  # the default names columns this master does not have
         kept = tuple(c for c in chosen.conflict_columns if c in master.columns)
         chosen = chosen.model_copy(update={"conflict_columns": kept})
-    ctx = _Context(wh, sources, master, master.customer_key, chosen)
+    ctx = _Context(wh, sources, master, master.customer_key, chosen, root or Path.cwd())
     report = ResolveReport()
     clock = _Clock(report, progress)
     clock.step("records")
@@ -242,7 +253,7 @@ def resolve(
     clock.step("caps")
     _groups(ctx)
     clock.step("matching")
-    upper, fingerprint = _match(ctx, settings)
+    upper, fingerprint, report.matching = _match(ctx, settings)
     clock.step("links")
     _links(ctx, upper)
     clock.step("components")
@@ -397,9 +408,9 @@ def _groups(ctx: _Context) -> None:
         )
 
 
-def _match(ctx: _Context, settings: Settings) -> tuple[float | None, str | None]:
-    """Probabilistic pairs into ``stage.matches``; returns the merge threshold (None: off)
-    and the fingerprint of what was matched.
+def _match(ctx: _Context, settings: Settings) -> tuple[float | None, str | None, str]:
+    """Probabilistic pairs into ``stage.matches``; returns the merge threshold (None: off),
+    the fingerprint of what was matched and where (``ResolveReport.matching``).
 
     Matching is deterministic, so when the compared fields of every record and the
     settings are those of the last resolution (a daily ingest that changed no customer
@@ -409,7 +420,7 @@ def _match(ctx: _Context, settings: Settings) -> tuple[float | None, str | None]
     wh.execute(f"CREATE OR REPLACE TABLE {_MATCHES} AS SELECT * FROM ident.matches LIMIT 0")
     matching = settings.identity.matching
     if not ctx.master.match_on or not matching.enabled:
-        return None, None
+        return None, None, "off"
     from tagwise.ingest.matching import match_pairs  # noqa: PLC0415 (splink loads lazily)
 
     fields = ", ".join(
@@ -429,9 +440,23 @@ def _match(ctx: _Context, settings: Settings) -> tuple[float | None, str | None]
     wh.execute(f"CREATE TABLE IF NOT EXISTS {_MATCHED} (fingerprint VARCHAR)")
     if wh.scalar(f"SELECT max(fingerprint) FROM {_MATCHED}") == fingerprint:
         wh.execute(f"INSERT INTO {_MATCHES} SELECT * FROM ident.matches")
+        where = "reused"
     else:
-        match_pairs(wh, records, settings=matching, target=_MATCHES)
-    return float(matching.upper), fingerprint
+        spark = _spark(ctx, settings)
+        where = match_pairs(wh, records, settings=matching, target=_MATCHES, spark=spark).engine
+    return float(matching.upper), fingerprint, where
+
+
+def _spark(ctx: _Context, settings: Settings) -> SparkMatching | None:
+    """The Spark session to match on, when ``[identity.matching] engine`` asks for it."""
+    engine = settings.identity.matching.engine
+    if engine == "duckdb" or (engine == "auto" and settings.engine.name != "spark"):
+        return None
+    from tagwise.engine.spark import spark_session  # noqa: PLC0415 (pyspark loads lazily)
+    from tagwise.ingest.matching import SparkMatching  # noqa: PLC0415
+
+    session, work = spark_session(settings.engine, ctx.root)
+    return SparkMatching(session, work)
 
 
 def _links(ctx: _Context, upper: float | None) -> None:

@@ -37,27 +37,29 @@ typo and are merged; nothing in these four fields tells them apart.
 from __future__ import annotations
 
 import math
+import re
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import duckdb
-import pyarrow as pa
-import pyarrow.compute as pc
 from sqlglot import exp
 
 from tagwise.errors import EngineError, SourceError, TagwiseError, did_you_mean
 from tagwise.settings import MatchingSettings
-from tagwise.store.sql import ident
+from tagwise.store.sql import ident, lit
 
 if TYPE_CHECKING:
     from tagwise.store.warehouse import Warehouse
 
-__all__ = ["COMPARISONS", "Level", "MatchReport", "match_pairs"]
+__all__ = ["COMPARISONS", "Level", "MatchReport", "SparkMatching", "match_pairs"]
 
 INPUT_COLUMNS = ("rid", "name", "birthday", "city", "address")
 """Columns the records query returns; all but ``rid`` may be NULL."""
+_STANDARD_COLUMNS = ("unique_id", "name", "birthday", "city", "address")
 
 ASSUMED_RECALL = 0.7
 """Share of the true pairs assumed to agree exactly on name, birthday and address; the
@@ -68,7 +70,9 @@ prior."""
 U_SAMPLE_PAIRS = 200_000
 """Pairs of the fixed pseudo-random pairing that measures the u of non-exact levels."""
 
-_WHITESPACE = r"[\s\p{Z}]+"
+_WHITESPACE = r"[\t\n\f\r \p{Z}]+"
+"""Whitespace: RE2's ``\\s`` and every Unicode separator (written out: Java's ``\\s`` would
+also take the vertical tab)."""
 # a leading province, city and district (浦东新区, 朝阳区, 某某县), but not the 小区 or
 # 开发区 that may start an address: the character before 区 must not be one of those
 _ADMIN_PREFIX = (
@@ -177,10 +181,28 @@ class MatchReport:
     """Blocking keys dropped because more than ``max_block_size`` records share them."""
     seconds: float
     """Wall time of the call."""
+    engine: str = "duckdb"
+    """Where splink ran: duckdb or spark."""
+
+
+@dataclass(frozen=True, slots=True)
+class SparkMatching:
+    """Run the matching on Spark instead of an in-memory DuckDB."""
+
+    session: Any
+    """The SparkSession (with splink's similarity jar loaded, see
+    :func:`tagwise.engine.spark.spark_session`)."""
+    work: Path
+    """Folder (or URI) for the records, intermediate tables and pairs, as Parquet."""
 
 
 def match_pairs(
-    wh: Warehouse, records: str, *, settings: MatchingSettings, target: str
+    wh: Warehouse,
+    records: str,
+    *,
+    settings: MatchingSettings,
+    target: str,
+    spark: SparkMatching | None = None,
 ) -> MatchReport:
     """Score candidate pairs of customer records and write those ``>= settings.lower``.
 
@@ -194,6 +216,8 @@ def match_pairs(
             ``(rid_l INTEGER, rid_r INTEGER, probability DOUBLE, weight DOUBLE)``,
             ``rid_l < rid_r``, one row per pair whose probability is at least
             ``settings.lower``; ``weight`` is the match weight (log2 Bayes factor).
+        spark: Run splink on this Spark session: the records go to Spark as Parquet, the
+            pairs come back the same way. The same input gives the same pairs as on DuckDB.
 
     Returns:
         Counts and the wall time.
@@ -201,30 +225,46 @@ def match_pairs(
     Raises:
         SourceError: the query fails, lacks a column, has a column of the wrong type or
             repeats a ``rid``; or ``target`` is not a table name.
-        EngineError: splink or DuckDB failed.
+        EngineError: splink, DuckDB or Spark failed.
     """
     started = time.perf_counter()
     target_sql = _target_name(target)
     select = _input_select(wh, records)
-    result, counts = _empty_result(), (0, 0, 0)
-    if settings.enabled:
+    counts = (0, 0, 0)
+    if not settings.enabled:
+        _write_empty(wh, target_sql)
+    elif spark is None:
         con = _scratch(wh)
         try:
-            _load(wh, con, select, settings)
-            result, counts = _match(con, settings)
+            backend = _DuckDB(con)
+            _load_duckdb(wh, con, select, settings)
+            counts = _match(backend, settings)
+            backend.write(wh, target_sql, found=counts[1] > 0)
         except duckdb.Error as exc:
             raise _engine_error(exc) from exc
         finally:
             con.close()
-    _write(wh, result, target_sql)
+    else:
+        spark_backend = _Spark(spark.session, spark.work / "matching")
+        try:
+            spark_backend.load(wh, select, settings)
+            counts = _match(spark_backend, settings)
+            spark_backend.write(wh, target_sql, found=counts[1] > 0)
+        finally:
+            spark_backend.close()
     records_read, candidates, skipped = counts
+    pairs, merges = wh.rows(
+        f"SELECT count(*), count(*) FILTER (WHERE probability >= {float(settings.upper)!r})"
+        f" FROM {target_sql}"
+    )[0]
     return MatchReport(
         records=records_read,
         candidates=candidates,
-        pairs=result.num_rows,
-        merges=int(pc.sum(pc.greater_equal(result["probability"], settings.upper)).as_py() or 0),
+        pairs=int(pairs),
+        merges=int(merges),
         skipped_blocks=skipped,
         seconds=time.perf_counter() - started,
+        engine="duckdb" if spark is None else "spark",
     )
 
 
@@ -274,21 +314,115 @@ def _input_select(wh: Warehouse, records: str) -> str:
     )
 
 
-def _scratch(wh: Warehouse) -> duckdb.DuckDBPyConnection:
-    """An in-memory connection with the warehouse's thread count, memory limit and spill folder."""
-    ((threads, memory, temp),) = wh.rows(
-        "SELECT current_setting('threads'), current_setting('memory_limit'),"
-        " current_setting('temp_directory')"
-    )
-    config: dict[str, Any] = {"threads": int(threads), "memory_limit": str(memory)}
-    if temp:
-        config["temp_directory"] = str(temp)
-    con = duckdb.connect(":memory:", config=config)
-    con.execute("SET enable_progress_bar = false")
-    return con
+# --------------------------------------------------------------------------- backends
 
 
-def _load(
+class _Backend:
+    """Where the matching SQL runs, and the few pieces of SQL that differ between engines.
+
+    Everything else (:func:`_standardized`, the sample, the u probabilities, the prior,
+    splink's settings) is one text for both, so the same records give the same pairs.
+    """
+
+    dialect: ClassVar[str]
+
+    def text(self, value: str) -> str:
+        """A string literal."""
+        return exp.Literal.string(value).sql(self.dialect)
+
+    def replace(self, value: str, pattern: str, replacement: str) -> str:
+        """Every match of ``pattern`` (RE2 syntax, ``\\1`` groups) in ``value`` replaced."""
+        raise NotImplementedError
+
+    def matches(self, value: str, pattern: str) -> str:
+        """Whether ``pattern`` occurs in ``value``."""
+        raise NotImplementedError
+
+    def starts_with(self, value: str, prefix: str) -> str:
+        raise NotImplementedError
+
+    def hash(self, columns: Sequence[str]) -> str:
+        """A 64-bit hash of the columns (block keys: only equality matters)."""
+        raise NotImplementedError
+
+    def create(self, name: str, sql: str) -> None:
+        """Materialize the query as the table ``name`` (replacing one of that name)."""
+        raise NotImplementedError
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def null_keys(self, rules: Sequence[int], columns: Sequence[str]) -> None:
+        """Set to NULL the keys of ``records`` listed in ``oversized`` for these rules."""
+        raise NotImplementedError
+
+    def splink_api(self) -> Any:
+        raise NotImplementedError
+
+    def splink_table(self, name: str) -> Any:
+        """What splink's ``db_api.register`` takes for the table ``name``."""
+        return name
+
+    def row(self, sql: str) -> tuple[Any, ...]:
+        return self.rows(sql)[0]
+
+
+class _DuckDB(_Backend):
+    """An in-memory DuckDB connection beside the warehouse."""
+
+    dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
+        self.con = con
+
+    def replace(self, value: str, pattern: str, replacement: str) -> str:
+        return f"regexp_replace({value}, {self.text(pattern)}, {self.text(replacement)}, 'g')"
+
+    def matches(self, value: str, pattern: str) -> str:
+        return f"regexp_matches({value}, {self.text(pattern)})"
+
+    def starts_with(self, value: str, prefix: str) -> str:
+        return f"starts_with({value}, {prefix})"
+
+    def hash(self, columns: Sequence[str]) -> str:
+        return f"hash({', '.join(columns)})"
+
+    def create(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TABLE {name} AS {sql}")
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        # fetch all: a half-read result blocks splink's con.sql
+        return [tuple(row) for row in self.con.execute(sql).fetchall()]
+
+    def null_keys(self, rules: Sequence[int], columns: Sequence[str]) -> None:
+        del columns
+        for rule in rules:
+            key = _key(rule)
+            self.con.execute(
+                f"UPDATE records SET {key} = NULL"
+                f" WHERE {key} IN (SELECT key FROM oversized WHERE rule = {int(rule)})"
+            )
+
+    def splink_api(self) -> Any:
+        from splink import DuckDBAPI  # noqa: PLC0415 (only matching needs splink)
+
+        return DuckDBAPI(connection=self.con)
+
+    def write(self, wh: Warehouse, target_sql: str, *, found: bool) -> None:
+        """Create or replace the target in one statement, from the pairs through Arrow."""
+        if not found:
+            _write_empty(wh, target_sql)
+            return
+        result = self.con.sql("SELECT * FROM pairs ORDER BY rid_l, rid_r").to_arrow_table()
+        name = "__tagwise_match_pairs"
+        wh.con.register(name, result)
+        try:
+            wh.execute(f"CREATE OR REPLACE TABLE {target_sql} AS {_typed_pairs(name)}")
+        finally:
+            wh.con.unregister(name)
+
+
+def _load_duckdb(
     wh: Warehouse, con: duckdb.DuckDBPyConnection, select: str, settings: MatchingSettings
 ) -> None:
     """Stream the records from the warehouse into ``records`` of ``con``, standardized,
@@ -308,31 +442,195 @@ def _load(
             f"the records query failed: {_first_line(exc)}",
             hint="run the query on its own to see which rows fail",
         ) from exc
-    con.execute(f"CREATE TABLE records AS {_standardized('raw', settings)}; DROP TABLE raw")
+    backend = _DuckDB(con)
+    backend.create("records", _standardized(backend, "raw", settings))
+    con.execute("DROP TABLE raw")
 
 
-def _standardized(source: str, settings: MatchingSettings) -> str:
+class _Spark(_Backend):
+    """A Spark session; every table is a Parquet dataset under ``work`` with a temp view.
+
+    Java regular expressions: ``\\p{Han}`` is ``\\p{IsHan}`` there and a group in the
+    replacement is ``$1``; the patterns are otherwise written in the syntax both share.
+    """
+
+    dialect: ClassVar[str] = "spark"
+
+    def __init__(self, session: Any, work: Path) -> None:
+        self.spark = session
+        self.work = work
+        self.folders: dict[str, Path] = {}
+        self.generation = 0
+        self.before: set[str] | None = None
+        """Temporary views before splink started (it leaves its own behind)."""
+        _remove(work)
+        work.mkdir(parents=True, exist_ok=True)
+
+    def replace(self, value: str, pattern: str, replacement: str) -> str:
+        java = re.sub(r"\\([pP])\{Han\}", r"\\\1{IsHan}", pattern)
+        groups = re.sub(r"\\(\d)", r"$\1", replacement)
+        return f"regexp_replace({value}, {self.text(java)}, {self.text(groups)})"
+
+    def matches(self, value: str, pattern: str) -> str:
+        java = re.sub(r"\\([pP])\{Han\}", r"\\\1{IsHan}", pattern)
+        return f"({value} RLIKE {self.text(java)})"
+
+    def starts_with(self, value: str, prefix: str) -> str:
+        return f"startswith({value}, {prefix})"
+
+    def hash(self, columns: Sequence[str]) -> str:
+        return f"xxhash64({', '.join(columns)})"
+
+    def sql(self, text: str) -> Any:
+        try:
+            return self.spark.sql(text)
+        except Exception as exc:
+            raise _engine_error(exc) from exc
+
+    def create(self, name: str, sql: str) -> None:
+        # a new folder each time: the query may read the view being replaced
+        self.generation += 1
+        folder = self.work / f"{name}_{self.generation}"
+        try:
+            self.sql(sql).write.mode("overwrite").parquet(str(folder))
+            self.spark.read.parquet(str(folder)).createOrReplaceTempView(name)
+        except TagwiseError:
+            raise
+        except Exception as exc:
+            raise _engine_error(exc) from exc
+        self.folders[name] = folder
+
+    def rows(self, sql: str) -> list[tuple[Any, ...]]:
+        try:
+            return [tuple(row) for row in self.sql(sql).collect()]
+        except TagwiseError:
+            raise
+        except Exception as exc:
+            raise _engine_error(exc) from exc
+
+    def null_keys(self, rules: Sequence[int], columns: Sequence[str]) -> None:
+        joins = " ".join(
+            f"LEFT JOIN (SELECT key FROM oversized WHERE rule = {int(r)}) o{int(r)}"
+            f" ON r.{_key(r)} = o{int(r)}.key"
+            for r in rules
+        )
+        listed = ", ".join(
+            f"CASE WHEN o{int(c.split('_')[1])}.key IS NULL THEN r.{c} END AS {c}"
+            if c.startswith("block_") and int(c.split("_")[1]) in rules
+            else f"r.{c}"
+            for c in columns
+        )
+        self.create("records", f"SELECT {listed} FROM records r {joins}")
+
+    def splink_api(self) -> Any:
+        from splink import SparkAPI  # noqa: PLC0415 (only matching needs splink)
+
+        self.before = self._temporary_views()
+        checkpoints = self.work / "checkpoints"
+        self.spark.sparkContext.setCheckpointDir(str(checkpoints))
+        return SparkAPI(  # type: ignore[no-untyped-call]
+            spark_session=self.spark, break_lineage_method="parquet"
+        )
+
+    def splink_table(self, name: str) -> Any:
+        return self.spark.table(name)
+
+    def load(self, wh: Warehouse, select: str, settings: MatchingSettings) -> None:
+        """The records as Parquet from the warehouse, then standardized in Spark."""
+        folder = self.work / "input"
+        folder.mkdir(parents=True, exist_ok=True)
+        try:
+            wh.execute(
+                f"COPY ({select}) TO {lit(str(folder / 'records.parquet'))} (FORMAT parquet)"
+            )
+        except EngineError as exc:
+            raise SourceError(
+                f"the records query failed: {exc.message}",
+                hint="run the query on its own to see which rows fail",
+            ) from exc
+        try:
+            self.spark.read.parquet(str(folder)).createOrReplaceTempView("raw")
+        except Exception as exc:
+            raise _engine_error(exc) from exc
+        self.folders["raw"] = folder
+        self.create("records", _standardized(self, "raw", settings))
+
+    def write(self, wh: Warehouse, target_sql: str, *, found: bool) -> None:
+        """Create or replace the target from the pairs' Parquet files (no driver collect)."""
+        if not found:
+            _write_empty(wh, target_sql)
+            return
+        files = lit(str(self.folders["pairs"] / "*.parquet"))
+        wh.execute(
+            f"CREATE OR REPLACE TABLE {target_sql} AS"
+            f" {_typed_pairs(f'read_parquet({files})')} ORDER BY rid_l, rid_r"
+        )
+
+    def close(self) -> None:
+        """Drop the views made here and by splink, and their files."""
+        made = self._temporary_views() - self.before if self.before is not None else set()
+        for view in {*self.folders, *made}:
+            self.spark.catalog.dropTempView(view)
+        _remove(self.work)
+
+    def _temporary_views(self) -> set[str]:
+        return {t.name for t in self.spark.catalog.listTables() if t.isTemporary}
+
+
+def _typed_pairs(relation: str) -> str:
+    return (
+        "SELECT CAST(rid_l AS INTEGER) AS rid_l, CAST(rid_r AS INTEGER) AS rid_r,"
+        " CAST(probability AS DOUBLE) AS probability, CAST(weight AS DOUBLE) AS weight"
+        f" FROM {relation}"
+    )
+
+
+def _write_empty(wh: Warehouse, target_sql: str) -> None:
+    wh.execute(
+        f"CREATE OR REPLACE TABLE {target_sql} (rid_l INTEGER, rid_r INTEGER,"
+        " probability DOUBLE, weight DOUBLE)"
+    )
+
+
+def _scratch(wh: Warehouse) -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the warehouse's thread count, memory limit and spill folder."""
+    ((threads, memory, temp),) = wh.rows(
+        "SELECT current_setting('threads'), current_setting('memory_limit'),"
+        " current_setting('temp_directory')"
+    )
+    config: dict[str, Any] = {"threads": int(threads), "memory_limit": str(memory)}
+    if temp:
+        config["temp_directory"] = str(temp)
+    con = duckdb.connect(":memory:", config=config)
+    con.execute("SET enable_progress_bar = false")
+    return con
+
+
+# --------------------------------------------------------------------------- the matching
+
+
+def _standardized(db: _Backend, source: str, settings: MatchingSettings) -> str:
     """The SELECT of ``unique_id, name, birthday, city, address, block_0 …`` over ``source``."""
-    ws = _text(_WHITESPACE)
-    address = f"""nullif(regexp_replace(
-        CASE WHEN starts_with(address, city) AND NOT regexp_matches(
-                substr(address, length(city) + 1), {_text(_ROAD_START)})
-            THEN regexp_replace(substr(address, length(city) + 1), '^市', '')
-            ELSE address END,
-        {_text(_ADMIN_PREFIX)}, ''), '')"""
+    rest = "substr(address, length(city) + 1)"
+    own_city_cut = (
+        f"CASE WHEN {db.starts_with('address', 'city')} AND NOT {db.matches(rest, _ROAD_START)}"
+        f" THEN {db.replace(rest, '^市', '')} ELSE address END"
+    )
+    address = f"nullif({db.replace(own_city_cut, _ADMIN_PREFIX, '')}, '')"
     keys = ", ".join(
-        f"CASE WHEN {_all_present(rule)} THEN hash({', '.join(rule)}) END AS {_key(i)}"
+        f"CASE WHEN {_all_present(rule)} THEN {db.hash(rule)} END AS {_key(i)}"
         for i, rule in enumerate(settings.blocking)
     )
+    name = db.replace(_half_width(db, "name"), _WHITESPACE, "")
+    city = db.replace(db.replace("city", _WHITESPACE, ""), "(?s)^(.{2,})市$", "\\1")
+    clean_address = db.replace(_half_width(db, "address"), _WHITESPACE, "")
     return f"""
         WITH clean AS (
             SELECT rid AS unique_id,
-                nullif(lower(translate(regexp_replace({_half_width("name")}, {ws}, '', 'g'),
-                    '•・', '··')), '') AS name,
+                nullif(lower(translate({name}, '•・', '··')), '') AS name,
                 birthday,
-                nullif(regexp_replace(regexp_replace(city, {ws}, '', 'g'), '^(.{{2,}})市$',
-                    '\\1'), '') AS city,
-                nullif(regexp_replace({_half_width("address")}, {ws}, '', 'g'), '') AS address
+                nullif({city}, '') AS city,
+                nullif({clean_address}, '') AS address
             FROM {source}
         ), standard AS (
             SELECT unique_id, name, birthday, city, {address} AS address FROM clean
@@ -341,50 +639,46 @@ def _standardized(source: str, settings: MatchingSettings) -> str:
     """
 
 
-def _match(
-    con: duckdb.DuckDBPyConnection, settings: MatchingSettings
-) -> tuple[pa.Table, tuple[int, int, int]]:
-    """Block and predict in ``con``; the kept pairs and (records, compared, skipped blocks)."""
-    count, distinct, nulls = _row(
-        con, "SELECT count(*), count(DISTINCT unique_id), count(*) - count(unique_id) FROM records"
+def _match(db: _Backend, settings: MatchingSettings) -> tuple[int, int, int]:
+    """Block and predict; ``pairs`` holds the kept pairs. Returns (records, compared,
+    skipped blocks)."""
+    count, distinct, nulls = db.row(
+        "SELECT count(*), count(DISTINCT unique_id), count(*) - count(unique_id) FROM records"
     )
     if nulls or distinct != count:
         raise SourceError(
             "the records query returns NULL or repeated values of `rid`",
             hint="rid must identify each record once",
         )
-    skipped = _drop_oversized_keys(con, settings)
+    skipped = _drop_oversized_keys(db, settings)
     if count < 2:
-        return _empty_result(), (count, 0, skipped)
-    result, candidates = _predict(con, settings, count)
-    return result, (count, candidates, skipped)
+        return int(count), 0, skipped
+    candidates = _predict(db, settings, int(count))
+    return int(count), candidates, skipped
 
 
-def _half_width(column: str) -> str:
+def _half_width(db: _Backend, column: str) -> str:
     # translate() is slow on long mappings, so only for the few values that need it
     return (
-        f"CASE WHEN regexp_matches({column}, {_text(_FULL_WIDTH_CLASS)})"
-        f" THEN translate({column}, {_text(_FULL_WIDTH)}, {_text(_HALF_WIDTH)})"
+        f"CASE WHEN {db.matches(column, _FULL_WIDTH_CLASS)}"
+        f" THEN translate({column}, {db.text(_FULL_WIDTH)}, {db.text(_HALF_WIDTH)})"
         f" ELSE {column} END"
     )
 
 
-def _drop_oversized_keys(con: duckdb.DuckDBPyConnection, settings: MatchingSettings) -> int:
+def _drop_oversized_keys(db: _Backend, settings: MatchingSettings) -> int:
     """Set to NULL the block keys shared by more than ``max_block_size`` records; how many."""
     oversized = " UNION ALL ".join(
         f"SELECT {i} AS rule, {_key(i)} AS key FROM records WHERE {_key(i)} IS NOT NULL"
         f" GROUP BY {_key(i)} HAVING count(*) > {settings.max_block_size}"
         for i in range(len(settings.blocking))
     )
-    con.execute(f"CREATE TABLE oversized AS {oversized}")
-    found = con.execute("SELECT DISTINCT rule FROM oversized ORDER BY rule").fetchall()
-    for (rule,) in found:
-        key = _key(int(rule))
-        con.execute(
-            f"UPDATE records SET {key} = NULL"
-            f" WHERE {key} IN (SELECT key FROM oversized WHERE rule = {int(rule)})"
-        )
-    return int(_row(con, "SELECT count(*) FROM oversized")[0])
+    db.create("oversized", oversized)
+    found = [int(rule) for (rule,) in db.rows("SELECT DISTINCT rule FROM oversized ORDER BY rule")]
+    if found:
+        columns = [*_STANDARD_COLUMNS, *(_key(i) for i in range(len(settings.blocking)))]
+        db.null_keys(found, columns)
+    return int(db.row("SELECT count(*) FROM oversized")[0])
 
 
 def _all_present(columns: Sequence[str]) -> str:
@@ -395,91 +689,95 @@ def _key(index: int) -> str:
     return f"block_{index}"
 
 
-def _predict(
-    con: duckdb.DuckDBPyConnection, settings: MatchingSettings, count: int
-) -> tuple[pa.Table, int]:
-    """Run splink over ``records``; the pairs ``>= lower`` and the number compared."""
-    from splink import DuckDBAPI, Linker, block_on  # noqa: PLC0415 (only matching needs it)
+def _predict(db: _Backend, settings: MatchingSettings, count: int) -> int:
+    """Run splink over ``records`` into ``pairs`` (those ``>= lower``); how many compared."""
+    from splink import Linker, block_on  # noqa: PLC0415 (only matching needs it)
 
-    sample = _sample_pairs(con, count)
-    floors = {column: _term_frequencies(con, column) for column in _TF_COLUMNS}
+    db_api = db.splink_api()  # on Spark it registers the similarity functions the levels use
+    sample = _sample_pairs(db, count)
+    floors = {column: _term_frequencies(db, column) for column in _TF_COLUMNS}
     spec = {
         "link_type": "dedupe_only",
         "unique_id_column_name": "unique_id",
-        "probability_two_random_records_match": _prior(con, count),
+        "probability_two_random_records_match": _prior(db, count),
         "blocking_rules_to_generate_predictions": [
             block_on(_key(i)) for i in range(len(settings.blocking))
         ],
         "comparisons": [
-            _comparison(con, column, levels, sample, floors.get(column))
+            _comparison(db, column, levels, sample, floors.get(column))
             for column, levels in COMPARISONS.items()
         ],
         "retain_matching_columns": False,
         "retain_intermediate_calculation_columns": False,
     }
     try:
-        db_api = DuckDBAPI(connection=con)
-        linker = Linker(db_api.register("records"), spec, log_level=None, validate_settings=False)
+        linker = Linker(
+            db_api.register(db.splink_table("records")),
+            spec,
+            log_level=None,
+            validate_settings=False,
+        )
         for column in _TF_COLUMNS:
-            lookup = db_api.register(f"tf_{column}")
+            lookup = db_api.register(db.splink_table(f"tf_{column}"))
             linker.table_management.register_term_frequency_lookup(lookup, column)
         blocked = linker.inference.compute_blocked_pairs_for_predict()
-        candidates = int(_row(con, f"SELECT count(*) FROM {blocked.physical_name}")[0])
+        candidates = int(db.row(f"SELECT count(*) FROM {blocked.physical_name}")[0])
         scored = linker.inference.predict(
             threshold_match_probability=settings.lower, warning_mode="never"
         )
-        result = con.sql(
+        db.create(
+            "pairs",
             "SELECT unique_id_l AS rid_l, unique_id_r AS rid_r, match_probability AS probability,"
-            f" match_weight AS weight FROM {scored.physical_name} ORDER BY rid_l, rid_r"
-        ).to_arrow_table()
+            f" match_weight AS weight FROM {scored.physical_name}",
+        )
     except (duckdb.Error, TagwiseError):
         raise
     except Exception as exc:  # splink raises SplinkException, ValueError … with its SQL
         raise _engine_error(exc) from exc
-    return result, candidates
+    return candidates
 
 
-def _term_frequencies(con: duckdb.DuckDBPyConnection, column: str) -> float:
+def _term_frequencies(db: _Backend, column: str) -> float:
     """Create ``tf_<column>(<column>, n, tf_<column>)``: for each value, its count and the
     share of the *other* non-null records that hold it, ``(n - 1) / (N - 1)``. That share
     is the u of a pair agreeing on the value; counting the record itself (splink's
     default) would make a name seen twice look twice as common as it is. Returns
     ``1 / (N - 1)``, the smallest possible u."""
-    (nonnull,) = _row(con, f"SELECT count({column}) FROM records")
+    (nonnull,) = db.row(f"SELECT count({column}) FROM records")
     others = max(int(nonnull) - 1, 1)
-    con.execute(
-        f"CREATE TABLE tf_{column} AS SELECT {column}, count(*) AS n,"
-        f" (count(*) - 1)::DOUBLE / {others} AS tf_{column}"
-        f" FROM records WHERE {column} IS NOT NULL GROUP BY {column}"
+    db.create(
+        f"tf_{column}",
+        f"SELECT {column}, count(*) AS n, CAST(count(*) - 1 AS DOUBLE) / {others} AS tf_{column}"
+        f" FROM records WHERE {column} IS NOT NULL GROUP BY {column}",
     )
     return 1.0 / others
 
 
-def _sample_pairs(con: duckdb.DuckDBPyConnection, count: int) -> str:
+def _sample_pairs(db: _Backend, count: int) -> str:
     """Create ``sample``: up to :data:`U_SAMPLE_PAIRS` pairs of records from two disjoint
     pseudo-random subsets, paired in a scrambled order (nearly all are non-matches). A
     fixed multiplicative hash of the record id, no random numbers: the same records give
-    the same pairs."""
+    the same pairs (``rid`` is a non-negative INTEGER, so the product fits in a BIGINT)."""
     subsets = max(2, math.ceil(count / U_SAMPLE_PAIRS))
-    scrambled = "(unique_id::UBIGINT * 2654435761) % 4294967291"
+    scrambled = "(CAST(unique_id AS BIGINT) * CAST(2654435761 AS BIGINT)) % 4294967291"
     side = (
         "SELECT *, row_number() OVER (ORDER BY h, unique_id) AS pos FROM hashed"
         f" WHERE h % {subsets} = {{}}"
     )
-    con.execute(
+    db.create(
+        "sample",
         f"""
-        CREATE TABLE sample AS
         WITH hashed AS (SELECT *, {scrambled} AS h FROM records),
             a AS ({side.format(0)}), b AS ({side.format(1)})
         SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in COMPARISONS)}
         FROM a JOIN b USING (pos) WHERE pos <= {U_SAMPLE_PAIRS}
-        """
+        """,
     )
     return "sample"
 
 
 def _comparison(
-    con: duckdb.DuckDBPyConnection,
+    db: _Backend,
     column: str,
     levels: Sequence[Level],
     sample: str,
@@ -488,7 +786,7 @@ def _comparison(
     """Splink's comparison dict for one column: m fixed, u measured, exact levels TF-adjusted."""
     null = {"sql_condition": f"{column}_l IS NULL OR {column}_r IS NULL", "is_null_level": True}
     out: list[dict[str, Any]] = [null]
-    for level, u in zip(levels, _u_probabilities(con, column, levels, sample), strict=True):
+    for level, u in zip(levels, _u_probabilities(db, column, levels, sample), strict=True):
         item: dict[str, Any] = {
             "sql_condition": level.sql,
             "label_for_charts": level.label,
@@ -508,21 +806,22 @@ def _comparison(
 
 
 def _u_probabilities(
-    con: duckdb.DuckDBPyConnection, column: str, levels: Sequence[Level], sample: str
+    db: _Backend, column: str, levels: Sequence[Level], sample: str
 ) -> list[float]:
     """u of each level: an exact level's from the value frequencies (the chance that two
     random non-null values agree), the others' from the sample pairs. Integer counts, so
-    the result does not depend on the order in which threads add up."""
+    the result does not depend on the order in which threads (or executors) add up."""
     agree, total = (
-        _row(con, f"SELECT coalesce(sum(n * (n - 1)), 0), coalesce(sum(n), 0) FROM tf_{column}")
+        db.row(f"SELECT coalesce(sum(n * (n - 1)), 0), coalesce(sum(n), 0) FROM tf_{column}")
         if column in _TF_COLUMNS
         else (0, 0)
     )
     cases = " ".join(f"WHEN {lv.sql} THEN {i}" for i, lv in enumerate(levels) if lv.sql != "ELSE")
-    rows = con.execute(
-        f"SELECT CASE {cases} ELSE {len(levels) - 1} END, count(*) FROM {sample}"
-        f" WHERE {column}_l IS NOT NULL AND {column}_r IS NOT NULL GROUP BY 1"
-    ).fetchall()
+    rows = db.rows(
+        f"SELECT CASE {cases} ELSE {len(levels) - 1} END AS level, count(*) AS n FROM {sample}"
+        f" WHERE {column}_l IS NOT NULL AND {column}_r IS NOT NULL"
+        f" GROUP BY CASE {cases} ELSE {len(levels) - 1} END"
+    )
     counts = {int(level): int(n) for level, n in rows}
     pairs = sum(counts.values())
     floor = 1.0 / (pairs + 1)  # a level never seen in the sample is rarer than one in it
@@ -535,58 +834,27 @@ def _u_probabilities(
     return u
 
 
-def _prior(con: duckdb.DuckDBPyConnection, count: int) -> float:
+def _prior(db: _Backend, count: int) -> float:
     """Probability that two random records match (see :data:`ASSUMED_RECALL`)."""
-    exact_pairs = _row(
-        con,
-        "SELECT coalesce(sum(c * (c - 1) // 2), 0) FROM (SELECT count(*)::HUGEINT AS c"
-        " FROM records WHERE name IS NOT NULL AND birthday IS NOT NULL AND address IS NOT NULL"
-        " GROUP BY hash(name, birthday, address))",
+    twice = db.row(
+        "SELECT coalesce(sum(c * (c - 1)), 0) FROM (SELECT count(*) AS c FROM records"
+        " WHERE name IS NOT NULL AND birthday IS NOT NULL AND address IS NOT NULL"
+        f" GROUP BY {db.hash(('name', 'birthday', 'address'))}) AS groups"
     )[0]
+    exact_pairs = int(twice) // 2
     all_pairs = count * (count - 1) / 2
     return min(max(float(exact_pairs), 1.0) / ASSUMED_RECALL / all_pairs, 0.5)
-
-
-def _empty_result() -> pa.Table:
-    return pa.table(
-        {
-            "rid_l": pa.array([], pa.int32()),
-            "rid_r": pa.array([], pa.int32()),
-            "probability": pa.array([], pa.float64()),
-            "weight": pa.array([], pa.float64()),
-        }
-    )
-
-
-def _write(wh: Warehouse, result: pa.Table, target_sql: str) -> None:
-    """Create or replace the target in one statement, from the Arrow result."""
-    name = "__tagwise_match_pairs"
-    wh.con.register(name, result)
-    try:
-        wh.execute(
-            f"CREATE OR REPLACE TABLE {target_sql} AS SELECT CAST(rid_l AS INTEGER) AS rid_l,"
-            " CAST(rid_r AS INTEGER) AS rid_r, CAST(probability AS DOUBLE) AS probability,"
-            f" CAST(weight AS DOUBLE) AS weight FROM {name}"
-        )
-    finally:
-        wh.con.unregister(name)
-
-
-def _row(con: duckdb.DuckDBPyConnection, sql: str) -> tuple[Any, ...]:
-    """The first row, fetching all (a half-read result blocks splink's ``con.sql``)."""
-    rows = con.execute(sql).fetchall()
-    return tuple(rows[0])
 
 
 def _engine_error(exc: BaseException) -> EngineError:
     text = str(exc)
     if "Error was:" in text:  # SplinkException: "Error executing … <SQL> … Error was: …"
         text = text.rsplit("Error was:", 1)[1]
-    if "Out of Memory" in text:
+    if "Out of Memory" in text or "OutOfMemory" in text:
         hint = "raise warehouse.memory_limit, or use blocking rules that make fewer pairs"
     else:
         hint = "check the records query and the matching settings; if they are fine, report this"
-    return EngineError(f"record matching failed: {_first_line(text)}", hint=hint)
+    return EngineError(f"record matching failed: {_first_line(text)[:500]}", hint=hint)
 
 
 def _first_line(exc: BaseException | str) -> str:
@@ -594,5 +862,8 @@ def _first_line(exc: BaseException | str) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-def _text(value: str) -> str:
-    return exp.Literal.string(value).sql("duckdb")
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()

@@ -40,8 +40,16 @@ def print_resolution(report: dict[str, Any]) -> None:
         f"identity: {report['records']:,} records → {report['customers']:,} customers "
         f"({report['merged_customers']:,} with several records, "
         f"{report['merged_records']:,} records); {report['capped']:,} identifiers capped; "
-        f"{report['matches']:,} probabilistic merges; {report['review']:,} pairs to review; "
+        f"{report['matches']:,} probabilistic merges{_matching(report)}; "
+        f"{report['review']:,} pairs to review; "
         f"{events} ({report['seconds']:.1f} s)"
+    )
+
+
+def _matching(report: dict[str, Any]) -> str:
+    where = report.get("matching", "off")
+    return {"off": " (matching off)", "reused": " (pairs reused: records unchanged)"}.get(
+        where, f" (splink on {where})"
     )
 
 
