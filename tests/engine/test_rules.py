@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from tagwise.engine.duckdb import DuckDBEngine
+from tagwise.engine.layers import LayerSql
 from tagwise.engine.rules import (
     TagPlan,
     check_tags,
@@ -237,6 +238,39 @@ def test_score_quantiles_match_an_independent_computation(
     ordered = known.sort_values(["key", "cid"], kind="stable").cid.tolist()
     expected = {cid: (float(b), None) for cid, b in ntile(ordered, n).items()}
     assert scores_of(wh, "q") == expected
+
+
+def test_quantiles_rank_in_a_narrow_subquery_in_any_layer(wh: Warehouse) -> None:
+    schema = make_profile(wh, SPEND, SPEND_ROWS)
+    tags = [
+        SPEND_LEVEL,
+        tag("busy", "score", score="orders_90d * 2"),
+        # a quantile of a SQL tag (layer 0), of a tag (layer 1), plain tags beside them
+        tag("busy_q", "score", score="busy + 1", quantiles=2, descending=True),
+        tag(
+            "spend_q",
+            "score",
+            sql="SELECT cid, spend_365d AS value FROM profile WHERE city IS NOT NULL",
+            quantiles=2,
+        ),
+        tag("big", "flag", rule="spend_level = '高消费' and busy >= 2"),
+    ]
+    plan = run(wh, tags, schema)
+    assert plan.layers == (("spend_level", "busy", "spend_q"), ("busy_q", "big"))
+    busy_first = ntile([1, 4, 2, 3, 5], 2)  # orders 9, 3, 1, 0, 0 (ties by cid)
+    assert scores_of(wh, "busy_q") == {c: (float(b), None) for c, b in busy_first.items()}
+    spend_up = ntile([3, 2, 1], 2)  # cid 4 has no city, cid 5 no spend
+    assert scores_of(wh, "spend_q") == {c: (float(b), None) for c, b in spend_up.items()}
+    assert values_of(wh, "big") == {1: "true", 2: "true"}
+    # the windows read a subquery of cid and the quantile columns, not the whole layer
+    builder = LayerSql(plan, profile=exp.to_table(PROFILE), as_of=AS_OF, ids={})
+    tables = [exp.to_identifier("l0"), exp.to_identifier("l1")]
+    for number, ranked in ((0, "spend_q"), (1, "busy_q")):
+        layer = builder.layer(number, tables)
+        (window,) = layer.find_all(exp.Window)
+        inner = window.find_ancestor(exp.Select)
+        assert inner is not layer
+        assert inner.named_selects == ["cid", ranked]
 
 
 # -- layers and cycles -----------------------------------------------------------------
