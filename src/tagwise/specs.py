@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tagwise.errors import SpecError, TagwiseError
 from tagwise.lang import Schema
@@ -20,6 +20,9 @@ from tagwise.spec.sources import SourcesSpec, load_sources
 from tagwise.spec.tagfiles import collect_tags
 from tagwise.spec.tags import TagsSpec
 from tagwise.spec.taxonomy import Taxonomy, load_taxonomy
+
+if TYPE_CHECKING:
+    from tagwise.engine.plan import TagPlan
 
 __all__ = ["Specs", "load_specs", "source_tables"]
 
@@ -40,6 +43,9 @@ class Specs:
     tags: TagsSpec | None = None
     schema: Schema | None = None
     """The profile schema (attributes + features), when sources and features are valid."""
+    plan: TagPlan | None = None
+    """The checked plan of every tag, when nothing has a problem (a run reuses it instead
+    of checking the rules a second time)."""
     errors: list[TagwiseError] = field(default_factory=list)
 
     def items(self) -> dict[str, dict[str, dict[str, Any]]]:
@@ -72,7 +78,7 @@ class Specs:
 def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
     """Load every spec file; with ``check``, run every check and collect all problems."""
     from tagwise.engine.features import check_features, profile_schema  # noqa: PLC0415
-    from tagwise.engine.rules import check_tags  # noqa: PLC0415
+    from tagwise.engine.rules import checked_plan  # noqa: PLC0415
 
     specs = Specs()
     specs.sources = _collect(specs, lambda: load_sources(root / SOURCES_FILE))
@@ -92,14 +98,16 @@ def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
         specs.errors.extend(feature_errors)
         if not feature_errors:
             specs.schema = profile_schema(specs.features, specs.sources)
-            specs.errors.extend(
-                check_tags(
-                    list(tags.tags.values()),
-                    specs.schema,
-                    locate=tags.where,
-                    sources=source_tables(specs.sources),
-                )
+            plan, tag_errors = checked_plan(
+                list(tags.tags.values()),
+                specs.schema,
+                locate=tags.where,
+                sources=source_tables(specs.sources),
             )
+            specs.errors.extend(tag_errors)
+            specs.plan = plan
+    if specs.errors:
+        specs.plan = None
     specs.errors.sort(key=_position)
     return specs
 

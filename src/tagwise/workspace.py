@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -33,7 +33,6 @@ from tagwise.ingest.identity import (
     resolve,
     touches_identity,
 )
-from tagwise.ingest.pipeline import IngestContext, SourceReport, ingest_source
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourceSpec, SourcesSpec, load_sources
@@ -42,6 +41,9 @@ from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor
 from tagwise.store.history import changes_sql, ensure_tables
 from tagwise.store.sql import ident, table
 from tagwise.store.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from tagwise.ingest.pipeline import SourceReport
 
 __all__ = ["IngestReport", "Workspace", "find_root", "init", "open_workspace"]
 
@@ -207,7 +209,9 @@ class Workspace:
         A source that cannot be read is reported in ``errors`` and leaves its previous
         data untouched; the other sources still load.
         """
+        # ingestion's modules load only here: `run` and the read commands do not need them
         from tagwise.ingest.normalize import MACROS  # noqa: PLC0415
+        from tagwise.ingest.pipeline import IngestContext, ingest_source  # noqa: PLC0415
 
         specs = self.sources().ordered(list(names) if names else None)
         self.warehouse.execute(MACROS)

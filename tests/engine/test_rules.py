@@ -21,6 +21,7 @@ from tagwise.engine.layers import LayerSql
 from tagwise.engine.rules import (
     TagPlan,
     check_tags,
+    checked_plan,
     dependencies,
     evaluate_tags,
     explain,
@@ -297,6 +298,38 @@ def test_tags_use_tags_in_dependency_layers(wh: Warehouse) -> None:
     assert values_of(wh, "vip") == {1: "true"}
     assert values_of(wh, "vip_or_sh") == {1: "VIP", 3: "沪"}
     assert scores_of(wh, "vip_score")[5] == (10.0, "是")
+
+
+def test_a_plan_of_chosen_tags_equals_planning_them_alone() -> None:
+    schema = Schema(Column(n, _LANG_TYPES[t], "feature") for n, t in SPEND.items())
+    tags = [
+        tag("vip", "flag", rule="spend_level = '高消费' and has_tag('traits', '常来')"),
+        SPEND_LEVEL,
+        tag("traits", "multi", rule=when(("orders_90d >= 3", "常来"), ("city = '上海'", "沪"))),
+        tag("busy", "score", score="orders_90d * 2", quantiles=2),
+        tag("vip_or_sh", "enum", rule=when(("vip", "VIP"), ("has_tag('traits', '沪')", "沪"))),
+    ]
+    plan, errors = checked_plan(tags, schema)
+    assert errors == []
+    assert plan == plan_tags(tags, schema)
+    for chosen in (["vip", "spend_level", "traits"], ["busy"], ["traits", "busy"]):
+        alone = plan_tags([t for t in tags if t.code in chosen], schema)
+        only = plan.only(chosen)
+        assert only.layers == alone.layers
+        assert only.reads() == alone.reads()
+        # the same SQL (typed expressions keep the schema they were checked against, which
+        # holds every tag in the full plan, so the trees differ only in unused columns)
+        for number in range(len(alone.layers)):
+            tables = [exp.to_identifier(f"l{i}") for i in range(len(alone.layers))]
+            sql = [
+                LayerSql(p, profile=exp.to_table(PROFILE), as_of=AS_OF, ids={})
+                .layer(number, tables)
+                .sql("duckdb")
+                for p in (only, alone)
+            ]
+            assert sql[0] == sql[1]
+    with pytest.raises(ValueError, match="unchosen"):
+        plan.only(["vip"])
 
 
 def test_a_cycle_is_an_error_naming_it() -> None:

@@ -97,7 +97,7 @@ def select_tags(
         chosen = set(due_tags(active.values(), last, now))
     else:
         chosen = {c for c, t in active.items() if t.refresh is not Refresh.MANUAL}
-    needed = _with_dependencies(chosen, active)
+    needed = _with_dependencies(chosen, active, specs)
     return [t for c, t in active.items() if c in needed]
 
 
@@ -127,14 +127,19 @@ def _tags(specs: Specs) -> TagsSpec:
     return specs.tags
 
 
-def _with_dependencies(chosen: set[str], active: Mapping[str, TagSpec]) -> set[str]:
+def _with_dependencies(chosen: set[str], active: Mapping[str, TagSpec], specs: Specs) -> set[str]:
     from tagwise.engine.rules import dependencies  # noqa: PLC0415
+
+    def reads(code: str) -> Iterable[str]:
+        if specs.plan is not None and code in specs.plan.tags:  # checked: no parsing again
+            return specs.plan.tags[code].depends_on
+        return dependencies(active[code], set(active))
 
     closed = set(chosen)
     frontier = list(chosen)
     while frontier:
         code = frontier.pop()
-        for dep in dependencies(active[code], set(active)):
+        for dep in reads(code):
             if dep not in closed:
                 closed.add(dep)
                 frontier.append(dep)
@@ -221,12 +226,15 @@ def _execute(
     step = progress or (lambda _m: None)
     started = time.perf_counter()
     step("features: building the profile")
-    plan = plan_tags(
-        list(tags),
-        profile_schema(specs.features, specs.sources),
-        locate=_tags(specs).where,
-        sources=source_tables(specs.sources),
-    )
+    if specs.plan is not None:  # the specs were checked: the rules need no second check
+        plan = specs.plan.only([t.code for t in tags])
+    else:
+        plan = plan_tags(
+            list(tags),
+            profile_schema(specs.features, specs.sources),
+            locate=_tags(specs).where,
+            sources=source_tables(specs.sources),
+        )
     engine.prepare(wh, specs.sources)
     query = profile_select(
         specs.features, specs.sources, as_of=report.as_of, attributes=plan.reads()

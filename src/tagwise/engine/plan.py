@@ -6,7 +6,7 @@ returns it and as the SQL (:mod:`tagwise.engine.layers`) and Python
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -78,6 +78,27 @@ class TagPlan:
     tags: Mapping[str, PlannedTag]
     """By code, in layer order."""
     layers: tuple[tuple[str, ...], ...]
+
+    def only(self, codes: Collection[str]) -> TagPlan:
+        """The plan of the tags ``codes``, which must hold every tag they read (a run's
+        selection with its dependencies): the same layers without the other tags.
+
+        Raises:
+            ValueError: a chosen tag reads a tag that is not chosen.
+        """
+        chosen = set(codes)
+        missing = {d for c in chosen for d in self.tags[c].depends_on} - chosen
+        if missing:
+            raise ValueError(f"the chosen tags read unchosen tags: {sorted(missing)}")
+        layers = tuple(
+            kept for layer in self.layers if (kept := tuple(c for c in layer if c in chosen))
+        )
+        tags = {
+            code: dataclasses.replace(self.tags[code], layer=number)
+            for number, layer in enumerate(layers)
+            for code in layer
+        }
+        return TagPlan(self.schema, tags, layers)
 
     def reads(self) -> frozenset[str]:
         """The profile columns (attributes and features) that the tags' rules, scores and

@@ -66,6 +66,7 @@ __all__ = [
     "SqlTag",
     "TagPlan",
     "check_tags",
+    "checked_plan",
     "dependencies",
     "evaluate_tags",
     "explain",
@@ -122,9 +123,23 @@ def check_tags(
     sources: Sources | None = None,
 ) -> list[TagwiseError]:
     """Every problem of the tag definitions (see :func:`plan_tags`), each a located SpecError."""
+    return checked_plan(tags, schema, locate=locate, sources=sources)[1]
+
+
+def checked_plan(
+    tags: Sequence[TagSpec],
+    schema: Schema,
+    *,
+    locate: Locate | None = None,
+    sources: Sources | None = None,
+) -> tuple[TagPlan, list[TagwiseError]]:
+    """The plan of the tags that check (see :func:`plan_tags`) and every problem found.
+
+    With no problems, the plan is the one :func:`plan_tags` returns.
+    """
     planner = _Planner(tags, schema, locate=locate, sources=sources or {})
-    planner.plan()
-    return list(planner.errors)
+    plan = planner.plan()
+    return plan, list(planner.errors)
 
 
 class _Planner:
