@@ -165,14 +165,16 @@ def test_splink_tables_stay_out_of_the_warehouse(matched) -> None:
     assert leftovers == []
 
 
-def test_spelling_noise_is_standardized(tmp_path: Path, people) -> None:
-    """Full-width digits, spaces, the city and district prefix, 市 after the city."""
-    wh = Warehouse(tmp_path / "warehouse.duckdb")
-    extra = pa.table(
+def noisy_spellings(first_rid: int) -> pa.Table:
+    """Two persons, each as two records spelled differently: spaces (also full-width),
+    full-width digits, the city and district prefix, 市 after the city."""
+    return pa.table(
         {
-            "rid": pa.array([20_001, 20_002, 20_003, 20_004], pa.int32()),
+            "rid": pa.array(range(first_rid, first_rid + 4), pa.int32()),
             "name": ["欧阳娜娜", "欧阳 娜娜 ", "司马光", "司马　光"],
-            "birthday": [date(1988, 3, 9), date(1988, 3, 9), date(1960, 5, 1), None],
+            "birthday": pa.array(
+                [date(1988, 3, 9), date(1988, 3, 9), date(1960, 5, 1), None], pa.date32()
+            ),
             "city": ["北京", "北京市", " 上海", "上海"],
             "address": [
                 "朝阳区建国路88号3单元502室",
@@ -182,6 +184,11 @@ def test_spelling_noise_is_standardized(tmp_path: Path, people) -> None:
             ],
         }
     )
+
+
+def test_spelling_noise_is_standardized(tmp_path: Path, people) -> None:
+    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    extra = noisy_spellings(20_001).cast(people.records.schema)
     load(wh, pa.concat_tables([people.records, extra]), "stage.people")
     match_pairs(wh, RECORDS, settings=DEFAULT, target="stage.noisy")
     assert {(20_001, 20_002), (20_003, 20_004)} <= pairs(wh, "stage.noisy", DEFAULT.upper)

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from tests.ingest.people import generate
-from tests.ingest.test_matching import RECORDS, load
+from tests.ingest.test_matching import RECORDS, load, noisy_spellings
 from tests.spark_support import require_spark
 
 from tagwise.engine.spark import spark_session
@@ -52,28 +52,15 @@ def spark(tmp_path_factory: pytest.TempPathFactory) -> SparkMatching:
 
 
 def junk() -> pa.Table:
-    """Forty records at a placeholder birthday in one unknown city (an oversized block key
-    for (birthday, city)), and noisy spellings of two persons."""
-    rids = list(range(50_000, 50_040))
-    noisy = {
-        "rid": [60_001, 60_002, 60_003, 60_004],
-        "name": ["欧阳娜娜", "欧阳 娜娜 ", "ＭＡＲＹ李", "mary李"],
-        "birthday": [date(1988, 3, 9), date(1988, 3, 9), date(1990, 2, 1), date(1990, 1, 2)],
-        "city": ["北京", "北京市", " 上海", "上海"],
-        "address": [
-            "朝阳区建国路88号3单元502室",
-            "北京市朝阳区 建国路８８号３单元５０２室",
-            "浦东新区世纪大道１００号",
-            "上海市世纪大道100号",
-        ],
-    }
+    """Forty records at a placeholder birthday in one unknown city: an oversized block key
+    for (birthday, city)."""
     return pa.table(
         {
-            "rid": pa.array(rids + noisy["rid"], pa.int32()),
-            "name": [f"测试{i}" for i in range(40)] + noisy["name"],
-            "birthday": pa.array([date(1900, 1, 1)] * 40 + noisy["birthday"], pa.date32()),
-            "city": ["不详"] * 40 + noisy["city"],
-            "address": [f"人民路{i}号" for i in range(40)] + noisy["address"],
+            "rid": pa.array(range(50_000, 50_040), pa.int32()),
+            "name": [f"测试{i}" for i in range(40)],
+            "birthday": pa.array([date(1900, 1, 1)] * 40, pa.date32()),
+            "city": ["不详"] * 40,
+            "address": [f"人民路{i}号" for i in range(40)],
         }
     )
 
@@ -84,7 +71,8 @@ def matched(
 ) -> Iterator[tuple[Warehouse, MatchReport, MatchReport]]:
     wh = Warehouse(tmp_path_factory.mktemp("both") / "warehouse.duckdb")
     people = generate(4_000, seed=23).records
-    load(wh, pa.concat_tables([people, junk().cast(people.schema)]), "stage.people")
+    extra = [junk().cast(people.schema), noisy_spellings(60_001).cast(people.schema)]
+    load(wh, pa.concat_tables([people, *extra]), "stage.people")
     on_duckdb = match_pairs(wh, RECORDS, settings=GUARDED, target="stage.on_duckdb")
     on_spark = match_pairs(wh, RECORDS, settings=GUARDED, target="stage.on_spark", spark=spark)
     yield wh, on_duckdb, on_spark
