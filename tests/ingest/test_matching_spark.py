@@ -248,11 +248,17 @@ def test_resolve_on_spark_reproduces_the_duckdb_resolution(tmp_path: Path, cli) 
     made = cli("demo", str(root), "--customers", "1500", "--duplicates", "0.1", "--json")
     assert made.code == 0, made.err
     before = keys_and_matches(root)
-    with (root / "tagwise.toml").open("a", encoding="utf-8") as toml:
-        toml.write(
-            '\n[identity.matching]\nengine = "spark"\n\n'
-            '[engine]\nspark_master = "local[2]"\nspark_partitions = 4\n'
-        )
+    config = (root / "tagwise.toml").read_text(encoding="utf-8")
+    spark = '\n[identity.matching]\nengine = "spark"\n\n[engine]\nspark_partitions = 4\n'
+    # a wrong master: one line saying what to set, nothing changed
+    (root / "tagwise.toml").write_text(f'{config}{spark}spark_master = "local[two]"\n')
+    wrong = cli("-w", str(root), "resolve")
+    assert wrong.code != 0
+    assert "`local[two]` is not a Spark master URL" in wrong.err
+    assert "spark_master" in wrong.err and "Traceback" not in wrong.err
+    assert len(wrong.err.strip().splitlines()) <= 2  # the error and its hint
+    assert keys_and_matches(root) == before
+    (root / "tagwise.toml").write_text(f'{config}{spark}spark_master = "local[2]"\n')
     resolved = cli("-w", str(root), "resolve", "--json")
     assert resolved.code == 0, resolved.err
     report = resolved.json()
