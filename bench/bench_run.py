@@ -242,12 +242,20 @@ FEATURE_CTES: dict[str, str] = {
         count(*) AS tickets_365d
     FROM src.tickets WHERE created_at >= '{W["d365"]}' AND created_at < '{W["end"]}'
     GROUP BY cid""",
-    # third_party's primary key is customer_id: one row per customer, so the mode of each
-    # column is its value (min() of one value)
+    # third_party has one row per record; a merged customer holds several, so each mode is
+    # the most frequent non-null value, ties → the smallest (as top_category)
     "third_party_f": """
-    SELECT cid, max(credit_score) AS credit_score, min(income_band) AS income_band,
-        min(has_car) AS has_car, min(has_house) AS has_house
-    FROM src.third_party GROUP BY cid""",
+    SELECT cid, max(credit_score) AS credit_score,
+        arg_min(income_band, row(-n_income, income_band)) FILTER (WHERE n_income > 0)
+            AS income_band,
+        arg_min(has_car, row(-n_car, has_car)) FILTER (WHERE n_car > 0) AS has_car,
+        arg_min(has_house, row(-n_house, has_house)) FILTER (WHERE n_house > 0) AS has_house
+    FROM (SELECT cid, credit_score, income_band, has_car, has_house,
+            count(income_band) OVER (PARTITION BY cid, income_band) AS n_income,
+            count(has_car) OVER (PARTITION BY cid, has_car) AS n_car,
+            count(has_house) OVER (PARTITION BY cid, has_house) AS n_house
+          FROM src.third_party)
+    GROUP BY cid""",
 }
 
 PROFILE_SQL = f"""
