@@ -11,6 +11,7 @@ import shutil
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import duckdb
@@ -23,6 +24,7 @@ from tests.ingest.test_matching import RECORDS, load, noisy_spellings
 from tests.spark_support import require_spark
 
 from tagwise.engine.spark import spark_session
+from tagwise.ingest import identity
 from tagwise.ingest.matching import (
     MatchReport,
     SparkMatching,
@@ -31,7 +33,7 @@ from tagwise.ingest.matching import (
     _Spark,
     match_pairs,
 )
-from tagwise.settings import EngineSettings, MatchingSettings
+from tagwise.settings import EngineSettings, MatchingSettings, Settings
 from tagwise.store.warehouse import Warehouse
 
 # a small max_block_size, so that the junk records below make oversized keys
@@ -282,3 +284,30 @@ def keys_and_matches(root: Path) -> tuple[list[tuple[Any, ...]], list[tuple[Any,
     finally:
         con.close()
     return keys, matches
+
+
+@pytest.mark.parametrize(
+    ("compute", "matching", "on_spark"),
+    [
+        ("duckdb", "auto", False),
+        ("postgres", "auto", False),
+        ("spark", "auto", True),
+        ("spark", "duckdb", False),
+        ("duckdb", "spark", True),
+    ],
+)
+def test_auto_matches_where_the_workspace_computes(
+    tmp_path: Path, spark: SparkMatching, compute: str, matching: str, on_spark: bool
+) -> None:
+    chosen = Settings.model_validate(
+        {
+            "engine": {"name": compute, "spark_master": "local[2]", "spark_partitions": 4},
+            "identity": {"matching": {"engine": matching}},
+        }
+    )
+    context = SimpleNamespace(root=tmp_path)
+    found = identity._spark(context, chosen)  # type: ignore[arg-type]
+    assert (found is not None) == on_spark
+    if found is not None:
+        assert found.session is spark.session  # the one session of this master
+        assert found.work == tmp_path / ".tagwise" / "spark"
