@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from tagwise.settings import EngineSettings
     from tagwise.store.warehouse import Warehouse
 
-__all__ = ["SparkEngine", "export_sources", "spark_session"]
+__all__ = ["SparkEngine", "export_sources", "spark_error", "spark_session"]
 
 _MASTER = re.compile(r"^(local(\[(\*|\d+)(,\s*\d+)?\])?|yarn|(spark|k8s|mesos)://\S+)$")
 _SESSIONS: dict[str, Any] = {}
@@ -102,8 +102,7 @@ class SparkEngine(Engine):
         try:
             return self.spark.sql(text)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise EngineError(f"spark engine query failed: {first[:500]}") from exc
+            raise spark_error("spark engine query failed", exc) from exc
 
     def rewrite(self, node: exp.Expr) -> exp.Expr:
         return node.transform(self._rewrite_node, copy=False)
@@ -173,8 +172,7 @@ class SparkEngine(Engine):
                 return
             self.spark.read.parquet(location).createOrReplaceTempView(name)
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise EngineError(f"spark engine cannot read `{location}`: {first[:300]}") from exc
+            raise spark_error(f"spark engine cannot read `{location}`", exc) from exc
 
     def _materialize(self, name: str, query: exp.Query, folder: Path) -> exp.Table:
         _remove(folder)
@@ -183,8 +181,7 @@ class SparkEngine(Engine):
         except EngineError:
             raise
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-            raise EngineError(f"spark engine query failed: {first[:500]}") from exc
+            raise spark_error("spark engine query failed", exc) from exc
         self._view(name, str(folder))
         return exp.table_(name)
 
@@ -277,13 +274,35 @@ def spark_session(settings: EngineSettings, root: Path) -> tuple[Any, Path]:
             with _stderr_to(work / "spark.log"):
                 _SESSIONS[master] = builder.getOrCreate()
         except Exception as exc:
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
             raise ConfigError(
-                f"cannot start Spark on `{master}`: {first[:300]}",
+                f"cannot start Spark on `{master}`: {spark_error('', exc).message[:300]}",
                 hint="check `[engine] spark_master` (local[*], spark://host:7077, yarn, "
                 "k8s://…) and that Java 17 is installed",
             ) from exc
     return _SESSIONS[master], work
+
+
+def spark_error(what: str, exc: BaseException) -> EngineError:
+    """One line for a Spark failure: ``what: <cause>``. A Py4J error's first line only names
+    the JVM call (``An error occurred while calling o277.parquet.``), so the cause is the
+    next line; a JVM out of memory gets a hint on where to give Spark more."""
+    text = str(exc)
+    if "Error was:" in text:  # splink's SplinkException: "… <SQL> … Error was: <cause>"
+        text = text.rsplit("Error was:", 1)[1]
+    lines = [line.strip().removeprefix(":").strip() for line in text.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) > 1 and lines[0].startswith("An error occurred while calling"):
+        lines = lines[1:]
+    cause = lines[0][:500] if lines else type(exc).__name__
+    prefix = f"{what}: " if what else ""
+    if "OutOfMemoryError" in text or "Java heap space" in text:
+        return EngineError(
+            f"{prefix}Spark ran out of memory (java.lang.OutOfMemoryError: Java heap space)",
+            hint='give it more: `[engine] spark_conf = {"spark.driver.memory" = "4g"}` '
+            "with a local[N] master (the driver runs the tasks), spark.executor.memory "
+            "on a cluster",
+        )
+    return EngineError(f"{prefix}{cause}")
 
 
 def _similarity_jar() -> str | None:

@@ -370,6 +370,10 @@ class _Backend:
     def row(self, sql: str) -> tuple[Any, ...]:
         return self.rows(sql)[0]
 
+    def error(self, exc: BaseException) -> EngineError:
+        """The one-line error for a failure of splink or of the engine."""
+        return _engine_error(exc)
+
 
 class _DuckDB(_Backend):
     """An in-memory DuckDB connection beside the warehouse."""
@@ -489,7 +493,7 @@ class _Spark(_Backend):
         try:
             return self.spark.sql(text)
         except Exception as exc:
-            raise _engine_error(exc) from exc
+            raise _spark_error(exc) from exc
 
     def create(self, name: str, sql: str) -> None:
         # a new folder each time: the query may read the view being replaced
@@ -501,7 +505,7 @@ class _Spark(_Backend):
         except TagwiseError:
             raise
         except Exception as exc:
-            raise _engine_error(exc) from exc
+            raise _spark_error(exc) from exc
         self.folders[name] = folder
 
     def rows(self, sql: str) -> list[tuple[Any, ...]]:
@@ -510,7 +514,7 @@ class _Spark(_Backend):
         except TagwiseError:
             raise
         except Exception as exc:
-            raise _engine_error(exc) from exc
+            raise _spark_error(exc) from exc
 
     def null_keys(self, rules: Sequence[int], blocks: int) -> None:
         # no UPDATE on Spark: a new records table with the oversized keys left out
@@ -543,6 +547,9 @@ class _Spark(_Backend):
     def splink_table(self, name: str) -> Any:
         return self.spark.table(name)
 
+    def error(self, exc: BaseException) -> EngineError:
+        return _spark_error(exc)
+
     def load(self, wh: Warehouse, select: str, settings: MatchingSettings) -> None:
         """The records as Parquet from the warehouse, then standardized in Spark."""
         folder = self.work / "input"
@@ -559,7 +566,7 @@ class _Spark(_Backend):
         try:
             self.spark.read.parquet(str(folder)).createOrReplaceTempView("raw")
         except Exception as exc:
-            raise _engine_error(exc) from exc
+            raise _spark_error(exc) from exc
         self.folders["raw"] = folder
         self.create("records", _standardized(self, "raw", settings))
 
@@ -740,7 +747,7 @@ def _predict(db: _Backend, settings: MatchingSettings, count: int) -> int:
     except (duckdb.Error, TagwiseError):
         raise
     except Exception as exc:  # splink raises SplinkException, ValueError … with its SQL
-        raise _engine_error(exc) from exc
+        raise db.error(exc) from exc
     return candidates
 
 
@@ -862,6 +869,15 @@ def _engine_error(exc: BaseException) -> EngineError:
     else:
         hint = "check the records query and the matching settings; if they are fine, report this"
     return EngineError(f"record matching failed: {_first_line(text)[:500]}", hint=hint)
+
+
+def _spark_error(exc: BaseException) -> EngineError:
+    from tagwise.engine.spark import spark_error  # noqa: PLC0415 (a Spark run only)
+
+    error = spark_error("record matching failed on Spark", exc)
+    if error.hint is None:
+        error.hint = "check the matching settings and the Spark log under `[engine] spark_work`"
+    return error
 
 
 def _first_line(exc: BaseException | str) -> str:
