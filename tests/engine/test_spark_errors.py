@@ -37,6 +37,16 @@ def test_out_of_memory_says_where_to_give_spark_memory() -> None:
     assert "spark.executor.memory" in error.hint
 
 
+def test_a_broadcast_without_memory_gets_the_same_hint() -> None:
+    text = (
+        "An error occurred while calling o301.parquet.\n: org.apache.spark.SparkException: Not"
+        " enough memory to build and broadcast the table to all worker nodes.\n"
+    )
+    error = spark_error("record matching failed on Spark", RuntimeError(text))
+    assert "Not enough memory to build and broadcast" in error.message
+    assert error.hint is not None and "spark.driver.memory" in error.hint
+
+
 def test_splink_wrapped_spark_errors_keep_the_cause() -> None:
     wrapped = RuntimeError(f"Error executing the following sql:\nSELECT 1\nError was: {PY4J_SQL}")
     error = _Spark.error(None, wrapped)  # type: ignore[arg-type]

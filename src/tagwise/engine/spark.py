@@ -296,13 +296,15 @@ def spark_error(what: str, exc: BaseException) -> EngineError:
     cause = lines[0][:500] if lines else type(exc).__name__
     prefix = f"{what}: " if what else ""
     if "OutOfMemoryError" in text or "Java heap space" in text:
-        return EngineError(
-            f"{prefix}Spark ran out of memory (java.lang.OutOfMemoryError: Java heap space)",
-            hint='give it more: `[engine] spark_conf = {"spark.driver.memory" = "4g"}` '
-            "with a local[N] master (the driver runs the tasks), spark.executor.memory "
-            "on a cluster",
-        )
-    return EngineError(f"{prefix}{cause}")
+        cause = "Spark ran out of memory (java.lang.OutOfMemoryError: Java heap space)"
+    elif "Not enough memory" not in text:
+        return EngineError(f"{prefix}{cause}")
+    return EngineError(
+        f"{prefix}{cause}",
+        hint='give Spark more memory: `[engine] spark_conf = {"spark.driver.memory" = "4g"}` '
+        "with a local[N] master (the driver runs the tasks), spark.executor.memory on a "
+        "cluster",
+    )
 
 
 def _similarity_jar() -> str | None:
