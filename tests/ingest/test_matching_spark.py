@@ -29,7 +29,6 @@ from tagwise.ingest.matching import (
     MatchReport,
     SparkMatching,
     _DuckDB,
-    _load_duckdb,
     _Spark,
     match_pairs,
 )
@@ -170,12 +169,12 @@ def standardized(backend: str, wh: Warehouse, spark: SparkMatching) -> list[tupl
     select = "SELECT rid, name, birthday, city, address FROM stage.raw"
     query = "SELECT unique_id, name, city, address, block_0 IS NULL, block_2 IS NULL FROM records"
     if backend == "duckdb":
-        con = duckdb.connect()
+        duck = _DuckDB(duckdb.connect())
         try:
-            _load_duckdb(wh, con, select, GUARDED)
-            return sorted(_DuckDB(con).rows(query))
+            duck.load(wh, select, GUARDED)
+            return sorted(duck.rows(query))
         finally:
-            con.close()
+            duck.close()
     db = _Spark(spark.session, spark.work / "standardize")
     try:
         db.load(wh, select, GUARDED)

@@ -231,27 +231,23 @@ def match_pairs(
     target_sql = _target_name(target)
     select = _input_select(wh, records)
     counts = (0, 0, 0)
-    if not settings.enabled:
-        _write_empty(wh, target_sql)
-    elif spark is None:
-        con = _scratch(wh)
+    if settings.enabled:
+        backend: _Backend = (
+            _DuckDB(_scratch(wh))
+            if spark is None
+            else _Spark(spark.session, spark.work / "matching")
+        )
         try:
-            backend = _DuckDB(con)
-            _load_duckdb(wh, con, select, settings)
+            backend.load(wh, select, settings)
             counts = _match(backend, settings)
-            backend.write(wh, target_sql, found=counts[1] > 0)
+            if counts[1]:
+                backend.write(wh, target_sql)
         except duckdb.Error as exc:
             raise _engine_error(exc) from exc
         finally:
-            con.close()
-    else:
-        spark_backend = _Spark(spark.session, spark.work / "matching")
-        try:
-            spark_backend.load(wh, select, settings)
-            counts = _match(spark_backend, settings)
-            spark_backend.write(wh, target_sql, found=counts[1] > 0)
-        finally:
-            spark_backend.close()
+            backend.close()
+    if not counts[1]:  # matching off, or no pair to compare
+        _write_empty(wh, target_sql)
     records_read, candidates, skipped = counts
     pairs, merges = wh.rows(
         f"SELECT count(*), count(*) FILTER (WHERE probability >= {float(settings.upper)!r})"
@@ -370,6 +366,19 @@ class _Backend:
     def row(self, sql: str) -> tuple[Any, ...]:
         return self.rows(sql)[0]
 
+    def load(self, wh: Warehouse, select: str, settings: MatchingSettings) -> None:
+        """The records of ``select`` (over the warehouse) as ``records``: standardized, with
+        one block key per blocking rule."""
+        raise NotImplementedError
+
+    def write(self, wh: Warehouse, target_sql: str) -> None:
+        """Create or replace the warehouse's ``target_sql`` from ``pairs``, in one statement."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Drop what this backend made."""
+        raise NotImplementedError
+
     def error(self, exc: BaseException) -> EngineError:
         """The one-line error for a failure of splink or of the engine."""
         return _engine_error(exc)
@@ -416,11 +425,28 @@ class _DuckDB(_Backend):
 
         return DuckDBAPI(connection=self.con)
 
-    def write(self, wh: Warehouse, target_sql: str, *, found: bool) -> None:
-        """Create or replace the target in one statement, from the pairs through Arrow."""
-        if not found:
-            _write_empty(wh, target_sql)
-            return
+    def load(self, wh: Warehouse, select: str, settings: MatchingSettings) -> None:
+        """Stream the records from the warehouse into this connection through Arrow."""
+        try:
+            wh.con.complete()  # a result left open by an earlier fetchone() would block sql()
+            reader = wh.con.sql(select).to_arrow_reader()
+            try:
+                self.con.register("__reader", reader)
+                # materialized first: a scan of the stream is not parallel, a table's is
+                self.con.execute("CREATE TABLE raw AS FROM __reader")
+                self.con.unregister("__reader")
+            finally:
+                reader.close()
+        except duckdb.Error as exc:
+            raise SourceError(
+                f"the records query failed: {_first_line(exc)}",
+                hint="run the query on its own to see which rows fail",
+            ) from exc
+        self.create("records", _standardized(self, "raw", settings))
+        self.con.execute("DROP TABLE raw")
+
+    def write(self, wh: Warehouse, target_sql: str) -> None:
+        """From the pairs through Arrow."""
         result = self.con.sql("SELECT * FROM pairs ORDER BY rid_l, rid_r").to_arrow_table()
         name = "__tagwise_match_pairs"
         wh.con.register(name, result)
@@ -429,30 +455,8 @@ class _DuckDB(_Backend):
         finally:
             wh.con.unregister(name)
 
-
-def _load_duckdb(
-    wh: Warehouse, con: duckdb.DuckDBPyConnection, select: str, settings: MatchingSettings
-) -> None:
-    """Stream the records from the warehouse into ``records`` of ``con``, standardized,
-    with one block key per blocking rule."""
-    try:
-        wh.con.complete()  # a result left open by an earlier fetchone() would block sql()
-        reader = wh.con.sql(select).to_arrow_reader()
-        try:
-            con.register("__reader", reader)
-            # materialized first: a scan of the stream is not parallel, a table's is
-            con.execute("CREATE TABLE raw AS FROM __reader")
-            con.unregister("__reader")
-        finally:
-            reader.close()
-    except duckdb.Error as exc:
-        raise SourceError(
-            f"the records query failed: {_first_line(exc)}",
-            hint="run the query on its own to see which rows fail",
-        ) from exc
-    backend = _DuckDB(con)
-    backend.create("records", _standardized(backend, "raw", settings))
-    con.execute("DROP TABLE raw")
+    def close(self) -> None:
+        self.con.close()
 
 
 class _Spark(_Backend):
@@ -475,13 +479,11 @@ class _Spark(_Backend):
         work.mkdir(parents=True, exist_ok=True)
 
     def replace(self, value: str, pattern: str, replacement: str) -> str:
-        java = re.sub(r"\\([pP])\{Han\}", r"\\\1{IsHan}", pattern)
         groups = re.sub(r"\\(\d)", r"$\1", replacement)
-        return f"regexp_replace({value}, {self.text(java)}, {self.text(groups)})"
+        return f"regexp_replace({value}, {self.text(_java(pattern))}, {self.text(groups)})"
 
     def matches(self, value: str, pattern: str) -> str:
-        java = re.sub(r"\\([pP])\{Han\}", r"\\\1{IsHan}", pattern)
-        return f"({value} RLIKE {self.text(java)})"
+        return f"({value} RLIKE {self.text(_java(pattern))})"
 
     def starts_with(self, value: str, prefix: str) -> str:
         return f"startswith({value}, {prefix})"
@@ -570,11 +572,8 @@ class _Spark(_Backend):
         self.folders["raw"] = folder
         self.create("records", _standardized(self, "raw", settings))
 
-    def write(self, wh: Warehouse, target_sql: str, *, found: bool) -> None:
-        """Create or replace the target from the pairs' Parquet files (no driver collect)."""
-        if not found:
-            _write_empty(wh, target_sql)
-            return
+    def write(self, wh: Warehouse, target_sql: str) -> None:
+        """From the pairs' Parquet files (no driver collect)."""
         files = lit(str(self.folders["pairs"] / "*.parquet"))
         wh.execute(
             f"CREATE OR REPLACE TABLE {target_sql} AS"
@@ -590,6 +589,11 @@ class _Spark(_Backend):
 
     def _temporary_views(self) -> set[str]:
         return {t.name for t in self.spark.catalog.listTables() if t.isTemporary}
+
+
+def _java(pattern: str) -> str:
+    """An RE2 pattern in Java's syntax: the Han script is ``\\p{IsHan}`` there."""
+    return re.sub(r"\\([pP])\{Han\}", r"\\\1{IsHan}", pattern)
 
 
 def _typed_pairs(relation: str) -> str:
