@@ -31,7 +31,6 @@ from tagwise.ingest.identity import (
     is_dirty,
     record_of,
     resolve,
-    touches_identity,
 )
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
@@ -258,7 +257,7 @@ class Workspace:
                     id=run_id,
                 )
             )
-        if any(touches_identity(s) for s in specs) and self.warehouse.has_table(*RECORDS):
+        if is_dirty(self.warehouse) and self.warehouse.has_table(*RECORDS):
             report.identity = self.resolve(progress=progress)
         self._clean_tmp()
         return report
@@ -337,7 +336,7 @@ class Workspace:
         shown = ", ".join(f"r.{ident(c)} AS {ident(f)}" for f, c in fields.items())
         record = (
             f"SELECT k.rid, k.customer_id{', ' + shown if shown else ''} "
-            f"FROM meta.customer_keys k JOIN {table('ident', 'records')} r "
+            f"FROM meta.customer_keys k JOIN {table(*RECORDS)} r "
             f"ON r.{ident(master.customer_key)} = k.customer_id"
         )
         cur = self.warehouse.execute(

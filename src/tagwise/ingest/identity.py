@@ -39,7 +39,14 @@ from typing import TYPE_CHECKING, Any
 
 from tagwise import __version__
 from tagwise.errors import EngineError, NotFound, SpecError
-from tagwise.spec.sources import ColumnType, GoldenSpec, SourceSpec, SourcesSpec, Survivorship
+from tagwise.spec.sources import (
+    MATCH_FIELDS,
+    ColumnType,
+    GoldenSpec,
+    SourceSpec,
+    SourcesSpec,
+    Survivorship,
+)
 from tagwise.store.sql import ident, lit, lit_list, table
 
 if TYPE_CHECKING:
@@ -57,6 +64,7 @@ __all__ = [
     "members",
     "record_of",
     "resolve",
+    "rows_table",
     "touches_identity",
 ]
 
@@ -169,16 +177,21 @@ def ensure_identity(wh: Warehouse, master: Callable[[], SourceSpec | None]) -> N
             wh.execute("DROP TABLE meta.tw_keys")
         if spec is not None and wh.has_table("src", spec.name) and not wh.has_table(*RECORDS):
             wh.execute(f"CREATE TABLE {table(*RECORDS)} AS SELECT * FROM {table('src', spec.name)}")
-            wh.execute("DELETE FROM ident.state")
-            wh.execute("INSERT INTO ident.state VALUES (TRUE)")
+            mark_dirty(wh)
         wh.execute("INSERT OR REPLACE INTO meta.layout VALUES ('identity', ?)", [_LAYOUT])
 
 
-def mark_dirty(wh: Warehouse) -> None:
+def mark_dirty(wh: Warehouse, *, dirty: bool = True) -> None:
     """Note that records or identifiers changed since the last resolution (call inside the
-    ingest's transaction)."""
+    ingest's transaction); ``dirty=False``: a resolution has caught up with them."""
     wh.execute("DELETE FROM ident.state")
-    wh.execute("INSERT INTO ident.state VALUES (TRUE)")
+    wh.execute("INSERT INTO ident.state VALUES (?)", [dirty])
+
+
+def rows_table(spec: SourceSpec) -> tuple[str, str]:
+    """Where a source's rows are: the customer master's are records (``src.<master>`` is
+    their golden record), the other sources' are ``src.<source>``."""
+    return RECORDS if spec.role == "customers" else ("src", spec.name)
 
 
 def is_dirty(wh: Warehouse) -> bool:
@@ -203,6 +216,13 @@ class _Context:
     settings: IdentitySettings
     root: Path
     """The workspace folder (``[engine] spark_work`` is relative to it)."""
+
+    @property
+    def name_column(self) -> str | None:
+        """The master's name column when names decide who shares an identifier (``None``:
+        no ``match_on`` name, or ``identity.name_distance`` is 0)."""
+        name = (self.master.match_on or {}).get("name")
+        return name if self.settings.name_distance else None
 
 
 def resolve(
@@ -271,8 +291,7 @@ def resolve(
             wh.execute(f"DELETE FROM {_MATCHED}")
             wh.execute(f"INSERT INTO {_MATCHED} VALUES (?)", [fingerprint])
         _count(ctx, report)
-        wh.execute("DELETE FROM ident.state")
-        wh.execute("INSERT INTO ident.state VALUES (FALSE)")
+        mark_dirty(wh, dirty=False)
         clock.done()
         report.seconds = round(time.perf_counter() - started, 3)
         wh.execute(
@@ -327,9 +346,8 @@ class _Clock:
 def _records(ctx: _Context) -> None:
     """``tw_rec``: every record with its rid, current cid and the conflict columns."""
     conflict = "".join(f", r.{ident(c)}" for c in ctx.settings.conflict_columns)
-    name = (ctx.master.match_on or {}).get("name")
-    if name is not None and ctx.settings.name_distance:
-        conflict += f", replace(CAST(r.{ident(name)} AS VARCHAR), ' ', '') AS tw_name"
+    if ctx.name_column is not None:
+        conflict += f", replace(CAST(r.{ident(ctx.name_column)} AS VARCHAR), ' ', '') AS tw_name"
     ctx.wh.execute(
         f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT k.rid, k.cid AS old_cid, "
         f"k.customer_id{conflict} FROM {table(*RECORDS)} r "
@@ -344,9 +362,10 @@ def _identifiers(ctx: _Context) -> None:
     for spec in ctx.sources.sources.values():
         if not spec.identity or spec.customer_key is None:
             continue
-        relation = table(*RECORDS) if spec.role == "customers" else table("src", spec.name)
-        if spec.role != "customers" and not wh.has_table("src", spec.name):
+        schema, name = rows_table(spec)
+        if not wh.has_table(schema, name):
             continue
+        relation = table(schema, name)
         for column, kind in spec.identity.items():
             value = _standard(spec, column)
             wh.execute(
@@ -392,7 +411,7 @@ def _groups(ctx: _Context) -> None:
         f"FROM tw_ids i JOIN tw_rec r ON r.rid = i.rid WHERE list_contains({strong}, i.type) "
         f"GROUP BY i.type, i.value HAVING count(DISTINCT i.rid) > 1)"
     )
-    if "tw_name" in {c for c, _ in wh.columns("tw_rec")}:
+    if ctx.name_column is not None:  # _records added tw_name
         # two names further apart than a typo: different people (a family phone whose
         # members' birthdays are missing); groups under the cap are small, so pairs are few
         distance = int(s.name_distance)
@@ -426,14 +445,14 @@ def _match(ctx: _Context, settings: Settings) -> tuple[float | None, str | None,
     fields = ", ".join(
         f"r.{ident(column)} AS {ident(name)}" for name, column in ctx.master.match_on.items()
     )
-    missing = [f for f in ("name", "birthday", "city", "address") if f not in ctx.master.match_on]
+    missing = [f for f in MATCH_FIELDS if f not in ctx.master.match_on]
     nulls = "".join(f", NULL AS {ident(f)}" for f in missing)
     records = (
         f"SELECT k.rid, {fields}{nulls} FROM {table(*RECORDS)} r "
         f"JOIN meta.customer_keys k ON k.customer_id = r.{ident(ctx.key)}"
     )
     digest = wh.scalar(
-        "SELECT count(*) || ':' || coalesce(bit_xor(hash(rid, name, birthday, city, address)), 0) "
+        f"SELECT count(*) || ':' || coalesce(bit_xor(hash(rid, {', '.join(MATCH_FIELDS)})), 0) "
         f"FROM ({records})"
     )
     fingerprint = f"{digest}|{matching.model_dump_json()}|{__version__}"

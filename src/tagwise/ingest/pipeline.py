@@ -20,14 +20,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagwise.errors import EngineError
-from tagwise.ingest.identity import RECORDS, mark_dirty, touches_identity
+from tagwise.ingest.identity import mark_dirty, rows_table, touches_identity
 from tagwise.ingest.normalize import ColumnPlan, column_plan
 from tagwise.ingest.sources import REJECTS_TABLE, Staged, stage_source
 from tagwise.spec.sources import SourceSpec
 from tagwise.store.sql import ident, lit, table
 from tagwise.store.warehouse import Warehouse
 
-__all__ = ["NEW_PREFIX", "IngestContext", "SourceReport", "ingest_source"]
+__all__ = ["NEW_PREFIX", "REASON_KIND", "IngestContext", "SourceReport", "ingest_source"]
+
+REASON_KIND = "coalesce(\"column\" || ': ', '') || split_part(reason, ' (first at', 1)"
+"""SQL of a quarantine row's reason without its detail (``SourceReport.reasons`` counts
+them by it; ``tagwise quality`` too)."""
 
 NEW_PREFIX = "__new__"
 """Name prefix of a source table being built; such a table is scratch, never data."""
@@ -73,7 +77,7 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
     staged = stage_source(wh, spec, data_dir=ctx.data_dir, root=ctx.root)
     plans = _plans(spec, staged, ctx.country_code)
     report = SourceReport(name=spec.name, files=staged.files, read=staged.read)
-    schema, name = _target(spec)
+    schema, name = rows_table(spec)
     new = table(schema, NEW_PREFIX + name)
     _step(ctx, f"{spec.name}: validating {staged.staged_rows:,} rows")
     # Built outside the transaction: DuckDB writes a large table much faster in its own
@@ -92,12 +96,6 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
             mark_dirty(wh)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
-
-
-def _target(spec: SourceSpec) -> tuple[str, str]:
-    """Where a source's rows go: the customer master's records are resolved into customers
-    (``src.<master>`` is then their golden record); other sources go to ``src.<source>``."""
-    return RECORDS if spec.role == "customers" else ("src", spec.name)
 
 
 def _step(ctx: IngestContext, message: str) -> None:
@@ -246,7 +244,7 @@ def _swap(wh: Warehouse, spec: SourceSpec, new: str) -> None:
     )
     for column in _BOOKKEEPING:
         wh.execute(f"ALTER TABLE {new} DROP COLUMN {ident(column)}")
-    schema, name = _target(spec)
+    schema, name = rows_table(spec)
     wh.execute(f"DROP TABLE IF EXISTS {table(schema, name)}")
     wh.execute(f"ALTER TABLE {new} RENAME TO {ident(name)}")
 
@@ -275,10 +273,10 @@ def _quarantine(
 
 
 def _count(wh: Warehouse, spec: SourceSpec, report: SourceReport) -> None:
-    report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table(*_target(spec))}"))
+    report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table(*rows_table(spec))}"))
     rows = wh.rows(
-        "SELECT coalesce(\"column\" || ': ', '') || split_part(reason, ' (first at', 1) AS kind, "
-        "count(*) FROM meta.quarantine WHERE source = ? GROUP BY kind ORDER BY 2 DESC, 1",
+        f"SELECT {REASON_KIND} AS kind, count(*) FROM meta.quarantine WHERE source = ? "
+        "GROUP BY kind ORDER BY 2 DESC, 1",
         [spec.name],
     )
     report.reasons = {str(kind): int(count) for kind, count in rows}

@@ -26,7 +26,8 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tagwise.ingest.identity import RECORDS, is_dirty
+from tagwise.ingest.identity import RECORDS, is_dirty, rows_table
+from tagwise.ingest.pipeline import REASON_KIND
 from tagwise.spec.sources import SourceSpec, SourcesSpec
 from tagwise.store.sql import ident, lit_list, table
 
@@ -39,8 +40,6 @@ __all__ = ["TOP_CAPPED", "mask_identifier", "quality_report"]
 TOP_CAPPED = 5
 """How many capped identifier values the report lists (largest first)."""
 
-_REASON_KIND = "coalesce(\"column\" || ': ', '') || split_part(reason, ' (first at', 1)"
-"""A quarantine row's reason without its detail, as ``SourceReport.reasons`` counts it."""
 _CAP_KIND = r"regexp_replace(regexp_replace(reason, ' \([^)]*\)$', ''), '[0-9]+', 'N', 'g')"
 """A cap reason without its numbers: ``shared by N records``, ``records disagree on …``."""
 _TEXT_TYPES = ("VARCHAR", "TEXT", "STRING")
@@ -101,7 +100,7 @@ def _rejections(wh: Warehouse) -> dict[str, list[tuple[str | None, str, int, int
     if not wh.has_table("meta", "quarantine"):
         return found
     rows = wh.rows(
-        f'SELECT source, "column", {_REASON_KIND} AS kind, count(*), '
+        f'SELECT source, "column", {REASON_KIND} AS kind, count(*), '
         "count(*) FILTER (WHERE reason LIKE 'duplicate key%') FROM meta.quarantine "
         "GROUP BY ALL ORDER BY 1, 4 DESC, 3"
     )
@@ -115,7 +114,7 @@ def _rejections(wh: Warehouse) -> dict[str, list[tuple[str | None, str, int, int
 def _source(
     wh: Warehouse, spec: SourceSpec, rejections: list[tuple[str | None, str, int, int]]
 ) -> dict[str, Any]:
-    schema, name = RECORDS if spec.role == "customers" else ("src", spec.name)
+    schema, name = rows_table(spec)
     ingested = wh.has_table(schema, name)
     filled: dict[str, int] = {}
     loaded = 0
