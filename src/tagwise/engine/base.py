@@ -51,9 +51,6 @@ class Engine(ABC):
     semantics (the Python back-end), with the reason: the engine's declared gaps
     (docs/engines.md). The differential tests read this table; a gap that closes fails
     them until it is removed here."""
-    shares_warehouse: ClassVar[bool] = False
-    """Whether the engine runs inside the warehouse's own DuckDB connection (results need no
-    copy and the profile snapshot is the warehouse's Parquet file)."""
 
     def render(self, node: exp.Expr) -> str:
         """SQL text of a tree in this engine's dialect, after :meth:`rewrite`."""
@@ -131,9 +128,9 @@ def logical_table(
         return node
     relation = source(node.name)
     spec = sources.sources.get(node.name)
-    key = spec.customer_key if spec is not None else None
-    if spec is None or key is None:
+    if spec is None or spec.customer_key is None:
         return relation.as_(name)
+    key = spec.customer_key
     star = exp.Column(this=exp.Star(), table=exp.to_identifier("s", quoted=True))
     on: exp.Expr = exp.EQ(
         this=exp.column("customer_id", table="k", quoted=True),

@@ -26,7 +26,6 @@ class DuckDBEngine(Engine):
 
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
-    shares_warehouse: ClassVar[bool] = True
 
     def __init__(self, wh: Warehouse) -> None:
         self.wh = wh

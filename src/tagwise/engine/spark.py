@@ -57,6 +57,10 @@ _SPARK_TYPES = {
     "timestamp": "TIMESTAMP_NTZ",
 }
 """Spark type of each declared column type (CSV sources are read with these)."""
+_MEMORY_HINT = (
+    'give Spark more memory: `[engine] spark_conf = {"spark.driver.memory" = "4g"}` with a '
+    "local[N] master (the driver runs the tasks), spark.executor.memory on a cluster"
+)
 
 
 class SparkEngine(Engine):
@@ -295,16 +299,11 @@ def spark_error(what: str, exc: BaseException) -> EngineError:
         lines = lines[1:]
     cause = lines[0][:500] if lines else type(exc).__name__
     prefix = f"{what}: " if what else ""
-    if "OutOfMemoryError" in text or "Java heap space" in text:
+    heap = "OutOfMemoryError" in text or "Java heap space" in text
+    if heap:
         cause = "Spark ran out of memory (java.lang.OutOfMemoryError: Java heap space)"
-    elif "Not enough memory" not in text:
-        return EngineError(f"{prefix}{cause}")
-    return EngineError(
-        f"{prefix}{cause}",
-        hint='give Spark more memory: `[engine] spark_conf = {"spark.driver.memory" = "4g"}` '
-        "with a local[N] master (the driver runs the tasks), spark.executor.memory on a "
-        "cluster",
-    )
+    memory = heap or "Not enough memory" in text
+    return EngineError(f"{prefix}{cause}", hint=_MEMORY_HINT if memory else None)
 
 
 def _similarity_jar() -> str | None:
