@@ -20,16 +20,19 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tagwise.engine.base import Engine
 from tagwise.engine.duckdb import DuckDBEngine
 from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
 from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
-from tagwise.specs import Specs, source_tables
+from tagwise.specs import Specs
 from tagwise.store.catalog import Catalog, SpecVersion
 from tagwise.store.history import RunTag, computed_tags, ensure_tables, swap_values, tag_ids
 from tagwise.store.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from tagwise.engine.rules import TagPlan
 
 __all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
 
@@ -97,7 +100,7 @@ def select_tags(
         chosen = set(due_tags(active.values(), last, now))
     else:
         chosen = {c for c, t in active.items() if t.refresh is not Refresh.MANUAL}
-    needed = _with_dependencies(chosen, active, specs)
+    needed = _with_dependencies(chosen, specs)
     return [t for c, t in active.items() if c in needed]
 
 
@@ -127,13 +130,17 @@ def _tags(specs: Specs) -> TagsSpec:
     return specs.tags
 
 
-def _with_dependencies(chosen: set[str], active: Mapping[str, TagSpec], specs: Specs) -> set[str]:
-    from tagwise.engine.rules import dependencies  # noqa: PLC0415
+def _plan(specs: Specs) -> TagPlan:
+    if specs.plan is None:  # load_specs sets it when the specs have no errors
+        raise SpecError("the tags have errors; run `tagwise lint` to see them")
+    return specs.plan
+
+
+def _with_dependencies(chosen: set[str], specs: Specs) -> set[str]:
+    plan = _plan(specs)  # checked once when the specs loaded: no parsing again
 
     def reads(code: str) -> Iterable[str]:
-        if specs.plan is not None and code in specs.plan.tags:  # checked: no parsing again
-            return specs.plan.tags[code].depends_on
-        return dependencies(active[code], set(active))
+        return plan.tags[code].depends_on
 
     closed = set(chosen)
     frontier = list(chosen)
@@ -217,8 +224,8 @@ def _execute(
     report: RunReport,
     progress: Callable[[str], None] | None,
 ) -> None:
-    from tagwise.engine.features import profile_schema, profile_select  # noqa: PLC0415
-    from tagwise.engine.rules import evaluate_tags, plan_tags  # noqa: PLC0415
+    from tagwise.engine.features import profile_select  # noqa: PLC0415
+    from tagwise.engine.rules import evaluate_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")
@@ -226,15 +233,7 @@ def _execute(
     step = progress or (lambda _m: None)
     started = time.perf_counter()
     step("features: building the profile")
-    if specs.plan is not None:  # the specs were checked: the rules need no second check
-        plan = specs.plan.only([t.code for t in tags])
-    else:
-        plan = plan_tags(
-            list(tags),
-            profile_schema(specs.features, specs.sources),
-            locate=_tags(specs).where,
-            sources=source_tables(specs.sources),
-        )
+    plan = _plan(specs).only([t.code for t in tags])  # checked: no second check
     engine.prepare(wh, specs.sources)
     query = profile_select(
         specs.features, specs.sources, as_of=report.as_of, attributes=plan.reads()
