@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from tagwise.demo import vocab
 from tagwise.demo.arrays import IntArray, below, join, pick, texts
-from tagwise.demo.identities import FUZZY, Links
+from tagwise.demo.identities import FUZZY, Links, respell
 
 STYLES = ("canonical", "spaced", "full_width", "no_district", "spaced_numbers", "no_district_wide")
 """How an address is spelled; `address_styles` draws one per row."""
@@ -112,12 +112,8 @@ def _pieces() -> _Pieces:
 
 def address_styles(rng: np.random.Generator, links: Links) -> IntArray:
     """A spelling per row; a fuzzy extra account spells its address unlike the linked one."""
-    n = len(links.link)
-    style = pick(rng, _STYLE_SHARES, n)
-    for extra in (links.second, links.third):
-        fuzzy = extra[links.link[extra] == FUZZY]
-        shift = 1 + below(rng, len(STYLES) - 1, len(fuzzy))
-        style[fuzzy] = (style[links.linked[fuzzy]] + shift) % len(STYLES)
+    style = pick(rng, _STYLE_SHARES, len(links.link))
+    respell(rng, style, links, FUZZY, len(STYLES))
     return style
 
 

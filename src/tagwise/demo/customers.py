@@ -14,7 +14,6 @@ from tagwise.demo.arrays import (
     STR,
     BoolArray,
     IntArray,
-    below,
     full_width,
     identifiers,
     join,
@@ -28,7 +27,7 @@ from tagwise.demo.arrays import (
 )
 from tagwise.demo.faults import Fault
 from tagwise.demo.formats import csv_bytes, write_csv
-from tagwise.demo.identities import EMAIL, FUZZY, MINI_PROGRAM, PHONE, Links
+from tagwise.demo.identities import EMAIL, FUZZY, MINI_PROGRAM, PHONE, respell
 from tagwise.demo.population import Population
 from tagwise.demo.timeline import (
     DAY_S,
@@ -151,23 +150,10 @@ def _phone_texts(rng: np.random.Generator, pop: Population) -> pa.Array:
         join("86", s),
     )
     fmt = pick(rng, np.array([0.62, 0.1, 0.1, 0.07, 0.04, 0.06, 0.01]), n)
-    _respell(rng, fmt, pop.links, PHONE, len(forms))
+    respell(rng, fmt, pop.links, PHONE, len(forms))
     text = pc.choose(pa.array(np.minimum(fmt, len(forms) - 1)), *forms)
     wide = np.flatnonzero(fmt == len(forms))
     return pc.replace_with_mask(text, pa.array(row_mask(n, wide)), full_width(s.take(wide)))
-
-
-def _respell(rng: np.random.Generator, style: IntArray, links: Links, link: int, k: int) -> None:
-    """Give extra accounts linked by `link` another of the first `k` styles than their target.
-
-    The targets keep to those `k` styles. Second accounts go first, as third accounts may
-    link to them.
-    """
-    for extra in (links.second, links.third):
-        x = extra[links.link[extra] == link]
-        target = links.linked[x]
-        style[target] = np.minimum(style[target], k - 1)
-        style[x] = (style[target] + 1 + below(rng, k - 1, len(x))) % k
 
 
 def _emails(rng: np.random.Generator, pop: Population, pinyin: pa.Array) -> pa.Array:
@@ -192,7 +178,7 @@ def _emails(rng: np.random.Generator, pop: Population, pinyin: pa.Array) -> pa.A
     title = pc.utf8_title(base)
     forms = (base, title, pc.utf8_upper(base), join(" ", base, " "), join(title, " "))
     style = pick(rng, np.array([0.85, 0.06, 0.03, 0.04, 0.02]), n)
-    _respell(rng, style, pop.links, EMAIL, len(forms))
+    respell(rng, style, pop.links, EMAIL, len(forms))
     return pc.choose(pa.array(style, mask=pop.identity.email < 0), *forms)
 
 

@@ -245,6 +245,19 @@ def assign_identifiers(
     )
 
 
+def respell(rng: np.random.Generator, style: IntArray, links: Links, link: int, k: int) -> None:
+    """Give extra accounts linked by `link` another of the first `k` styles than their target.
+
+    The targets keep to those `k` styles. Second accounts go first, as third accounts may
+    link to them.
+    """
+    for extra in (links.second, links.third):
+        x = extra[links.link[extra] == link]
+        target = links.linked[x]
+        style[target] = np.minimum(style[target], k - 1)
+        style[x] = (style[target] + 1 + below(rng, k - 1, len(x))) % k
+
+
 def family_members(traps: Traps) -> tuple[IntArray, IntArray]:
     """The rows of family members other than the head, and the head of each."""
     member = traps.family[:, 1:] >= 0
