@@ -68,14 +68,10 @@ class PostgresEngine(Engine):
     def _functions(self) -> None:
         """What PostgreSQL lacks, in Tagwise's own schema (on the session's search path):
         ``%`` of doubles (the language's ``%`` is C ``fmod``; PostgreSQL has it for integers
-        and numeric only), computed in numeric, exact to the double's 15 significant digits."""
+        and numeric only), computed in numeric, exact to the double's 15 significant digits.
+        Created once per database (no DDL, so no CREATE right, on later connections); the
+        schema joins the session's search path once."""
         own = _q(self.own)
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {own}")
-        self.execute(
-            f"CREATE OR REPLACE FUNCTION {own}.tw_fmod(a double precision, b double precision) "
-            "RETURNS double precision LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE "
-            "AS $$ SELECT CAST(CAST(a AS numeric) % CAST(b AS numeric) AS double precision) $$"
-        )
         exists = self.execute(
             "SELECT count(*) FROM pg_operator o JOIN pg_namespace n ON n.oid = o.oprnamespace "
             "WHERE n.nspname = %s AND o.oprname = '%%' "
@@ -83,15 +79,23 @@ class PostgresEngine(Engine):
             [self.own],
         ).fetchone()[0]
         if not exists:
+            self.execute(f"CREATE SCHEMA IF NOT EXISTS {own}")
+            self.execute(
+                f"CREATE OR REPLACE FUNCTION {own}.tw_fmod(a double precision, "
+                "b double precision) RETURNS double precision LANGUAGE sql IMMUTABLE STRICT "
+                "PARALLEL SAFE AS $$ SELECT CAST(CAST(a AS numeric) % CAST(b AS numeric) "
+                "AS double precision) $$"
+            )
             self.execute(
                 f"CREATE OPERATOR {own}.% (LEFTARG = double precision, "
                 f"RIGHTARG = double precision, FUNCTION = {own}.tw_fmod)"
             )
-        self.execute(
-            "SELECT set_config('search_path', current_setting('search_path') || ', ' || "
-            "quote_ident(%s), false)",
-            [self.own],
-        )
+        if self.own not in self.execute("SELECT current_schemas(false)").fetchone()[0]:
+            self.execute(
+                "SELECT set_config('search_path', current_setting('search_path') || ', ' || "
+                "quote_ident(%s), false)",
+                [self.own],
+            )
 
     @classmethod
     def connect(cls, settings: EngineSettings) -> PostgresEngine:
@@ -162,8 +166,7 @@ class PostgresEngine(Engine):
 
     def prepare(self, wh: Warehouse, sources: SourcesSpec) -> None:
         """Publish the warehouse's new customer keys; check every source table exists."""
-        self.spec = sources
-        self.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(self.own)}")
+        self.spec = sources  # Tagwise's own schema exists: the constructor made it
         self._publish_keys(wh)
         missing = [
             name
@@ -216,14 +219,13 @@ class PostgresEngine(Engine):
             f"WHERE rid <= {highest} AND rid IN (SELECT rid FROM ident.events "
             f"WHERE resolution_id > {published})"
         )
-        if int(wh.scalar(f"SELECT count(*) FROM ({changed})")):
-            self.execute("CREATE TEMP TABLE IF NOT EXISTS tw_moved (customer_id TEXT, cid INTEGER)")
-            self.execute("TRUNCATE tw_moved")
-            self._copy_in(wh, changed, "tw_moved (customer_id, cid)")
-            self.execute(
-                f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "
-                "WHERE k.customer_id = m.customer_id"
-            )
+        self.execute("CREATE TEMP TABLE IF NOT EXISTS tw_moved (customer_id TEXT, cid INTEGER)")
+        self.execute("TRUNCATE tw_moved")
+        self._copy_in(wh, changed, "tw_moved (customer_id, cid)")  # often no rows
+        self.execute(
+            f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "
+            "WHERE k.customer_id = m.customer_id"
+        )
         latest = int(wh.scalar("SELECT coalesce(max(resolution_id), 0) FROM ident.resolutions"))
         self.execute(f"DELETE FROM {own}.keys_state")
         self.execute(f"INSERT INTO {own}.keys_state VALUES ({latest})")
