@@ -365,15 +365,18 @@ def _identifiers(ctx: _Context) -> None:
         schema, name = rows_table(spec)
         if not wh.has_table(schema, name):
             continue
-        relation = table(schema, name)
-        for column, kind in spec.identity.items():
-            value = _standard(spec, column)
-            wh.execute(
-                f"INSERT INTO tw_ids SELECT DISTINCT k.rid, {lit(kind)}, v, {lit(spec.name)} "
-                f"FROM (SELECT {ident(spec.customer_key)} AS key, {value} AS v "
-                f"FROM {relation}) s JOIN meta.customer_keys k ON k.customer_id = s.key "
-                "WHERE v IS NOT NULL AND v <> ''"
-            )
+        key = ident(spec.customer_key)
+        values = " UNION ALL ".join(
+            f"SELECT {key} AS key, {lit(kind)} AS type, {_standard(spec, column)} AS v "
+            f"FROM {table(schema, name)}"
+            for column, kind in spec.identity.items()
+        )
+        # every identity column of the source, joined to the keys once
+        wh.execute(
+            f"INSERT INTO tw_ids SELECT DISTINCT k.rid, s.type, s.v, {lit(spec.name)} "
+            f"FROM ({values}) s JOIN meta.customer_keys k ON k.customer_id = s.key "
+            "WHERE s.v IS NOT NULL AND s.v <> ''"
+        )
 
 
 def _standard(spec: SourceSpec, column: str) -> str:
