@@ -339,20 +339,16 @@ class Workspace:
             f"FROM meta.customer_keys k JOIN {table(*RECORDS)} r "
             f"ON r.{ident(master.customer_key)} = k.customer_id"
         )
-        cur = self.warehouse.execute(
-            f"WITH rec AS ({record}) SELECT q.probability, l.*, r.* FROM ident.review q "
-            "JOIN rec l ON l.rid = q.rid_l JOIN rec r ON r.rid = q.rid_r "
-            f"ORDER BY q.probability DESC, q.rid_l, q.rid_r LIMIT {int(limit)}"
+        order = "ORDER BY q.probability DESC, q.rid_l, q.rid_r"
+        rows = self.warehouse.rows(
+            # the page of pairs first, then their records; a table alias is a struct (dict)
+            f"WITH rec AS ({record}), q AS (SELECT * FROM ident.review q {order} "
+            f"LIMIT {int(limit)}) SELECT q.probability, l, r FROM q "
+            f"JOIN rec l ON l.rid = q.rid_l JOIN rec r ON r.rid = q.rid_r {order}"
         )
-        width = 2 + len(fields)
-        names = [d[0] for d in cur.description][1 : 1 + width]
         return [
-            {
-                "probability": float(row[0]),
-                "left": dict(zip(names, row[1 : 1 + width], strict=True)),
-                "right": dict(zip(names, row[1 + width :], strict=True)),
-            }
-            for row in cur.fetchall()
+            {"probability": float(probability), "left": left, "right": right}
+            for probability, left, right in rows
         ]
 
     def _after_decision(self, ids: list[int], *, recompute: bool) -> dict[str, Any]:
