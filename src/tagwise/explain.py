@@ -65,14 +65,12 @@ def _lineage(ws: Workspace, cid: int) -> dict[str, str]:
 
 def _identity_history(ws: Workspace, cid: int) -> list[dict[str, Any]]:
     """Merges, splits and moves that involved this customer's records or its cid."""
-    cur = ws.warehouse.execute(
+    return ws.warehouse.dicts(
         "SELECT e.resolution_id AS resolution, e.happened_at AS at, e.customer_id AS record, "
         "e.kind, e.old_cid, e.new_cid, e.reason FROM ident.events e "
         "WHERE e.new_cid = ? OR e.old_cid = ? ORDER BY e.resolution_id, e.rid",
         [cid, cid],
     )
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 class _Explainer:
@@ -102,13 +100,10 @@ class _Explainer:
         """The customer's row of ``schema.name``, or {} when there is none."""
         if not self.ws.warehouse.has_table(schema, name):
             return {}
-        result = self.ws.warehouse.execute(
+        found = self.ws.warehouse.dicts(
             f"SELECT * FROM {table(schema, name)} WHERE cid = ?", [self.cid]
         )
-        found = result.fetchone()
-        if found is None:
-            return {}
-        return dict(zip([d[0] for d in result.description], found, strict=True))
+        return found[0] if found else {}
 
     def profile(self, run_id: int) -> dict[str, Any]:
         """The customer's row of a run's profile snapshot (cached)."""

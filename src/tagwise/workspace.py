@@ -622,13 +622,11 @@ class Workspace:
     def quarantine(self, source: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
         """Rejected rows with their file, line, column, raw value and reason."""
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
-        rows = self.warehouse.execute(
+        return self.warehouse.dicts(
             f'SELECT source, file, line, "column", raw_value, reason, problems, record '
             f"FROM meta.quarantine {where} ORDER BY source, file, line LIMIT {int(limit)}",
             params,
         )
-        names = [d[0] for d in rows.description]
-        return [dict(zip(names, r, strict=True)) for r in rows.fetchall()]
 
     def quality(self, names: Sequence[str] | None = None) -> dict[str, Any]:
         """The data quality report of the sources (all by default) and of identity

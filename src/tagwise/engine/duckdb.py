@@ -74,11 +74,8 @@ class DuckDBEngine(Engine):
             sql, params = f"SELECT * FROM {table('snap', f'profile_{run_id}')} WHERE cid = ?", [cid]
         else:
             return {}
-        result = self.wh.execute(sql, params)
-        found = result.fetchone()
-        if found is None:
-            return {}
-        return dict(zip([d[0] for d in result.description], found, strict=True))
+        found = self.wh.dicts(sql, params)
+        return found[0] if found else {}
 
     def drop_snapshot(self, run_id: int) -> None:
         self.wh.snapshot_path(run_id).unlink(missing_ok=True)

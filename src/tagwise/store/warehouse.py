@@ -97,6 +97,12 @@ class Warehouse:
         """Run a query and fetch all rows."""
         return self.execute(sql, params).fetchall()
 
+    def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
+        """Run a query and fetch all rows as dicts keyed by column name."""
+        result = self.execute(sql, params)
+        names = [d[0] for d in result.description]
+        return [dict(zip(names, row, strict=True)) for row in result.fetchall()]
+
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a query returning one value."""
         row = self.execute(sql, params).fetchone()
