@@ -770,3 +770,13 @@ def test_formatting_noise_is_present(customers: pd.DataFrame) -> None:
     store = customers.注册渠道 == "线下门店"
     assert customers.loc[store, "会员卡号"].str.fullmatch(r"M\d{10}").all()
     assert customers.loc[~store, "会员卡号"].isna().mean() > 0.9
+
+
+def test_the_cli_mirrors_the_generator_constants() -> None:
+    """The CLI repeats a few constants to start without numpy; they must stay the same."""
+    from tagwise.cli.commands import workspace as cli  # noqa: PLC0415
+    from tagwise.demo import generate as gen  # noqa: PLC0415
+
+    assert cli.DEFAULT_DEMO_DUPLICATES == gen.DEFAULT_DUPLICATES
+    assert cli.MAX_DEMO_DUPLICATES == gen.MAX_DUPLICATES
+    assert cli.DEMO_AS_OF == gen.DEMO_AS_OF

@@ -22,6 +22,8 @@ __all__ = ["register"]
 DEFAULT_DEMO_CUSTOMERS = 20_000
 DEFAULT_DEMO_DUPLICATES = 0.02
 """tagwise.demo.generate.DEFAULT_DUPLICATES, without importing numpy."""
+MAX_DEMO_DUPLICATES = 0.3
+"""tagwise.demo.generate.MAX_DUPLICATES, without importing numpy."""
 DEMO_AS_OF = date(2026, 11, 1)
 """The demo data's as-of date (tagwise.demo.generate.DEMO_AS_OF, without importing numpy)."""
 
@@ -37,7 +39,7 @@ def init(  # noqa: PLR0917 (Typer: one parameter per option)
         typer.Option(
             help="Share of demo customer rows that are extra accounts of a person (with --demo).",
             min=0.0,
-            max=0.3,
+            max=MAX_DEMO_DUPLICATES,
         ),
     ] = DEFAULT_DEMO_DUPLICATES,
     catalog_url: Annotated[
@@ -73,7 +75,7 @@ def demo(
             help="Share of customer rows that are extra accounts of a person who already has "
             "one (linked by phone, email, WeChat UnionID or only fuzzily).",
             min=0.0,
-            max=0.3,
+            max=MAX_DEMO_DUPLICATES,
         ),
     ] = DEFAULT_DEMO_DUPLICATES,
     force: Annotated[
