@@ -588,13 +588,11 @@ def _golden(ctx: _Context) -> None:
         f"CREATE OR REPLACE TEMP TABLE tw_members AS {member} "
         "WHERE m.new_cid IN (SELECT cid FROM tw_multi)"
     )
-    picks: list[str] = []
+    attributes = [c for c in columns if c not in (key, "_file", "_line")]
+    picks = [f"arg_min({ident(c)}, rid) AS {ident(c)}" for c in columns if c not in attributes]
     lineage: list[str] = []
-    for column in columns:
+    for column in attributes:
         name = ident(column)
-        if column == key or column in ("_file", "_line"):
-            picks.append(f"arg_min({name}, rid) AS {name}")
-            continue
         rule = golden.rule(column)
         order = (
             f"(-{ident('#' + column)}, rid)"
@@ -605,11 +603,7 @@ def _golden(ctx: _Context) -> None:
         lineage.append(
             f"arg_min(rid, {order}) FILTER (WHERE {name} IS NOT NULL) AS {ident('@' + column)}"
         )
-    frequent = [
-        c
-        for c in columns
-        if c not in (key, "_file", "_line") and golden.rule(c) is Survivorship.MOST_FREQUENT
-    ]
+    frequent = [c for c in attributes if golden.rule(c) is Survivorship.MOST_FREQUENT]
     source = "tw_members m"
     for column in frequent:
         name = ident(column)
@@ -630,7 +624,6 @@ def _golden(ctx: _Context) -> None:
         "WHERE m.new_cid NOT IN (SELECT cid FROM tw_multi) "
         f"UNION ALL SELECT cid, {listed} FROM tw_gold"
     )
-    attributes = [c for c in columns if c not in (key, "_file", "_line")]
     if attributes:
         unpivot = " UNION ALL ".join(
             f"SELECT cid, {lit(c)} AS attribute, {ident('@' + c)} AS rid FROM tw_gold "
