@@ -15,7 +15,6 @@ from tagwise.errors import TagwiseError
 from tagwise.ingest.identity import members, record_of
 from tagwise.spec.tags import TagKind, TagSpec
 from tagwise.specs import Specs, source_tables
-from tagwise.store.history import changes_sql
 from tagwise.store.sql import table
 
 if TYPE_CHECKING:
@@ -226,10 +225,7 @@ class _Explainer:
         """Current values as expressions read them (quantile and SQL tags are not
         re-computed per customer): a multi tag is the list of its values."""
         if self._set_based is None:
-            rows = self.ws.warehouse.rows(
-                "SELECT tag, value, score FROM tags.current WHERE cid = ? ORDER BY tag, value",
-                [self.cid],
-            )
+            rows = [(v.tag, v.value, v.score) for v in self.ws.tag_store.current(cid=self.cid)]
             kinds = {c: t.kind for c, t in self.specs.tags.tags.items()} if self.specs.tags else {}
             out: dict[str, Any] = {}
             for tag, value, score in rows:
@@ -242,27 +238,33 @@ class _Explainer:
 
 
 def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]:
-    if as_of is None:
-        sql = (
-            "SELECT tag, value, score, source, version, run_id, valid_from, locked, "
-            "shadow_value FROM tags.current WHERE cid = ? ORDER BY tag, value"
+    store = ws.tag_store
+    found = store.current(cid=cid) if as_of is None else store.as_of(as_of, cid=cid)
+    return [
+        dict(
+            zip(
+                _VALUE_KEYS,
+                (
+                    *(v.tag, v.value, v.score, v.source, v.version, v.run_id, v.since),
+                    *(v.locked, v.shadow_value),
+                ),
+                strict=True,
+            )
         )
-        params: list[Any] = [cid]
-    else:
-        sql = (
-            "SELECT tag, value, score, source, version, run_id, valid_from, FALSE, NULL "
-            "FROM tags.history WHERE cid = ? AND valid_from <= ? AND "
-            "(valid_to IS NULL OR valid_to > ?) ORDER BY tag, value"
-        )
-        params = [cid, as_of, as_of]
-    return [dict(zip(_VALUE_KEYS, r, strict=True)) for r in ws.warehouse.rows(sql, params)]
+        for v in found
+    ]
 
 
 def _changes(ws: Workspace, cid: int, limit: int = 20) -> list[dict[str, Any]]:
-    rows = ws.warehouse.rows(
-        "SELECT run_id, as_of, tag, old_value, new_value, old_score, new_score "
-        f"FROM ({changes_sql(cid=cid)}) ORDER BY run_id DESC, tag, new_value LIMIT ?",
-        [limit],
-    )
-    keys = ("run", "as_of", "tag", "old", "new", "old_score", "new_score")
-    return [dict(zip(keys, r, strict=True)) for r in rows]
+    return [
+        {
+            "run": c.run_id,
+            "as_of": c.as_of,
+            "tag": c.tag,
+            "old": c.old_value,
+            "new": c.new_value,
+            "old_score": c.old_score,
+            "new_score": c.new_score,
+        }
+        for c in ws.tag_store.changes(cid=cid, limit=limit)
+    ]

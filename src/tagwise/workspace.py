@@ -37,8 +37,10 @@ from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourceSpec, SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor, resolve_url
-from tagwise.store.history import changes_sql, ensure_tables
+from tagwise.store.layout import upgrade
 from tagwise.store.sql import ident, table
+from tagwise.store.tags import LAYOUT as TAGS_LAYOUT
+from tagwise.store.tags import TagStore
 from tagwise.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -50,6 +52,8 @@ SOURCES_FILE = "sources.yaml"
 FEATURES_FILE = "features.yaml"
 STATE_DIR = ".tagwise"
 DEFAULT_CATALOG = "sqlite:///.tagwise/catalog.sqlite"
+LAYOUTS = (TAGS_LAYOUT,)
+"""The warehouse's parts, upgraded in this order when a workspace opens."""
 
 
 @dataclass(slots=True)
@@ -119,7 +123,7 @@ class Workspace:
             self._warehouse = Warehouse(
                 path if path.is_absolute() else self.root / path, self.settings.warehouse
             )
-            ensure_tables(self._warehouse)  # also upgrades an older layout
+            upgrade(self._warehouse, LAYOUTS)  # also upgrades an older layout
             ensure_identity(self._warehouse, self._master)
             self._reconcile_runs()
         return self._warehouse
@@ -144,12 +148,9 @@ class Workspace:
         ]
         if not stale or self._warehouse is None:
             return
-        done: dict[int, tuple[int, int]] = {}
-        if self._warehouse.has_table("meta", "runs"):
-            done = {
-                int(r[0]): (int(r[1]), int(r[2]))
-                for r in self._warehouse.rows("SELECT run_id, tag_values, changes FROM meta.runs")
-            }
+        done = {
+            r.run_id: (r.tag_values, r.changes) for r in TagStore(self._warehouse).committed_runs()
+        }
         for run in stale:
             if run.id in done:
                 values, changes = done[run.id]
@@ -510,19 +511,22 @@ class Workspace:
 
     # -- reading tags -------------------------------------------------------------------------
 
+    @property
+    def tag_store(self) -> TagStore:
+        """The tag store: current values, history, locks and the change feed."""
+        return TagStore(self.warehouse)
+
     def tag_distribution(self, code: str, *, limit: int = 20) -> list[tuple[str, int]]:
         """Customers per current value of a tag, most common first."""
-        rows = self.warehouse.rows(
-            "SELECT coalesce(value, CAST(round(score, 2) AS VARCHAR)) AS v, count(*) "
-            "FROM tags.current WHERE tag = ? GROUP BY v ORDER BY 2 DESC, 1 LIMIT ?",
-            [code, limit],
-        )
-        return [(str(v), int(n)) for v, n in rows]
+        return self.tag_store.distribution(code, limit=limit)
+
+    def tagged_customers(self) -> int:
+        """Customers having at least one current value."""
+        return self.tag_store.tagged_customers()
 
     def tag_coverage(self) -> dict[str, int]:
         """Customers having at least one current value, per tag."""
-        rows = self.warehouse.rows("SELECT tag, count(DISTINCT cid) FROM tags.current GROUP BY tag")
-        return {str(t): int(n) for t, n in rows}
+        return self.tag_store.coverage()
 
     def tags_overview(self) -> list[dict[str, Any]]:
         """Every defined tag with its coverage and last computation."""
@@ -597,11 +601,8 @@ class Workspace:
         }
 
     def _last_changes(self, code: str, run_id: int) -> list[dict[str, Any]]:
-        rows = self.warehouse.rows(
-            "SELECT old_value, new_value, count(*) "
-            f"FROM ({changes_sql(tag=code, run_id=run_id)}) GROUP BY ALL ORDER BY 3 DESC LIMIT 20"
-        )
-        return [{"from": o, "to": n, "customers": int(c)} for o, n, c in rows]
+        rows = self.tag_store.run_changes(code, run_id, limit=20)
+        return [{"from": o, "to": n, "customers": c} for o, n, c in rows]
 
     def customer(self, customer_id: str, *, as_of: date | None = None) -> dict[str, Any]:
         """A customer's profile: attributes, features and tags with provenance and why.

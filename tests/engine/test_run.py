@@ -89,12 +89,12 @@ def first_tagged(root: Path, tag: str, *, run: int | None = None, on: str | None
 
 
 def test_snapshots_of_the_last_runs_are_kept_and_explain_old_values(shop: Path, cli) -> None:
-    for day in ("2026-05-01", "2026-06-01", "2026-07-01", "2026-08-01", "2026-09-01"):
+    for day in ("2026-11-10", "2026-11-20", "2026-12-01", "2026-12-10", "2026-12-20"):
         assert cli("-w", shop, "run", "--as-of", day).code == 0
     assert snapshots(shop) == {2, 3, 4, 5, 6}
-    # a May value is explained on run 2's snapshot, read back from its Parquet file
-    customer = first_tagged(shop, "lifecycle_stage", run=2, on="2026-05-15")
-    may = cli("-w", shop, "customer", "show", customer, "--as-of", "2026-05-15", "--json")
+    # a value of run 2 is explained on run 2's snapshot, read back from its Parquet file
+    customer = first_tagged(shop, "lifecycle_stage", run=2, on="2026-11-15")
+    may = cli("-w", shop, "customer", "show", customer, "--as-of", "2026-11-15", "--json")
     stage = next(t for t in may.json()["tags"] if t["tag"] == "lifecycle_stage")
     assert stage["run"] == 2
     # the why cites a feature's value as run 2's snapshot file holds it
@@ -143,15 +143,18 @@ def test_rerunning_the_same_date_changes_nothing(shop: Path, cli) -> None:
 
 def test_time_travel_answers_what_the_tags_were_on_a_date(shop: Path, cli) -> None:
     november = current(shop)
-    assert cli("-w", shop, "run", "--as-of", "2026-06-01").code == 0
+    assert cli("-w", shop, "run", "--as-of", "2027-06-01").code == 0
     june = current(shop)
     assert june != november
-    assert cli("-w", shop, "run", "--as-of", "2026-11-01").code == 0
-    assert current(shop) == november
-    # the June run's values are what history says for June (runs go back and forth in
-    # business time: the interval of each value starts at its run's as-of date)
+    assert history_at(shop, date(2027, 6, 1)) == june
+    assert history_at(shop, date(2027, 5, 31)) == history_at(shop, AS_OF) == november
+    # history only moves forward: a run as of an earlier date is refused, one line, no change
+    back = cli("-w", shop, "run", "--as-of", "2026-11-01")
+    assert back.code == 1 and back.err.count("\n") == 1
+    assert back.err.startswith("error[conflict]: cannot run as of 2026-11-01")
+    assert current(shop) == june
     changes = cli("-w", shop, "customer", "show", "C00000001", "--json").json()["changes"]
-    assert {c["run"] for c in changes} <= {1, 2, 3}
+    assert {c["run"] for c in changes} <= {1, 2}
     shown = cli("-w", shop, "customer", "show", "C00000001", "--as-of", "2026-11-05", "--json")
     tags_now = {t["tag"]: t["values"] or [t["score"]] for t in shown.json()["tags"]}
     cid = shown.json()["cid"]
@@ -274,27 +277,32 @@ def test_lint_reports_every_problem_with_its_line(shop: Path, cli) -> None:
     assert "spend_365d" in hints and "value" in hints
 
 
+def _tagwise_run(root: Path, day: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "tagwise", "-w", str(root), "run", "--as-of", day],
+        check=True,
+        capture_output=True,
+    )
+
+
 @pytest.mark.slow
-def test_killed_run_leaves_the_previous_values(shop: Path) -> None:
-    before = current(shop)
-    started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-06-01"],
-        check=True,
-        capture_output=True,
-    )
-    full = time.perf_counter() - started
-    june = current(shop)
-    subprocess.run(
-        [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-11-01"],
-        check=True,
-        capture_output=True,
-    )
-    assert current(shop) == before
+def test_killed_run_leaves_the_previous_values(shop: Path, tmp_path: Path) -> None:
+    # history only moves forward, so each attempt runs as of a later date; what a complete
+    # run as of that date gives comes from a copy of the workspace (runs are stateless)
+    reference = tmp_path / "reference"
+    shutil.copytree(shop, reference)
     outcomes = set()
-    for fraction in (0.4, 0.6, 0.75, 0.9):
+    for fraction, day in zip(
+        (0.4, 0.6, 0.75, 0.9), ("2027-01-01", "2027-03-01", "2027-05-01", "2027-07-01"), strict=True
+    ):
+        before = current(shop)
+        started = time.perf_counter()
+        _tagwise_run(reference, day)
+        full = time.perf_counter() - started
+        complete = current(reference)
+        assert complete != before
         proc = subprocess.Popen(
-            [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-06-01"],
+            [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", day],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -302,25 +310,15 @@ def test_killed_run_leaves_the_previous_values(shop: Path) -> None:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
         state = current(shop)
-        assert state in (before, june)
-        outcomes.add(state == june)
-        if state == june:
-            subprocess.run(
-                [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-11-01"],
-                check=True,
-                capture_output=True,
-            )
+        assert state in (before, complete)
+        outcomes.add(state == complete)
     with tagwise.open(shop) as ws:
         statuses = {r["status"] for r in ws.runs(limit=50)}
-        committed = {int(r[0]) for r in ws.warehouse.rows("SELECT run_id FROM meta.runs")}
+        committed = {r.run_id for r in ws.tag_store.committed_runs()}
     assert "running" not in statuses
     assert False in outcomes
     # one more run: only snapshots of the last committed runs remain, no killed leftovers
-    subprocess.run(
-        [sys.executable, "-m", "tagwise", "-w", str(shop), "run", "--as-of", "2026-11-01"],
-        check=True,
-        capture_output=True,
-    )
+    _tagwise_run(shop, "2027-09-01")
     left = snapshots(shop)
     assert left and left <= committed | {max(left)} and len(left) <= KEEP_SNAPSHOTS
     assert not list((shop / ".tagwise" / "snapshots").glob("*.partial"))

@@ -1,4 +1,4 @@
-"""Tag value history: diff, change log, intervals and locked values, against a reference."""
+"""The tag store: diff, change log, intervals, locks and the change feed, against references."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tagwise.store.history import RunTag, ensure_tables, swap_values, tag_ids
+from tagwise.errors import Conflict
+from tagwise.store.layout import upgrade
+from tagwise.store.tags import LAYOUT, Edit, RunTag, TagStore, tag_ids
 from tagwise.store.warehouse import Warehouse
 
 TAGS = [
@@ -19,6 +21,14 @@ TAGS = [
     RunTag("score", "score", 1),
 ]
 KINDS = {t.code: t.kind for t in TAGS}
+
+
+def ensure_tables(wh: Warehouse) -> None:
+    upgrade(wh, [LAYOUT])
+
+
+def swap_values(wh: Warehouse, **kwargs):
+    return TagStore(wh).swap_run(**kwargs)
 
 
 @pytest.fixture
@@ -101,11 +111,8 @@ def test_first_run_adds_everything_and_second_run_only_changes(wh) -> None:
 
 
 def lock(wh: Warehouse, cid: int, tag: str, value: str, expires: datetime | None = None) -> None:
-    wh.execute(
-        "INSERT INTO tags.locks SELECT ?, tag_id, ?, NULL, 'manual', NULL, now(), ?, 'tester' "
-        "FROM tags.defs WHERE tag = ?",
-        [cid, value, expires, tag],
-    )
+    edit = Edit(cid=cid, tag=tag, values=(value,), expires_at=expires)
+    TagStore(wh).apply([edit], source="manual", actor="tester")
 
 
 def test_locked_values_win_and_the_computed_value_is_the_shadow(wh) -> None:
@@ -291,4 +298,223 @@ def test_a_warehouse_of_the_earlier_layout_is_upgraded_with_its_history(tmp_path
         as_of=date(2026, 3, 1),
     )
     assert result.changes == 0
+    wh.close()
+
+
+# --------------------------------------------------------------------------- history moves forward
+
+
+def test_a_run_as_of_an_earlier_date_is_refused_and_changes_nothing(wh) -> None:
+    store = TagStore(wh)
+    level = [t for t in TAGS if t.code == "level"]
+    swap_values(
+        wh, new=load(wh, [(1, "level", "高", None)]), tags=level, run_id=1, as_of=date(2026, 3, 1)
+    )
+    before = (store.current(), store.history(), store.last_seq())
+    with pytest.raises(Conflict) as err:
+        swap_values(
+            wh,
+            new=load(wh, [(1, "level", "低", None)]),
+            tags=TAGS,
+            run_id=2,
+            as_of=date(2026, 1, 1),
+        )
+    assert err.value.message == (
+        "cannot run as of 2026-01-01: tag `level` already has values as of 2026-03-01, "
+        "and history only moves forward"
+    )
+    assert "--as-of" in (err.value.hint or "")
+    assert (store.current(), store.history(), store.last_seq()) == before
+    # the same date again, or later, is a normal run
+    swap_values(
+        wh, new=load(wh, [(1, "level", "中", None)]), tags=level, run_id=3, as_of=date(2026, 3, 1)
+    )
+    assert [v.value for v in store.current(tag="level")] == ["中"]
+    # a tag never computed has no watermark: an earlier date is fine for it alone
+    only_vip = [t for t in TAGS if t.code == "vip"]
+    swap_values(
+        wh,
+        new=load(wh, [(1, "vip", "true", None)]),
+        tags=only_vip,
+        run_id=4,
+        as_of=date(2026, 1, 1),
+    )
+    assert all(i.valid_to is None or i.valid_to >= i.valid_from for i in store.history())
+
+
+# --------------------------------------------------------------------------- the change feed
+
+
+def replay(changes) -> set[tuple]:
+    """The current values rebuilt from feed changes alone (independent of the store's SQL):
+    per layer a map (cid, tag) → {value: score}; a lock, when present, wins."""
+    layers: dict[str, dict[tuple, dict]] = {"computed": {}, "lock": {}}
+    for c in changes:
+        held = layers[c.layer].setdefault((c.cid, c.tag), {})
+        if c.old_value is not None or c.old_score is not None:
+            assert held.pop(c.old_value) == c.old_score, c
+        if c.new_value is not None or c.new_score is not None:
+            assert c.new_value not in held, c
+            held[c.new_value] = c.new_score
+    out = set()
+    for key in layers["computed"].keys() | layers["lock"].keys():
+        chosen = layers["lock"].get(key) or layers["computed"].get(key, {})
+        out |= {(*key, value, score) for value, score in chosen.items()}
+    return out
+
+
+def effective(wh: Warehouse) -> set[tuple]:
+    return {(v.cid, v.tag, v.value, v.score) for v in TagStore(wh).current()}
+
+
+def feed(store: TagStore, after: int = 0, upto: int | None = None) -> list:
+    return [
+        change
+        for commit in store.commits_since(after)
+        if upto is None or commit.seq <= upto
+        for change in store.commit_changes(commit)
+    ]
+
+
+edit_strategy = st.one_of(
+    st.builds(
+        lambda cid, tag, value: Edit(cid=cid, tag=tag, values=(value,)),
+        st.integers(1, 6),
+        st.sampled_from(["level", "vip"]),
+        st.sampled_from(["a", "b", "人工"]),
+    ),
+    st.builds(
+        lambda cid, values: Edit(cid=cid, tag="likes", values=tuple(sorted(values))),
+        st.integers(1, 6),
+        st.sets(st.sampled_from(["a", "b", "c"]), min_size=1),
+    ),
+    st.builds(
+        lambda cid, score: Edit(cid=cid, tag="score", score=score),
+        st.integers(1, 6),
+        st.sampled_from([1.0, 5.0]),
+    ),
+    st.builds(
+        lambda cid, tag: Edit(cid=cid, tag=tag, release=True),
+        st.integers(1, 6),
+        st.sampled_from(list(KINDS)),
+    ),
+)
+step_strategy = st.one_of(
+    st.tuples(st.just("run"), values),
+    st.tuples(st.just("edit"), st.lists(edit_strategy, min_size=1, max_size=4)),
+)
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(step_strategy, min_size=1, max_size=6), st.data())
+def test_the_feed_replayed_from_zero_equals_the_current_values(tmp_path_factory, steps, data):
+    wh = Warehouse(tmp_path_factory.mktemp("f") / "w.duckdb")
+    ensure_tables(wh)
+    store = TagStore(wh)
+    day, run_id = date(2026, 1, 1), 0
+    seqs = [0]
+    for kind, payload in steps:
+        if kind == "run":
+            run_id += 1
+            rows = sorted(normalize(payload), key=repr)
+            result = swap_values(wh, new=load(wh, rows), tags=TAGS, run_id=run_id, as_of=day)
+            assert result.seq == store.last_seq()
+            day += timedelta(days=7)
+        else:
+            commit = store.apply(payload, source="manual", actor="tester", kinds=KINDS)
+            assert commit is None or commit.seq == store.last_seq()
+        seqs.append(store.last_seq())
+        # after every step: the feed from 0 rebuilds exactly the current values
+        assert replay(feed(store)) == effective(wh)
+    # sequence numbers only grow, one per commit
+    assert [c.seq for c in store.commits_since(0)] == list(range(1, store.last_seq() + 1))
+    # a follower that stopped after any commit and resumes sees every change exactly once
+    cut = data.draw(st.sampled_from(seqs))
+    assert feed(store, 0, cut) + feed(store, cut) == feed(store)
+    assert replay(feed(store, 0, cut) + feed(store, cut)) == effective(wh)
+    wh.close()
+
+
+def test_edits_lock_release_and_expire_through_the_feed(wh) -> None:
+    store = TagStore(wh)
+    swap_values(
+        wh,
+        new=load(wh, [(1, "level", "高", None), (2, "likes", "a", None)]),
+        tags=TAGS,
+        run_id=1,
+        as_of=date(2026, 1, 1),
+    )
+    first = store.apply(
+        [
+            Edit(cid=1, tag="level", values=("人工",)),
+            Edit(cid=2, tag="likes", values=("a", "b")),
+            Edit(cid=3, tag="vip", values=("true",), expires_at=datetime(2000, 1, 1)),
+        ],
+        source="manual",
+        actor="alice@cli",
+        reason="客户来电确认",
+    )
+    assert first is not None and first.kind == "edit" and first.actor == "alice@cli"
+    assert {(c.cid, c.tag, c.old_value, c.new_value) for c in store.commit_changes(first)} == {
+        (1, "level", None, "人工"),
+        (2, "likes", None, "a"),
+        (2, "likes", None, "b"),
+        (3, "vip", None, "true"),
+    }
+    locked = {(v.cid, v.tag): v for v in store.current() if v.locked}
+    assert locked[(1, "level")].shadow_value == "高"
+    # the same decision again is no commit
+    assert (
+        store.apply([Edit(cid=1, tag="level", values=("人工",))], source="manual", actor="a")
+        is None
+    )
+    # expiry releases the lock of customer 3 (its expiry has passed) as its own commit
+    expired = store.expire()
+    assert expired is not None and expired.source == "expiry"
+    assert [(c.cid, c.old_value, c.new_value) for c in store.commit_changes(expired)] == [
+        (3, "true", None)
+    ]
+    released = store.apply([Edit(cid=1, tag="level", release=True)], source="review", actor="bob")
+    assert released is not None
+    assert replay(feed(store)) == effective(wh)
+    assert {(v.cid, v.tag, v.value) for v in store.current()} == {
+        (1, "level", "高"),
+        (2, "likes", "a"),
+        (2, "likes", "b"),
+    }
+    # the change log of a customer has both layers, newest first
+    layers = [(c.layer, c.new_value) for c in store.changes(cid=1)]
+    assert layers == [("lock", None), ("lock", "人工"), ("computed", "高")]
+
+
+def test_a_warehouse_of_layout_3_gets_a_feed_that_replays_to_its_values(tmp_path: Path) -> None:
+    wh = Warehouse(tmp_path / "w3.duckdb")
+    ensure_tables(wh)
+    swap_values(
+        wh, new=load(wh, [(1, "level", "高", None)]), tags=TAGS, run_id=1, as_of=date(2026, 1, 1)
+    )
+    swap_values(
+        wh,
+        new=load(wh, [(1, "level", "低", None), (2, "vip", "true", None)]),
+        tags=TAGS,
+        run_id=2,
+        as_of=date(2026, 2, 1),
+    )
+    lock(wh, 2, "vip", "false")
+    # back to layout 3: no feed tables, stamp 3
+    wh.execute("DROP TABLE tags.commits")
+    wh.execute("DROP TABLE tags.edits")
+    wh.execute("UPDATE meta.layout SET version = 3 WHERE part = 'tags'")
+    assert upgrade(wh, [LAYOUT]) == [("tags", 4)]
+    store = TagStore(wh)
+    commits = store.commits_since(0)
+    assert [(c.kind, c.run_id) for c in commits] == [("run", 1), ("run", 2), ("edit", None)]
+    assert (
+        replay(feed(store))
+        == effective(wh)
+        == {(1, "level", "低", None), (2, "vip", "false", None)}
+    )
+    assert upgrade(wh, [LAYOUT]) == []
     wh.close()

@@ -7,7 +7,7 @@ Stages (each timed and reported):
 3. **swap**: the long form of the layers read once: tags computed for the first time go
    straight into the current values, the others are diffed and only their changes end
    intervals and replace rows, in one warehouse transaction
-   (:func:`tagwise.store.history.swap_values`).
+   (:meth:`tagwise.store.tags.TagStore.swap_run`).
 
 The catalog records the run before (``running``) and after (``ok`` / ``failed``). Scratch
 tables of a failed or killed run are dropped by the next run; the previous values stay.
@@ -28,7 +28,7 @@ from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
 from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
 from tagwise.specs import Specs
 from tagwise.store.catalog import Catalog, SpecVersion
-from tagwise.store.history import RunTag, computed_tags, ensure_tables, swap_values, tag_ids
+from tagwise.store.tags import RunTag, TagStore
 from tagwise.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
@@ -162,23 +162,36 @@ def run_tags(
     as_of: date,
     engine: Engine | None = None,
     progress: Callable[[str], None] | None = None,
+    actor: str | None = None,
 ) -> RunReport:
     """Compute ``tags`` as of ``as_of`` on ``engine`` (default: DuckDB in the warehouse)
     and make them current in the warehouse's tag store, atomically.
 
     Raises:
-        Conflict: the spec files differ from the applied versions.
+        Conflict: the spec files differ from the applied versions, or a tag already has
+            values as of a later date (history only moves forward).
         TagwiseError: the run failed; it is recorded as failed and nothing changed.
     """
     engine = engine or DuckDBEngine(wh)
     versions = _applied_versions(catalog, specs)
+    store = TagStore(wh)
+    store.check_forward(as_of, [t.code for t in tags] + _retired(store, specs))
     run_id = catalog.start_run(as_of, [t.code for t in tags], engine=engine.name)
     report = RunReport(run_id=run_id, as_of=as_of, tags=[t.code for t in tags])
     try:
         # row order means nothing in snapshots and tag values; letting DuckDB write them
         # in any order saves time and memory
         wh.execute("SET preserve_insertion_order = false")
-        _execute(engine, wh, specs, tags, versions=versions, report=report, progress=progress)
+        _execute(
+            engine,
+            store,
+            specs,
+            tags,
+            versions=versions,
+            report=report,
+            progress=progress,
+            actor=actor,
+        )
     except TagwiseError as exc:
         catalog.finish_run(run_id, status="failed", timings=report.timings, error=str(exc))
         engine.drop_snapshot(run_id)
@@ -209,27 +222,27 @@ def run_tags(
             for code, (values, changes) in report.per_tag.items()
         ]
     )
-    committed = wh.rows(f"SELECT run_id FROM meta.runs ORDER BY run_id DESC LIMIT {KEEP_SNAPSHOTS}")
-    engine.keep_snapshots({int(r[0]) for r in committed})
+    engine.keep_snapshots({r.run_id for r in store.committed_runs(limit=KEEP_SNAPSHOTS)})
     return report
 
 
 def _execute(
     engine: Engine,
-    wh: Warehouse,
+    store: TagStore,
     specs: Specs,
     tags: Sequence[TagSpec],
     *,
     versions: Mapping[str, SpecVersion],
     report: RunReport,
     progress: Callable[[str], None] | None,
+    actor: str | None,
 ) -> None:
     from tagwise.engine.features import profile_select  # noqa: PLC0415
     from tagwise.engine.rules import evaluate_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")
-    ensure_tables(wh)
+    wh = store.wh
     step = progress or (lambda _m: None)
     started = time.perf_counter()
     step("features: building the profile")
@@ -242,15 +255,15 @@ def _execute(
     report.customers = engine.count(profile)
     started = _lap(report, "features", started)
     step(f"rules: {len(tags)} tags")
-    retire = _retired(wh, specs)
-    ids = tag_ids(wh, [t.code for t in tags], kinds={t.code: t.kind.value for t in tags})
+    retire = _retired(store, specs)
+    ids = store.tag_ids([t.code for t in tags], kinds={t.code: t.kind.value for t in tags})
     with evaluate_tags(engine, plan, profile=profile, as_of=report.as_of, ids=ids) as long_form:
         started = _lap(report, "rules", started)
         step("swap: diff, history and current values")
         values = _NO_VALUES if long_form is None else engine.export(long_form, wh)
-        result = swap_values(
-            wh,
+        result = store.swap_run(
             new=values,
+            actor=actor,
             run_id=report.run_id,
             as_of=report.as_of,
             retire=retire,
@@ -293,7 +306,7 @@ def _applied_versions(catalog: Catalog, specs: Specs) -> dict[str, SpecVersion]:
     return latest["tag"]
 
 
-def _retired(wh: Warehouse, specs: Specs) -> list[str]:
+def _retired(store: TagStore, specs: Specs) -> list[str]:
     """Deprecated (or removed) tags that still have current computed values."""
     active = {c for c, t in _tags(specs).tags.items() if t.status is not Status.DEPRECATED}
-    return sorted(computed_tags(wh) - active)
+    return sorted(store.computed_tags() - active)

@@ -1,4 +1,10 @@
-"""Tag values in the warehouse: current values, their history and the change log.
+"""The tag store: every read and every write of tag values, and the change feed.
+
+No SQL touches the tables of schema ``tags`` (nor ``meta.runs``) outside this module:
+readers get typed rows from :class:`TagStore`, and every change of a tag value — a run's
+swap, a person's decision on one customer (manual value, import, review), a lock's
+expiry — goes through one of its writes, which move current values, history, locks and the
+change feed together in one warehouse transaction.
 
 Storage (schema ``tags``) is narrow where it is big and wide where it is small:
 
@@ -8,55 +14,64 @@ Storage (schema ``tags``) is narrow where it is big and wide where it is small:
 * ``defs``     one row per tag: ``tag_id`` (stable), code, kind, the definition version and
                the method (``rule``/``sql``) its computed values rest on.
 * ``locks``    values decided by people (manual, import, review): they win over
-               ``computed`` for that customer and tag until unlocked or expired; the
+               ``computed`` for that customer and tag until released or expired; the
                computed value stays beside them as the *shadow*.
-* ``past``     closed intervals ``[valid_from, valid_to)`` of computed values in business
+* ``past``     closed intervals ``[valid_from, valid_to)`` of computed values in valid
                time, with the run that ended each (``closed_run``).
+* ``commits``  the change feed's spine: one row per committed change set with its sequence
+               number ``seq`` (monotonic, never reused): a run (``run_id``; its changes are
+               derived exactly from the intervals it opened and closed, so a run writes each
+               value once) or an edit (its changes are the rows of ``edits``).
+* ``edits``    the changes of edit commits, one row per customer, tag and value.
 
-Views give the shape DESIGN.md describes, which every reader uses:
+Views give the long shape DESIGN.md describes:
 
 * ``current``  (cid, tag, value, score, source, confidence, version, run_id, valid_from,
-               expires_at, locked, shadow_value, shadow_score): locks, else computed values;
-               ``valid_from`` is the as-of date of the run that set the value.
+               expires_at, locked, shadow_value, shadow_score): locks, else computed values.
 * ``history``  computed values ever held, open (``valid_to`` null) and closed, so "tags on
                date D" is one range predicate.
-* ``changes``  the change log, derived from the intervals: a value a run set and the value
-               the same run ended for the same customer and tag (for a multi tag: the same
-               value) pair up as one change old → new. :func:`changes_sql` is the same
-               query with filters pushed into both sides (use it for reads).
+* ``changes``  the computed layer's change log derived from the intervals.
 
-A run writes each value once: a tag computed for the first time goes straight into
-``computed`` (nothing to diff, nothing to close); a tag with values is diffed, and only its
-changes move intervals to ``past`` and rows of ``computed``. Everything per tag (code,
-version, method) lives once in ``defs`` instead of once per value, which keeps the big
-table five columns wide: writing 28M values costs a third of a thirteen-column table.
+**History moves forward.** A run as of a date earlier than the values it would replace is
+refused (:meth:`TagStore.check_forward`): an interval may never end before it starts, and
+"values as of D" is always the values of the last run as of D or before.
 
-:func:`swap_values` applies a run in one transaction, together with the run's row in
-``meta.runs`` (so a run the catalog never heard of can be reconciled).
+**Followers** (the segment index, entry/exit records, caches) keep the ``seq`` of the last
+commit they applied and read :meth:`TagStore.commits_since` / :meth:`TagStore.commit_changes`
+from it: every change arrives exactly once, in commit order, whenever the follower resumes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Any, Literal
 
+from tagwise.errors import Conflict
+from tagwise.store.layout import Part, Revision
 from tagwise.store.sql import lit
 from tagwise.store.warehouse import Warehouse
 
 __all__ = [
+    "LAYOUT",
+    "Change",
+    "Commit",
+    "CommittedRun",
+    "Edit",
+    "Interval",
     "RunTag",
     "SwapResult",
-    "changes_sql",
-    "computed_tags",
-    "ensure_tables",
-    "swap_values",
-    "tag_ids",
+    "TagStore",
+    "TagValue",
 ]
+
+Layer = Literal["computed", "lock"]
+EDIT_SOURCES = ("manual", "import", "review", "expiry")
+"""Sources of edit commits (runs have their method: ``rule`` or ``sql``)."""
 
 _TABLES = """
 CREATE SCHEMA IF NOT EXISTS tags;
-CREATE SCHEMA IF NOT EXISTS snap;
 CREATE TABLE IF NOT EXISTS tags.defs (
     tag_id INTEGER PRIMARY KEY, tag VARCHAR NOT NULL UNIQUE, kind VARCHAR NOT NULL,
     version INTEGER, source VARCHAR NOT NULL
@@ -78,6 +93,18 @@ CREATE TABLE IF NOT EXISTS tags.past (
 CREATE TABLE IF NOT EXISTS meta.runs (
     run_id BIGINT PRIMARY KEY, as_of DATE NOT NULL, committed_at TIMESTAMP NOT NULL,
     tags VARCHAR[] NOT NULL, tag_values BIGINT NOT NULL, changes BIGINT NOT NULL
+);
+"""
+
+_FEED = """
+CREATE TABLE IF NOT EXISTS tags.commits (
+    seq BIGINT PRIMARY KEY, kind VARCHAR NOT NULL, run_id BIGINT UNIQUE,
+    source VARCHAR NOT NULL, actor VARCHAR, reason VARCHAR,
+    valid_at TIMESTAMP NOT NULL, recorded_at TIMESTAMP NOT NULL, changes BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tags.edits (
+    seq BIGINT NOT NULL, cid INTEGER NOT NULL, tag_id INTEGER NOT NULL,
+    old_value VARCHAR, new_value VARCHAR, old_score DOUBLE, new_score DOUBLE
 );
 """
 
@@ -117,10 +144,9 @@ CREATE OR REPLACE VIEW tags.history AS
 
 _CHANGES = "tw_changes"
 _RUN_TAGS = "tw_run_tags"
-_LAYOUT = 3
-"""Version of the tag store's layout (1: Tagwise 0.1's wide tables, upgraded on open;
-3: the shadow values of ``tags.current`` aggregate only locked pairs — before, every query
-of the view grouped all computed values, which ran out of memory at 10M customers)."""
+
+
+# --------------------------------------------------------------------------- typed rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,29 +160,584 @@ class RunTag:
 
 @dataclass(slots=True)
 class SwapResult:
-    """What a swap changed."""
+    """What a run's swap changed."""
 
     tag_values: int = 0
     changes: int = 0
     per_tag: dict[str, tuple[int, int]] = field(default_factory=dict)
     """tag → (computed values now, changes in this run)."""
+    seq: int = 0
+    """The run's commit in the change feed."""
 
 
-def ensure_tables(wh: Warehouse) -> None:
-    """Create the tag tables and views if they do not exist (upgrading an older layout).
+@dataclass(frozen=True, slots=True)
+class TagValue:
+    """One current (or as-of) value of one customer's tag, with its provenance."""
 
-    The layout's version is stamped in ``meta.layout``; when it matches, this is one query.
+    cid: int
+    tag: str
+    value: str | None
+    score: float | None
+    source: str
+    version: int | None
+    run_id: int | None
+    since: datetime | None
+    """Valid time the value has held since (a run's as-of date, or when it was locked)."""
+    locked: bool = False
+    confidence: float | None = None
+    expires_at: datetime | None = None
+    shadow_value: str | None = None
+    """For a locked value: what the rules compute now."""
+    shadow_score: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Interval:
+    """A computed value held over ``[valid_from, valid_to)`` (``valid_to`` None: open)."""
+
+    cid: int
+    tag: str
+    value: str | None
+    score: float | None
+    run_id: int | None
+    valid_from: datetime
+    valid_to: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One change of one customer's tag: ``old`` → ``new`` in one layer, in one commit."""
+
+    seq: int | None
+    """The commit in the change feed (None for a run committed before the feed existed)."""
+    run_id: int | None
+    cid: int
+    tag: str
+    layer: Layer
+    """``computed`` (what rules compute) or ``lock`` (what people decided)."""
+    old_value: str | None
+    new_value: str | None
+    old_score: float | None
+    new_score: float | None
+    source: str
+    as_of: date | None
+    """Valid time of the change."""
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """One committed change set of the feed."""
+
+    seq: int
+    kind: Literal["run", "edit"]
+    run_id: int | None
+    source: str
+    actor: str | None
+    reason: str | None
+    valid_at: datetime
+    recorded_at: datetime
+    changes: int
+
+
+@dataclass(frozen=True, slots=True)
+class CommittedRun:
+    """A run whose values the warehouse committed (``meta.runs``)."""
+
+    run_id: int
+    as_of: date
+    committed_at: datetime
+    tags: tuple[str, ...]
+    tag_values: int
+    changes: int
+
+
+@dataclass(frozen=True, slots=True)
+class Edit:
+    """A person's decision on one customer's tag: lock it to values (or a score), or
+    release the lock (``release``), so the computed value holds again."""
+
+    cid: int
+    tag: str
+    values: tuple[str, ...] = ()
+    """The values (one for enum/flag tags, any number for multi tags)."""
+    score: float | None = None
+    """The value of a score tag."""
+    release: bool = False
+    confidence: float | None = None
+    expires_at: datetime | None = None
+
+
+# --------------------------------------------------------------------------- layout
+
+
+def _narrow(wh: Warehouse) -> None:
+    """Revision 2: narrow tables (from Tagwise 0.1's wide ones when they are there)."""
+    old = _old_layout(wh)
+    wh.execute(_TABLES)
+    if old:
+        _upgrade_wide(wh)
+
+
+def _views_only(wh: Warehouse) -> None:
+    """Revision 3 changed only the views (re-created by :func:`_finish`)."""
+    del wh
+
+
+def _feed(wh: Warehouse) -> None:
+    """Revision 4: the change feed; every committed run becomes a commit, existing locks
+    one edit commit, so replaying the feed from 0 gives the current state."""
+    wh.execute(_FEED)
+    wh.execute(
+        "INSERT INTO tags.commits SELECT row_number() OVER (ORDER BY run_id), 'run', run_id, "
+        "'rule', NULL, NULL, CAST(as_of AS TIMESTAMP), committed_at, changes "
+        "FROM meta.runs WHERE run_id NOT IN (SELECT run_id FROM tags.commits "
+        "WHERE run_id IS NOT NULL)"
+    )
+    if wh.scalar("SELECT count(*) FROM tags.locks"):
+        seq = _next_seq(wh)
+        wh.execute(
+            "INSERT INTO tags.edits SELECT ?, cid, tag_id, NULL, value, NULL, score "
+            "FROM tags.locks",
+            [seq],
+        )
+        wh.execute(
+            "INSERT INTO tags.commits VALUES (?, 'edit', NULL, 'import', NULL, "
+            "'locks held before the change feed existed', now(), now(), "
+            "(SELECT count(*) FROM tags.locks))",
+            [seq],
+        )
+
+
+def _finish(wh: Warehouse) -> None:
+    wh.execute(_VIEWS)
+    wh.execute(f"CREATE OR REPLACE VIEW tags.changes AS {changes_sql()}")
+
+
+def _detect(wh: Warehouse) -> int | None:
+    return 1 if _old_layout(wh) else None
+
+
+LAYOUT = Part(
+    name="tags",
+    revisions=(
+        Revision(2, _narrow, "narrow computed/defs/locks/past tables"),
+        Revision(3, _views_only, "shadow values of tags.current aggregate only locked pairs"),
+        Revision(4, _feed, "change feed: tags.commits and tags.edits"),
+    ),
+    detect=_detect,
+    finish=_finish,
+)
+"""The tag store's part of the warehouse layout (:mod:`tagwise.store.layout`)."""
+
+
+# --------------------------------------------------------------------------- the store
+
+
+class TagStore:
+    """Reads and writes of tag values in one warehouse (the only SQL on ``tags.*``)."""
+
+    def __init__(self, wh: Warehouse) -> None:
+        self.wh = wh
+
+    # -- reads ------------------------------------------------------------------------------
+
+    def current(self, *, cid: int | None = None, tag: str | None = None) -> list[TagValue]:
+        """Current values (locks win), ordered by customer, tag and value."""
+        where, params = _filters(cid=cid, tag=tag)
+        rows = self.wh.rows(
+            "SELECT cid, tag, value, score, source, version, run_id, valid_from, locked, "
+            "confidence, expires_at, shadow_value, shadow_score "
+            f"FROM tags.current{where} ORDER BY cid, tag, value",
+            params,
+        )
+        return [TagValue(*r) for r in rows]
+
+    def as_of(self, day: date, *, cid: int | None = None, tag: str | None = None) -> list[TagValue]:
+        """Computed values held on ``day`` (valid time), ordered by customer, tag, value."""
+        where, params = _filters(cid=cid, tag=tag)
+        joiner = " AND " if where else " WHERE "
+        rows = self.wh.rows(
+            "SELECT cid, tag, value, score, source, version, run_id, valid_from "
+            f"FROM tags.history{where}{joiner}valid_from <= ? "
+            "AND (valid_to IS NULL OR valid_to > ?) ORDER BY cid, tag, value",
+            [*params, day, day],
+        )
+        return [TagValue(*r) for r in rows]
+
+    def history(self, *, cid: int | None = None, tag: str | None = None) -> list[Interval]:
+        """Every interval of computed values, oldest first."""
+        where, params = _filters(cid=cid, tag=tag)
+        rows = self.wh.rows(
+            "SELECT cid, tag, value, score, run_id, valid_from, valid_to "
+            f"FROM tags.history{where} ORDER BY cid, tag, valid_from, valid_to NULLS LAST, value",
+            params,
+        )
+        return [Interval(*r) for r in rows]
+
+    def changes(
+        self,
+        *,
+        cid: int | None = None,
+        tag: str | None = None,
+        run_id: int | None = None,
+        limit: int | None = None,
+    ) -> list[Change]:
+        """Changes of both layers, newest first (runs' changes and people's edits)."""
+        computed = (
+            f"SELECT m.seq, x.run_id, x.cid, x.tag, 'computed' AS layer, x.old_value, "
+            "x.new_value, x.old_score, x.new_score, x.source, x.as_of "
+            f"FROM ({changes_sql(cid=cid, tag=tag, run_id=run_id)}) x "
+            "LEFT JOIN tags.commits m ON m.run_id = x.run_id"
+        )
+        parts = [computed]
+        if run_id is None:
+            tests = [f"e.cid = {int(cid)}"] if cid is not None else []
+            tests += [f"d.tag = {lit(tag)}"] if tag is not None else []
+            where = " WHERE " + " AND ".join(tests) if tests else ""
+            parts.append(
+                "SELECT e.seq, NULL, e.cid, d.tag, 'lock', e.old_value, e.new_value, "
+                "e.old_score, e.new_score, m.source, CAST(m.valid_at AS DATE) FROM tags.edits e "
+                "JOIN tags.commits m ON m.seq = e.seq JOIN tags.defs d ON d.tag_id = e.tag_id"
+                f"{where}"
+            )
+        order = " ORDER BY seq DESC NULLS LAST, run_id DESC, tag, new_value, old_value"
+        cap = f" LIMIT {int(limit)}" if limit is not None else ""
+        rows = self.wh.rows(" UNION ALL ".join(parts) + order + cap)
+        return [Change(*r) for r in rows]
+
+    def distribution(self, tag: str, *, limit: int = 20) -> list[tuple[str, int]]:
+        """Customers per current value of a tag (scores rounded to 2 places), most first."""
+        rows = self.wh.rows(
+            "SELECT coalesce(value, CAST(round(score, 2) AS VARCHAR)) AS v, count(*) "
+            "FROM tags.current WHERE tag = ? GROUP BY v ORDER BY 2 DESC, 1 LIMIT ?",
+            [tag, limit],
+        )
+        return [(str(v), int(n)) for v, n in rows]
+
+    def run_changes(self, tag: str, run_id: int, *, limit: int = 20) -> list[tuple[Any, Any, int]]:
+        """(old value, new value, customers) of one tag's changes in one run, most first."""
+        rows = self.wh.rows(
+            "SELECT old_value, new_value, count(*) "
+            f"FROM ({changes_sql(tag=tag, run_id=run_id)}) GROUP BY ALL "
+            f"ORDER BY 3 DESC, 1 NULLS FIRST, 2 NULLS FIRST LIMIT {int(limit)}"
+        )
+        return [(o, n, int(c)) for o, n, c in rows]
+
+    def coverage(self) -> dict[str, int]:
+        """Customers having at least one current value, per tag."""
+        rows = self.wh.rows("SELECT tag, count(DISTINCT cid) FROM tags.current GROUP BY tag")
+        return {str(t): int(n) for t, n in rows}
+
+    def tagged_customers(self) -> int:
+        """Customers having at least one current value."""
+        return int(self.wh.scalar("SELECT count(DISTINCT cid) FROM tags.current") or 0)
+
+    def computed_tags(self) -> set[str]:
+        """Codes of the tags that have computed values now."""
+        rows = self.wh.rows(
+            "SELECT d.tag FROM tags.defs d "
+            "WHERE d.tag_id IN (SELECT DISTINCT tag_id FROM tags.computed)"
+        )
+        return {str(r[0]) for r in rows}
+
+    def committed_runs(self, *, limit: int | None = None) -> list[CommittedRun]:
+        """Runs the warehouse committed, newest first."""
+        cap = f" LIMIT {int(limit)}" if limit is not None else ""
+        rows = self.wh.rows(
+            "SELECT run_id, as_of, committed_at, tags, tag_values, changes FROM meta.runs "
+            f"ORDER BY run_id DESC{cap}"
+        )
+        return [CommittedRun(int(r), a, c, tuple(t), int(v), int(n)) for r, a, c, t, v, n in rows]
+
+    def watermarks(self, codes: Iterable[str]) -> dict[str, date]:
+        """Per tag, the as-of date of the latest committed run that computed it."""
+        wanted = list(dict.fromkeys(codes))
+        if not wanted:
+            return {}
+        rows = self.wh.rows(
+            "SELECT t.tag, max(r.as_of) FROM meta.runs r, unnest(r.tags) AS t(tag) "
+            "WHERE list_contains(?, t.tag) GROUP BY t.tag",
+            [wanted],
+        )
+        return {str(t): d for t, d in rows}
+
+    def check_forward(self, as_of: date, codes: Iterable[str]) -> None:
+        """Refuse a run as of a date earlier than the values it would replace.
+
+        Raises:
+            Conflict: a tag already has values as of a later date.
+        """
+        later = {c: d for c, d in self.watermarks(codes).items() if d > as_of}
+        if not later:
+            return
+        day = max(later.values())
+        code = min(c for c, d in later.items() if d == day)
+        more = f" (and {len(later) - 1} more tags)" if len(later) > 1 else ""
+        raise Conflict(
+            f"cannot run as of {as_of.isoformat()}: tag `{code}` already has values as of "
+            f"{day.isoformat()}{more}, and history only moves forward",
+            hint=f"run as of {day.isoformat()} or later; read earlier values with "
+            "`tagwise customer show ID --as-of DATE`",
+        )
+
+    def last_seq(self) -> int:
+        """The sequence number of the newest commit (0 when there is none)."""
+        return int(self.wh.scalar("SELECT coalesce(max(seq), 0) FROM tags.commits"))
+
+    def commits_since(self, seq: int, *, limit: int | None = None) -> list[Commit]:
+        """Commits after ``seq``, oldest first: what a follower at ``seq`` must apply."""
+        cap = f" LIMIT {int(limit)}" if limit is not None else ""
+        rows = self.wh.rows(
+            "SELECT seq, kind, run_id, source, actor, reason, valid_at, recorded_at, changes "
+            f"FROM tags.commits WHERE seq > ? ORDER BY seq{cap}",
+            [seq],
+        )
+        return [Commit(*r) for r in rows]
+
+    def commit_changes(self, commit: Commit) -> list[Change]:
+        """Every change of one commit (a run's derived from its intervals)."""
+        if commit.kind == "run" and commit.run_id is not None:
+            rows = self.wh.rows(
+                f"SELECT {int(commit.seq)}, run_id, cid, tag, 'computed', old_value, new_value, "
+                f"old_score, new_score, source, as_of FROM ({changes_sql(run_id=commit.run_id)}) "
+                "ORDER BY cid, tag, new_value, old_value"
+            )
+        else:
+            rows = self.wh.rows(
+                "SELECT e.seq, NULL, e.cid, d.tag, 'lock', e.old_value, e.new_value, "
+                "e.old_score, e.new_score, m.source, CAST(m.valid_at AS DATE) "
+                "FROM tags.edits e JOIN tags.commits m ON m.seq = e.seq "
+                "JOIN tags.defs d ON d.tag_id = e.tag_id WHERE e.seq = ? "
+                "ORDER BY e.cid, d.tag, e.new_value, e.old_value",
+                [commit.seq],
+            )
+        return [Change(*r) for r in rows]
+
+    # -- writes -----------------------------------------------------------------------------
+
+    def tag_ids(self, codes: Sequence[str], *, kinds: Mapping[str, str]) -> dict[str, int]:
+        """The stable ``tag_id`` of each code, assigning the next free ids to new codes."""
+        return tag_ids(self.wh, codes, kinds=kinds)
+
+    def swap_run(
+        self,
+        *,
+        new: str,
+        tags: Sequence[RunTag],
+        run_id: int,
+        as_of: date,
+        source: str = "rule",
+        retire: Sequence[str] = (),
+        actor: str | None = None,
+    ) -> SwapResult:
+        """Make the rows of ``new`` the computed values of ``tags`` as of ``as_of``, with
+        their history and the run's commit in the feed, in one transaction.
+
+        ``new`` is a table name or a parenthesized query with the columns
+        ``(cid, tag_id, value, score)`` (ids from :meth:`tag_ids`); it is read once per
+        path (fresh tags, diffed tags), filtered by ``tag_id``. ``retire`` lists deprecated
+        tags whose values end at ``as_of``.
+
+        Raises:
+            Conflict: a tag already has values as of a later date (:meth:`check_forward`).
+        """
+        self.check_forward(as_of, [t.code for t in tags] + list(retire))
+        ids = tag_ids(
+            self.wh, [t.code for t in tags] + list(retire), kinds={t.code: t.kind for t in tags}
+        )
+        present = {r[0] for r in self.wh.rows("SELECT DISTINCT tag_id FROM tags.computed")}
+        fresh = [t for t in tags if ids[t.code] not in present]
+        diffed = [t for t in tags if ids[t.code] in present]
+        _run_tags(self.wh, tags, retire, ids)
+        when = f"CAST({lit(as_of.isoformat())} AS DATE)"
+        with self.wh.transaction():
+            if fresh:
+                self.wh.execute(
+                    f"INSERT INTO tags.computed SELECT cid, tag_id, value, score, {int(run_id)} "
+                    f"FROM {new} WHERE tag_id IN {_ids(fresh, ids)}"
+                )
+            changed = 0
+            if diffed or retire:
+                changed = _apply_diff(self.wh, new, diffed, ids, run_id=run_id, when=when)
+            self.wh.execute(
+                "UPDATE tags.defs d SET kind = t.kind, version = t.version, "
+                f"source = {lit(source)} "
+                f"FROM {_RUN_TAGS} t WHERE d.tag_id = t.tag_id AND NOT t.retire"
+            )
+            result = _result(self.wh, tags, ids, fresh={t.code for t in fresh}, changed=changed)
+            self.wh.execute(
+                f"INSERT INTO meta.runs VALUES (?, {when}, now(), ?, ?, ?)",
+                [run_id, [t.code for t in tags], result.tag_values, result.changes],
+            )
+            result.seq = _next_seq(self.wh)
+            self.wh.execute(
+                f"INSERT INTO tags.commits VALUES (?, 'run', ?, ?, ?, NULL, {when}, now(), ?)",
+                [result.seq, run_id, source, actor, result.changes],
+            )
+        self.wh.execute(f"DROP TABLE IF EXISTS {_CHANGES}")
+        return result
+
+    def apply(
+        self,
+        edits: Sequence[Edit],
+        *,
+        source: str,
+        actor: str | None,
+        kinds: Mapping[str, str] | None = None,
+        reason: str | None = None,
+        at: datetime | None = None,
+    ) -> Commit | None:
+        """Apply people's decisions on single customers as one commit: locks set, replaced
+        or released, with the change rows of the feed, in one transaction.
+
+        Args:
+            edits: the decisions; a later edit of the same customer and tag wins.
+            source: ``manual``, ``import`` or ``review`` (``expiry`` for :meth:`expire`).
+            actor: who decided (recorded on the locks and the commit).
+            kinds: kinds of tags the store has not seen yet (``multi`` takes several values).
+            reason: why, recorded on the commit.
+            at: valid time of the decision (default: now).
+
+        Returns:
+            The commit, or None when nothing changed (no commit is written).
+        """
+        if source not in EDIT_SOURCES:
+            raise ValueError(f"unknown edit source {source!r}")
+        last = {(e.cid, e.tag): e for e in edits}
+        if not last:
+            return None
+        ids = tag_ids(self.wh, sorted({t for _, t in last}), kinds=kinds or {})
+        with self.wh.transaction():
+            held = self._held_locks(last, ids)
+            rows = _edit_rows(last.values(), held, ids)
+            if not rows:
+                return None
+            seq = _next_seq(self.wh)
+            moment = at or datetime.now()  # naive local, as now() in SQL
+            self._replace_locks(last.values(), ids, source=source, actor=actor, at=moment)
+            self.wh.con.executemany(
+                "INSERT INTO tags.edits VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(seq, *r) for r in rows],
+            )
+            self.wh.execute(
+                "INSERT INTO tags.commits VALUES (?, 'edit', NULL, ?, ?, ?, ?, now(), ?)",
+                [seq, source, actor, reason, moment, len(rows)],
+            )
+        return self.commits_since(seq - 1, limit=1)[0]
+
+    def expire(self, *, now: datetime | None = None, actor: str | None = None) -> Commit | None:
+        """Release every lock whose ``expires_at`` has passed, as one commit."""
+        moment = now or datetime.now()
+        rows = self.wh.rows(
+            "SELECT DISTINCT l.cid, d.tag FROM tags.locks l JOIN tags.defs d USING (tag_id) "
+            "WHERE l.expires_at IS NOT NULL AND l.expires_at <= ?",
+            [moment],
+        )
+        edits = [Edit(cid=int(c), tag=str(t), release=True) for c, t in rows]
+        return self.apply(edits, source="expiry", actor=actor, reason="expired", at=moment)
+
+    def _held_locks(
+        self, edits: Mapping[tuple[int, str], Edit], ids: Mapping[str, int]
+    ) -> dict[tuple[int, int], dict[str | None, float | None]]:
+        self.wh.execute("CREATE OR REPLACE TEMP TABLE tw_edit_keys (cid INTEGER, tag_id INTEGER)")
+        self.wh.con.executemany(
+            "INSERT INTO tw_edit_keys VALUES (?, ?)", [(c, ids[t]) for c, t in edits]
+        )
+        held: dict[tuple[int, int], dict[str | None, float | None]] = {}
+        for cid, tag_id, value, score in self.wh.rows(
+            "SELECT l.cid, l.tag_id, l.value, l.score FROM tags.locks l "
+            "SEMI JOIN tw_edit_keys k ON k.cid = l.cid AND k.tag_id = l.tag_id"
+        ):
+            held.setdefault((int(cid), int(tag_id)), {})[value] = score
+        return held
+
+    def _replace_locks(
+        self,
+        edits: Iterable[Edit],
+        ids: Mapping[str, int],
+        *,
+        source: str,
+        actor: str | None,
+        at: datetime,
+    ) -> None:
+        self.wh.execute(
+            "DELETE FROM tags.locks l USING tw_edit_keys k "
+            "WHERE k.cid = l.cid AND k.tag_id = l.tag_id"
+        )
+        rows = [
+            (e.cid, ids[e.tag], value, score, source, e.confidence, at, e.expires_at, actor)
+            for e in edits
+            if not e.release
+            for value, score in _wanted(e).items()
+        ]
+        if rows:
+            self.wh.con.executemany(
+                "INSERT INTO tags.locks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
+            )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _filters(*, cid: int | None, tag: str | None) -> tuple[str, list[Any]]:
+    tests: list[str] = []
+    params: list[Any] = []
+    if cid is not None:
+        tests.append("cid = ?")
+        params.append(int(cid))
+    if tag is not None:
+        tests.append("tag = ?")
+        params.append(tag)
+    return (" WHERE " + " AND ".join(tests) if tests else ""), params
+
+
+def _next_seq(wh: Warehouse) -> int:
+    return int(wh.scalar("SELECT coalesce(max(seq), 0) + 1 FROM tags.commits"))
+
+
+def _wanted(edit: Edit) -> dict[str | None, float | None]:
+    """value → score of the locks an edit asks for (empty for a release)."""
+    if edit.release:
+        return {}
+    if edit.values:
+        return dict.fromkeys(edit.values, edit.score)
+    return {None: edit.score}
+
+
+def _edit_rows(
+    edits: Iterable[Edit],
+    held: Mapping[tuple[int, int], Mapping[str | None, float | None]],
+    ids: Mapping[str, int],
+) -> list[tuple[int, int, str | None, str | None, float | None, float | None]]:
+    """The feed's rows of the edits: (cid, tag_id, old value, new value, old, new score).
+
+    A single value pairs old with new; several values (multi tags) pair by value, so a
+    value removed is ``v → None`` and a value added ``None → v``.
     """
-    wh.execute("CREATE TABLE IF NOT EXISTS meta.layout (part VARCHAR PRIMARY KEY, version INTEGER)")
-    if wh.scalar("SELECT version FROM meta.layout WHERE part = 'tags'") == _LAYOUT:
-        return
-    if _old_layout(wh):
-        _upgrade(wh)
-    with wh.transaction():
-        wh.execute(_TABLES)
-        wh.execute(_VIEWS)
-        wh.execute(f"CREATE OR REPLACE VIEW tags.changes AS {changes_sql()}")
-        wh.execute("INSERT OR REPLACE INTO meta.layout VALUES ('tags', ?)", [_LAYOUT])
+    out = []
+    for e in edits:
+        key = (e.cid, ids[e.tag])
+        old, new = dict(held.get(key, {})), _wanted(e)
+        if old == new:
+            continue
+        if len(old) <= 1 and len(new) <= 1:
+            (ov, os_), (nv, ns) = (next(iter(d.items()), (None, None)) for d in (old, new))
+            out.append((e.cid, key[1], ov, nv, os_, ns))
+            continue
+        for value in sorted(set(old) | set(new), key=lambda v: (v is None, v or "")):
+            if value in old and value in new and old[value] == new[value]:
+                continue
+            out.append(
+                (
+                    e.cid,
+                    key[1],
+                    value if value in old else None,
+                    value if value in new else None,
+                    old.get(value),
+                    new.get(value),
+                )
+            )
+    return out
 
 
 def tag_ids(wh: Warehouse, codes: Sequence[str], *, kinds: Mapping[str, str]) -> dict[str, int]:
@@ -171,65 +752,11 @@ def tag_ids(wh: Warehouse, codes: Sequence[str], *, kinds: Mapping[str, str]) ->
     return {c: int(known[c]) for c in codes}
 
 
-def computed_tags(wh: Warehouse) -> set[str]:
-    """Codes of the tags that have computed values now."""
-    rows = wh.rows(
-        "SELECT d.tag FROM tags.defs d "
-        "WHERE d.tag_id IN (SELECT DISTINCT tag_id FROM tags.computed)"
-    )
-    return {str(r[0]) for r in rows}
-
-
-def swap_values(
-    wh: Warehouse,
-    *,
-    new: str,
-    tags: Sequence[RunTag],
-    run_id: int,
-    as_of: date,
-    source: str = "rule",
-    retire: Sequence[str] = (),
-) -> SwapResult:
-    """Make the rows of ``new`` the computed values of ``tags``, atomically.
-
-    ``new`` is a table name or a parenthesized query with the columns
-    ``(cid, tag_id, value, score)`` (ids from :func:`tag_ids`); it is read once per path
-    (fresh tags, diffed tags), filtered by ``tag_id``. ``retire`` lists deprecated tags
-    whose values end at ``as_of``.
-    """
-    ensure_tables(wh)
-    ids = tag_ids(wh, [t.code for t in tags] + list(retire), kinds={t.code: t.kind for t in tags})
-    present = {r[0] for r in wh.rows("SELECT DISTINCT tag_id FROM tags.computed")}
-    fresh = [t for t in tags if ids[t.code] not in present]
-    diffed = [t for t in tags if ids[t.code] in present]
-    _run_tags(wh, tags, retire, ids)
-    when = f"CAST({lit(as_of.isoformat())} AS DATE)"
-    with wh.transaction():
-        if fresh:
-            wh.execute(
-                f"INSERT INTO tags.computed SELECT cid, tag_id, value, score, {int(run_id)} "
-                f"FROM {new} WHERE tag_id IN {_ids(fresh, ids)}"
-            )
-        changed = 0
-        if diffed or retire:
-            changed = _apply_diff(wh, new, diffed, ids, run_id=run_id, when=when)
-        wh.execute(
-            f"UPDATE tags.defs d SET kind = t.kind, version = t.version, source = {lit(source)} "
-            f"FROM {_RUN_TAGS} t WHERE d.tag_id = t.tag_id AND NOT t.retire"
-        )
-        result = _result(wh, tags, ids, fresh={t.code for t in fresh}, changed=changed)
-        wh.execute(
-            f"INSERT INTO meta.runs VALUES (?, {when}, now(), ?, ?, ?)",
-            [run_id, [t.code for t in tags], result.tag_values, result.changes],
-        )
-    wh.execute(f"DROP TABLE IF EXISTS {_CHANGES}")
-    return result
-
-
 def changes_sql(
     *, cid: int | None = None, tag: str | None = None, run_id: int | None = None
 ) -> str:
-    """The change log as a query (the ``tags.changes`` view without filters).
+    """The computed layer's change log as a query (the ``tags.changes`` view without
+    filters).
 
     Columns: run_id, cid, tag, old_value, new_value, old_score, new_score, source,
     version, as_of, changed_at. A value a run set (an interval starting in the run) and a
@@ -388,46 +915,44 @@ def _old_layout(wh: Warehouse) -> bool:
     )
 
 
-def _upgrade(wh: Warehouse) -> None:
+def _upgrade_wide(wh: Warehouse) -> None:
     """Move a 0.1 layout into this one: tags get ids (multi when a customer ever held
     several values), open intervals become computed values, locked current values locks,
     and closed intervals move to ``past`` with the run that ended each (from the old change
-    log); the old tables are dropped. One transaction."""
-    with wh.transaction():
-        wh.execute(_TABLES)
-        # a multi tag: some customer held several values at once (set by one run, or open)
-        wh.execute(
-            "INSERT INTO tags.defs SELECT (row_number() OVER (ORDER BY tag))::INTEGER, tag, "
-            "CASE WHEN bool_or(n > 1) THEN 'multi' ELSE 'enum' END, max(version), "
-            "coalesce(min(source) FILTER (WHERE source <> 'manual'), 'rule') FROM ("
-            "SELECT tag, count(*) AS n, max(version) AS version, min(source) AS source "
-            "FROM tags.history GROUP BY tag, cid, valid_from UNION ALL "
-            "SELECT tag, count(*), max(version), min(source) FROM tags.history "
-            "WHERE valid_to IS NULL GROUP BY tag, cid) GROUP BY tag"
-        )
-        wh.execute(
-            "INSERT INTO tags.defs SELECT (SELECT coalesce(max(tag_id), 0) FROM tags.defs) "
-            "+ (row_number() OVER (ORDER BY tag))::INTEGER, tag, 'enum', max(version), 'rule' "
-            "FROM tags.current WHERE tag NOT IN (SELECT tag FROM tags.defs) GROUP BY tag"
-        )
-        # the open intervals are exactly the computed values (locked ones included)
-        wh.execute(
-            "INSERT INTO tags.computed SELECT h.cid, d.tag_id, h.value, h.score, h.run_id "
-            "FROM tags.history h JOIN tags.defs d USING (tag) "
-            "WHERE h.valid_to IS NULL AND h.run_id IS NOT NULL"
-        )
-        wh.execute(
-            "INSERT INTO tags.locks SELECT c.cid, d.tag_id, c.value, c.score, c.source, "
-            "c.confidence, c.valid_from, c.expires_at, NULL "
-            "FROM tags.current c JOIN tags.defs d USING (tag) WHERE c.locked"
-        )
-        wh.execute(
-            "INSERT INTO tags.past SELECT h.cid, d.tag_id, h.value, h.score, h.source, "
-            "h.version, h.run_id, h.valid_from, h.valid_to, (SELECT min(ch.run_id) "
-            "FROM tags.changes ch WHERE ch.cid = h.cid AND ch.tag = h.tag "
-            "AND ch.as_of = CAST(h.valid_to AS DATE) "
-            "AND ch.old_value IS NOT DISTINCT FROM h.value) "
-            "FROM tags.history h JOIN tags.defs d USING (tag) WHERE h.valid_to IS NOT NULL"
-        )
-        for name in ("changes", "history", "current"):
-            wh.execute(f"DROP TABLE IF EXISTS tags.{name}")
+    log); the old tables are dropped (inside the revision's transaction)."""
+    # a multi tag: some customer held several values at once (set by one run, or open)
+    wh.execute(
+        "INSERT INTO tags.defs SELECT (row_number() OVER (ORDER BY tag))::INTEGER, tag, "
+        "CASE WHEN bool_or(n > 1) THEN 'multi' ELSE 'enum' END, max(version), "
+        "coalesce(min(source) FILTER (WHERE source <> 'manual'), 'rule') FROM ("
+        "SELECT tag, count(*) AS n, max(version) AS version, min(source) AS source "
+        "FROM tags.history GROUP BY tag, cid, valid_from UNION ALL "
+        "SELECT tag, count(*), max(version), min(source) FROM tags.history "
+        "WHERE valid_to IS NULL GROUP BY tag, cid) GROUP BY tag"
+    )
+    wh.execute(
+        "INSERT INTO tags.defs SELECT (SELECT coalesce(max(tag_id), 0) FROM tags.defs) "
+        "+ (row_number() OVER (ORDER BY tag))::INTEGER, tag, 'enum', max(version), 'rule' "
+        "FROM tags.current WHERE tag NOT IN (SELECT tag FROM tags.defs) GROUP BY tag"
+    )
+    # the open intervals are exactly the computed values (locked ones included)
+    wh.execute(
+        "INSERT INTO tags.computed SELECT h.cid, d.tag_id, h.value, h.score, h.run_id "
+        "FROM tags.history h JOIN tags.defs d USING (tag) "
+        "WHERE h.valid_to IS NULL AND h.run_id IS NOT NULL"
+    )
+    wh.execute(
+        "INSERT INTO tags.locks SELECT c.cid, d.tag_id, c.value, c.score, c.source, "
+        "c.confidence, c.valid_from, c.expires_at, NULL "
+        "FROM tags.current c JOIN tags.defs d USING (tag) WHERE c.locked"
+    )
+    wh.execute(
+        "INSERT INTO tags.past SELECT h.cid, d.tag_id, h.value, h.score, h.source, "
+        "h.version, h.run_id, h.valid_from, h.valid_to, (SELECT min(ch.run_id) "
+        "FROM tags.changes ch WHERE ch.cid = h.cid AND ch.tag = h.tag "
+        "AND ch.as_of = CAST(h.valid_to AS DATE) "
+        "AND ch.old_value IS NOT DISTINCT FROM h.value) "
+        "FROM tags.history h JOIN tags.defs d USING (tag) WHERE h.valid_to IS NOT NULL"
+    )
+    for name in ("changes", "history", "current"):
+        wh.execute(f"DROP TABLE IF EXISTS tags.{name}")

@@ -155,9 +155,8 @@ def _summary(ws: workspace_api.Workspace, computed: list[str]) -> dict[str, Any]
     specs = ws.specs(check=False)
     names = {c: t.name for c, t in (specs.tags.tags.items() if specs.tags else [])}
     keys = [c for c in _KEY_TAGS if c in computed] or computed[:3]
-    tagged = ws.warehouse.scalar("SELECT count(DISTINCT cid) FROM tags.current") or 0
     return {
-        "customers_tagged": int(tagged),
+        "customers_tagged": ws.tagged_customers(),
         "distributions": {
             c: {"name": names.get(c, c), "values": ws.tag_distribution(c, limit=8)} for c in keys
         },
