@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from tagwise.errors import Conflict
 from tagwise.store.layout import upgrade
-from tagwise.store.tags import LAYOUT, Edit, RunTag, TagStore, tag_ids
+from tagwise.store.tags import LAYOUT, Change, Edit, RunTag, TagStore, tag_ids
 from tagwise.store.warehouse import Warehouse
 
 TAGS = [
@@ -433,6 +433,10 @@ def test_the_feed_replayed_from_zero_equals_the_current_values(tmp_path_factory,
     # a follower that stopped after any commit and resumes sees every change exactly once
     cut = data.draw(st.sampled_from(seqs))
     assert feed(store, 0, cut) + feed(store, cut) == feed(store)
+    # the Arrow form of each commit holds the same changes
+    for commit in store.commits_since(0):
+        table = store.commit_changes_table(commit)
+        assert [Change(**row) for row in table.to_pylist()] == store.commit_changes(commit)
     assert replay(feed(store, 0, cut) + feed(store, cut)) == effective(wh)
     wh.close()
 

@@ -21,12 +21,15 @@ import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
 
 from tagwise.errors import Conflict, EngineError
 from tagwise.settings import WarehouseSettings
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = ["Warehouse"]
 
@@ -96,6 +99,14 @@ class Warehouse:
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and fetch all rows."""
         return self.execute(sql, params).fetchall()
+
+    def arrow(self, sql: str) -> pa.Table:
+        """Run a query and fetch its result as an Arrow table (no copy per row)."""
+        try:
+            return self.con.sql(sql).to_arrow_table()
+        except duckdb.Error as exc:
+            first = str(exc).strip().splitlines()[0]
+            raise EngineError(f"warehouse query failed: {first}") from exc
 
     def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query and fetch all rows as dicts keyed by column name."""
