@@ -145,6 +145,26 @@ CREATE OR REPLACE VIEW tags.history AS
     FROM tags.past p JOIN tags.defs d ON d.tag_id = p.tag_id;
 """
 
+_EDIT_COLUMNS = (
+    ("seq", "int64"),
+    ("cid", "int32"),
+    ("tag_id", "int32"),
+    ("old_value", "string"),
+    ("new_value", "string"),
+    ("old_score", "float64"),
+    ("new_score", "float64"),
+)
+_LOCK_COLUMNS = (
+    ("cid", "int32"),
+    ("tag_id", "int32"),
+    ("value", "string"),
+    ("score", "float64"),
+    ("source", "string"),
+    ("confidence", "float64"),
+    ("locked_at", "timestamp[us]"),
+    ("expires_at", "timestamp[us]"),
+    ("locked_by", "string"),
+)
 _CHANGES = "tw_changes"
 _RUN_TAGS = "tw_run_tags"
 
@@ -609,10 +629,7 @@ class TagStore:
             seq = _next_seq(self.wh)
             moment = at or datetime.now()  # naive local, as now() in SQL
             self._replace_locks(last.values(), ids, source=source, actor=actor, at=moment)
-            self.wh.con.executemany(
-                "INSERT INTO tags.edits VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [(seq, *r) for r in rows],
-            )
+            self.wh.insert("tags.edits", [(seq, *r) for r in rows], _EDIT_COLUMNS)
             self.wh.execute(
                 "INSERT INTO tags.commits VALUES (?, 'edit', NULL, ?, ?, ?, ?, now(), ?)",
                 [seq, source, actor, reason, moment, len(rows)],
@@ -634,8 +651,8 @@ class TagStore:
         self, edits: Mapping[tuple[int, str], Edit], ids: Mapping[str, int]
     ) -> dict[tuple[int, int], dict[str | None, float | None]]:
         self.wh.execute("CREATE OR REPLACE TEMP TABLE tw_edit_keys (cid INTEGER, tag_id INTEGER)")
-        self.wh.con.executemany(
-            "INSERT INTO tw_edit_keys VALUES (?, ?)", [(c, ids[t]) for c, t in edits]
+        self.wh.insert(
+            "tw_edit_keys", [(c, ids[t]) for c, t in edits], [("cid", "int32"), ("tag_id", "int32")]
         )
         held: dict[tuple[int, int], dict[str | None, float | None]] = {}
         for cid, tag_id, value, score in self.wh.rows(
@@ -664,10 +681,7 @@ class TagStore:
             if not e.release
             for value, score in _wanted(e).items()
         ]
-        if rows:
-            self.wh.con.executemany(
-                "INSERT INTO tags.locks VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-            )
+        self.wh.insert("tags.locks", rows, _LOCK_COLUMNS)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -108,6 +108,32 @@ class Warehouse:
             first = str(exc).strip().splitlines()[0]
             raise EngineError(f"warehouse query failed: {first}") from exc
 
+    def insert(
+        self, target: str, rows: Sequence[Sequence[Any]], columns: Sequence[tuple[str, str]]
+    ) -> None:
+        """Insert many rows at once (through Arrow: ``executemany`` costs ~3 ms a row).
+
+        Args:
+            target: a quoted table name whose columns are ``columns`` in order.
+            rows: the rows, one value per column.
+            columns: (name, Arrow type name such as ``int32``, ``int64``, ``string``,
+                ``float64``, ``bool``, ``timestamp[us]``) of each column.
+        """
+        import pyarrow as pa  # noqa: PLC0415 (only writers of many rows need it)
+
+        if not rows:
+            return
+        arrays = [
+            pa.array([r[i] for r in rows], type=pa.type_for_alias(kind))
+            for i, (_, kind) in enumerate(columns)
+        ]
+        batch = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])
+        self.con.register("tw_insert_rows", batch)
+        try:
+            self.execute(f"INSERT INTO {target} SELECT * FROM tw_insert_rows")
+        finally:
+            self.con.unregister("tw_insert_rows")
+
     def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query and fetch all rows as dicts keyed by column name."""
         result = self.execute(sql, params)
