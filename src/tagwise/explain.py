@@ -12,7 +12,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from tagwise.errors import TagwiseError
-from tagwise.ingest.identity import members, record_of
+from tagwise.identity.resolve import members, record_of
 from tagwise.spec.tags import TagKind, TagSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.history import changes_sql

@@ -186,7 +186,7 @@ class MatchingSettings(_Group):
     """Probabilistic matching of records that share no strong identifier (splink).
 
     Records are compared on name, birthday, city and address; each candidate pair gets a
-    match probability (:mod:`tagwise.ingest.matching`).
+    match probability (:mod:`tagwise.identity.matching`).
     """
 
     enabled: bool = Field(

@@ -23,7 +23,7 @@ from tagwise.errors import (
     TagwiseError,
     did_you_mean,
 )
-from tagwise.ingest.identity import (
+from tagwise.identity.resolve import (
     RECORDS,
     ResolveReport,
     decide,
@@ -266,7 +266,7 @@ class Workspace:
 
     def resolve(self, *, progress: Callable[[str], None] | None = None) -> ResolveReport:
         """Resolve the customer master's records into customers (also after every ingest
-        that changes records or identifiers); see :mod:`tagwise.ingest.identity`."""
+        that changes records or identifiers); see :mod:`tagwise.identity.resolve`."""
         return resolve(
             self.warehouse, self.sources(), self.settings, root=self.root, progress=progress
         )

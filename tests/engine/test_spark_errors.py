@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tagwise.engine.spark import spark_error
-from tagwise.ingest.matching import _Spark
+from tagwise.identity.matching import _Spark
 
 PY4J_OOM = (
     "An error occurred while calling o277.parquet.\n"

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import tagwise
 from tagwise.errors import EngineError
-from tagwise.ingest import identity
+from tagwise.identity import resolve as identity
 
 SOURCES = """\
 sources:
@@ -471,7 +471,7 @@ sources:
 
 
 def test_matching_is_reused_while_the_compared_fields_stay_the_same(ws, monkeypatch) -> None:
-    from tagwise.ingest import matching  # noqa: PLC0415
+    from tagwise.identity import matching  # noqa: PLC0415
 
     calls = []
     real = matching.match_pairs

@@ -24,8 +24,8 @@ from tests.ingest.test_matching import RECORDS, load, noisy_spellings
 from tests.spark_support import require_spark
 
 from tagwise.engine.spark import spark_session
-from tagwise.ingest import identity
-from tagwise.ingest.matching import (
+from tagwise.identity import resolve as identity
+from tagwise.identity.matching import (
     MatchReport,
     SparkMatching,
     _DuckDB,

@@ -26,7 +26,7 @@ import json
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from tagwise.ingest.identity import RECORDS, is_dirty, rows_table
+from tagwise.identity.resolve import RECORDS, is_dirty, rows_table
 from tagwise.ingest.pipeline import REASON_KIND
 from tagwise.spec.sources import SourceSpec, SourcesSpec
 from tagwise.store.sql import ident, lit_list, table

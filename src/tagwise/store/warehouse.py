@@ -6,7 +6,7 @@ Layout (DuckDB schemas):
             lineage and, for sources tied to customers, the ``cid``); for the customer
             master, the golden record (one row per customer)
 * ``ident`` identity resolution: the master's records, identifiers, matches, decisions,
-            merge history (:mod:`tagwise.ingest.identity`)
+            merge history (:mod:`tagwise.identity.resolve`)
 * ``meta``  ``customer_keys`` (record key → record number ``rid``, assigned once and never
             reused, and the record's customer ``cid``) and ``quarantine``
 * ``stage`` scratch tables of an operation in progress; safe to drop at any time

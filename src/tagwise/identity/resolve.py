@@ -50,7 +50,7 @@ from tagwise.spec.sources import (
 from tagwise.store.sql import ident, lit, lit_list, table
 
 if TYPE_CHECKING:
-    from tagwise.ingest.matching import SparkMatching
+    from tagwise.identity.matching import SparkMatching
     from tagwise.settings import IdentitySettings, Settings
     from tagwise.store.warehouse import Warehouse
 
@@ -443,7 +443,7 @@ def _match(ctx: _Context, settings: Settings) -> tuple[float | None, str | None,
     matching = settings.identity.matching
     if not ctx.master.match_on or not matching.enabled:
         return None, None, "off"
-    from tagwise.ingest.matching import match_pairs  # noqa: PLC0415 (splink loads lazily)
+    from tagwise.identity.matching import match_pairs  # noqa: PLC0415 (splink loads lazily)
 
     fields = ", ".join(
         f"r.{ident(column)} AS {ident(name)}" for name, column in ctx.master.match_on.items()
@@ -475,7 +475,7 @@ def _spark(ctx: _Context, settings: Settings) -> SparkMatching | None:
     if engine == "duckdb" or (engine == "auto" and settings.engine.name != "spark"):
         return None
     from tagwise.engine.spark import spark_session  # noqa: PLC0415 (pyspark loads lazily)
-    from tagwise.ingest.matching import SparkMatching  # noqa: PLC0415
+    from tagwise.identity.matching import SparkMatching  # noqa: PLC0415
 
     session, work = spark_session(settings.engine, ctx.root)
     return SparkMatching(session, work)
