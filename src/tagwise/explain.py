@@ -8,11 +8,12 @@ the Python back-end, which reports the branch that matched and the values it rea
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from tagwise.errors import TagwiseError
-from tagwise.identity.resolve import members, record_of
+from tagwise.identity.store import identity_history, lineage, members, record_of
 from tagwise.spec.tags import TagKind, TagSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.history import changes_sql
@@ -37,7 +38,7 @@ def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> 
     for hidden in ("_file", "_line"):
         attributes.pop(hidden, None)
     values = _values(ws, cid, as_of)
-    records = members(ws.warehouse, master, cid) if master else []
+    records = [asdict(m) for m in members(ws.warehouse, master, cid)] if master else []
     key = master.customer_key if master else None
     return {
         "customer_id": attributes.get(key, customer_id) if key else customer_id,
@@ -45,32 +46,12 @@ def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> 
         "as_of": as_of.isoformat() if as_of else None,
         "attributes": attributes,
         "records": records,
-        "attribute_sources": _lineage(ws, cid) if len(records) > 1 else {},
-        "identity_history": _identity_history(ws, cid),
+        "attribute_sources": lineage(ws.warehouse, cid) if len(records) > 1 else {},
+        "identity_history": [asdict(e) for e in identity_history(ws.warehouse, cid)],
         "features": explainer.features(values),
         "tags": explainer.tags(values),
         "changes": _changes(ws, int(cid)),
     }
-
-
-def _lineage(ws: Workspace, cid: int) -> dict[str, str]:
-    """Golden-record attribute → the record key its value came from."""
-    rows = ws.warehouse.rows(
-        "SELECT l.attribute, k.customer_id FROM ident.lineage l "
-        "JOIN meta.customer_keys k ON k.rid = l.rid WHERE l.cid = ? ORDER BY l.attribute",
-        [cid],
-    )
-    return {str(a): str(k) for a, k in rows}
-
-
-def _identity_history(ws: Workspace, cid: int) -> list[dict[str, Any]]:
-    """Merges, splits and moves that involved this customer's records or its cid."""
-    return ws.warehouse.dicts(
-        "SELECT e.resolution_id AS resolution, e.happened_at AS at, e.customer_id AS record, "
-        "e.kind, e.old_cid, e.new_cid, e.reason FROM ident.events e "
-        "WHERE e.new_cid = ? OR e.old_cid = ? ORDER BY e.resolution_id, e.rid",
-        [cid, cid],
-    )
 
 
 class _Explainer:

@@ -24,7 +24,7 @@ from tests.ingest.test_matching import RECORDS, load, noisy_spellings
 from tests.spark_support import require_spark
 
 from tagwise.engine.spark import spark_session
-from tagwise.identity import resolve as identity
+from tagwise.identity import resolve
 from tagwise.identity.matching import (
     MatchReport,
     SparkMatching,
@@ -305,7 +305,7 @@ def test_auto_matches_where_the_workspace_computes(
         }
     )
     context = SimpleNamespace(root=tmp_path)
-    found = identity._spark(context, chosen)  # type: ignore[arg-type]
+    found = resolve._spark(context, chosen)  # type: ignore[arg-type]
     assert (found is not None) == on_spark
     if found is not None:
         assert found.session is spark.session  # the one session of this master

@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tagwise import __version__
+from tagwise._version import __version__
 from tagwise.cli import output
 from tagwise.cli.commands import identity as identity_commands
 from tagwise.cli.commands import ingest as ingest_commands

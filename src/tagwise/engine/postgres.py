@@ -32,6 +32,7 @@ from sqlglot import exp
 
 from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
+from tagwise.identity.store import latest_resolution_id, moved_keys_query
 from tagwise.spec.sources import SourcesSpec
 from tagwise.store.sql import lit
 
@@ -185,7 +186,7 @@ class PostgresEngine(Engine):
     def _publish_keys(self, wh: Warehouse) -> None:
         """Bring ``<schema>_tagwise.customer_keys`` up to date: new records are appended,
         and records whose customer changed since the last publication (identity
-        resolution's history, ``ident.events``) get their new cid."""
+        resolution's history) get their new cid."""
         own = _q(self.own)
         columns = {
             str(r[0])
@@ -214,11 +215,7 @@ class PostgresEngine(Engine):
             f"WHERE rid > {highest} ORDER BY rid",
             f"{own}.customer_keys (customer_id, cid, rid)",
         )
-        changed = (
-            "SELECT customer_id, cid FROM meta.customer_keys "
-            f"WHERE rid <= {highest} AND rid IN (SELECT rid FROM ident.events "
-            f"WHERE resolution_id > {published})"
-        )
+        changed = moved_keys_query(up_to_rid=highest, after_resolution=published)
         self.execute("CREATE TEMP TABLE IF NOT EXISTS tw_moved (customer_id TEXT, cid INTEGER)")
         self.execute("TRUNCATE tw_moved")
         self._copy_in(wh, changed, "tw_moved (customer_id, cid)")  # often no rows
@@ -226,7 +223,7 @@ class PostgresEngine(Engine):
             f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "
             "WHERE k.customer_id = m.customer_id"
         )
-        latest = int(wh.scalar("SELECT coalesce(max(resolution_id), 0) FROM ident.resolutions"))
+        latest = latest_resolution_id(wh)
         self.execute(f"DELETE FROM {own}.keys_state")
         self.execute(f"INSERT INTO {own}.keys_state VALUES ({latest})")
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagwise.errors import EngineError
-from tagwise.identity.resolve import mark_dirty, rows_table, touches_identity
+from tagwise.identity.layout import mark_dirty, rows_table, touches_identity
 from tagwise.ingest.normalize import ColumnPlan, column_plan
 from tagwise.ingest.sources import REJECTS_TABLE, Staged, stage_source
 from tagwise.spec.sources import SourceSpec
