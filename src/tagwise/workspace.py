@@ -371,7 +371,7 @@ class Workspace:
         Raises:
             ConfigError: an unknown engine, or its driver or settings are missing.
         """
-        from tagwise.engine.base import open_engine  # noqa: PLC0415
+        from tagwise.engine.registry import open_engine  # noqa: PLC0415 (the adapters load lazily)
 
         name = name or self.settings.engine.name
         if name not in self._engines:

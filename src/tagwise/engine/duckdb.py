@@ -10,13 +10,18 @@ it in place.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
 from tagwise.engine.base import Engine
 from tagwise.store.sql import ident, lit, table
 from tagwise.store.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tagwise.settings import Settings
 
 __all__ = ["DuckDBEngine"]
 
@@ -93,3 +98,9 @@ class DuckDBEngine(Engine):
             number = str(name).split("_", 1)[-1]
             if str(name).startswith("values_") or not number.isdigit() or int(number) not in keep:
                 self.wh.execute(f"DROP TABLE IF EXISTS {table('snap', str(name))}")
+
+
+def open_engine(settings: Settings, wh: Warehouse, root: Path) -> DuckDBEngine:
+    """The engine of ``[engine] name = "duckdb"``: the warehouse's own connection."""
+    del settings, root
+    return DuckDBEngine(wh)

@@ -37,7 +37,7 @@ from tagwise.spec.sources import SourcesSpec
 from tagwise.store.sql import lit
 
 if TYPE_CHECKING:
-    from tagwise.settings import EngineSettings
+    from tagwise.settings import EngineSettings, Settings
     from tagwise.store.warehouse import Warehouse
 
 __all__ = ["PostgresEngine", "publish_sources"]
@@ -457,3 +457,9 @@ def _q(name: str) -> str:
 def _scratch_file() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="tagwise-") as folder:
         yield Path(folder) / "rows.csv"
+
+
+def open_engine(settings: Settings, wh: Warehouse, root: Path) -> PostgresEngine:
+    """The engine of ``[engine] name = "postgres"`` (see :meth:`PostgresEngine.connect`)."""
+    del wh, root
+    return PostgresEngine.connect(settings.engine)

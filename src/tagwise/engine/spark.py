@@ -37,7 +37,7 @@ from tagwise.spec.sources import SourcesSpec
 from tagwise.store.sql import lit
 
 if TYPE_CHECKING:
-    from tagwise.settings import EngineSettings
+    from tagwise.settings import EngineSettings, Settings
     from tagwise.store.warehouse import Warehouse
 
 __all__ = ["SparkEngine", "export_sources", "spark_error", "spark_session"]
@@ -405,3 +405,9 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists():
         path.unlink()
+
+
+def open_engine(settings: Settings, wh: Warehouse, root: Path) -> SparkEngine:
+    """The engine of ``[engine] name = "spark"`` (see :meth:`SparkEngine.connect`)."""
+    del wh
+    return SparkEngine.connect(settings.engine, root)

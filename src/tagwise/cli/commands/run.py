@@ -43,7 +43,9 @@ def run(  # noqa: PLR0917 (Typer: one parameter per option)
     ] = False,
     engine: Annotated[
         str | None,
-        typer.Option("--engine", help="Compute on duckdb or postgres (default: [engine] name)."),
+        typer.Option(
+            "--engine", help="Compute engine (default: [engine] name, see docs/engines.md)."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
