@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tagwise.cli import output
-from tagwise.cli.state import workspace_of
+from tagwise.cli.options import workspace_of
 from tagwise.workspace import IngestReport
 
 __all__ = ["print_ingest", "register"]
@@ -54,7 +54,7 @@ def print_ingest(report: IngestReport) -> None:
             f"{rejected:,} rejected rows kept in the quarantine: `tagwise quarantine` lists them"
         )
     if report.identity is not None:
-        from tagwise.cli.commands.identity import print_resolution  # noqa: PLC0415 (cycle)
+        from tagwise.cli.commands.customer import print_resolution  # noqa: PLC0415 (cycle)
 
         print_resolution(report.identity.to_dict())
 

@@ -9,7 +9,7 @@ import typer
 
 from tagwise.cli import output
 from tagwise.cli.commands.ingest import JsonOption
-from tagwise.cli.state import workspace_of
+from tagwise.cli.options import workspace_of
 
 __all__ = ["register"]
 

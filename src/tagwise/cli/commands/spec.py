@@ -8,7 +8,7 @@ import typer
 
 from tagwise.cli import output
 from tagwise.cli.commands.ingest import JsonOption
-from tagwise.cli.state import workspace_of
+from tagwise.cli.options import workspace_of
 from tagwise.spec.plan import Plan
 
 __all__ = ["register"]
