@@ -279,9 +279,9 @@ def _lap(report: RunReport, stage: str, started: float) -> float:
 
 
 def _applied_versions(catalog: Catalog, specs: Specs) -> dict[str, SpecVersion]:
-    from tagwise.spec.plan import make_plan  # noqa: PLC0415
+    from tagwise.spec.plan import KINDS, make_plan  # noqa: PLC0415
 
-    latest = {k: catalog.latest_versions(k) for k in ("category", "feature", "tag")}
+    latest = {k: catalog.latest_versions(k) for k in KINDS}
     pending = make_plan(specs.items(), latest).changes
     if pending:
         names = ", ".join(f"{c.kind} `{c.code}`" for c in pending[:3])
