@@ -82,7 +82,8 @@ class _Explainer:
         if not self.ws.warehouse.has_table(schema, name):
             return {}
         found = self.ws.warehouse.dicts(
-            f"SELECT * FROM {table(schema, name)} WHERE cid = ?", [self.cid]
+            f"SELECT * FROM {table(schema, name)} WHERE cid = ?",  # noqa: S608 (quoted by table())
+            [self.cid],
         )
         return found[0] if found else {}
 
@@ -241,7 +242,7 @@ def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]
 
 def _changes(ws: Workspace, cid: int, limit: int = 20) -> list[dict[str, Any]]:
     rows = ws.warehouse.rows(
-        "SELECT run_id, as_of, tag, old_value, new_value, old_score, new_score "
+        "SELECT run_id, as_of, tag, old_value, new_value, old_score, new_score "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM ({changes_sql(cid=cid)}) ORDER BY run_id DESC, tag, new_value LIMIT ?",
         [limit],
     )

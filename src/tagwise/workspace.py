@@ -569,7 +569,7 @@ class Workspace:
 
     def _last_changes(self, code: str, run_id: int) -> list[dict[str, Any]]:
         rows = self.warehouse.rows(
-            "SELECT old_value, new_value, count(*) "
+            "SELECT old_value, new_value, count(*) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"FROM ({changes_sql(tag=code, run_id=run_id)}) GROUP BY ALL ORDER BY 3 DESC LIMIT 20"
         )
         return [{"from": o, "to": n, "customers": int(c)} for o, n, c in rows]
@@ -594,7 +594,7 @@ class Workspace:
         """Rejected rows with their file, line, column, raw value and reason."""
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
         return self.warehouse.dicts(
-            f'SELECT source, file, line, "column", raw_value, reason, problems, record '
+            f'SELECT source, file, line, "column", raw_value, reason, problems, record '  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"FROM meta.quarantine {where} ORDER BY source, file, line LIMIT {int(limit)}",
             params,
         )

@@ -209,7 +209,7 @@ def run_tags(
             for code, (values, changes) in report.per_tag.items()
         ]
     )
-    committed = wh.rows(f"SELECT run_id FROM meta.runs ORDER BY run_id DESC LIMIT {KEEP_SNAPSHOTS}")
+    committed = wh.rows(f"SELECT run_id FROM meta.runs ORDER BY run_id DESC LIMIT {KEEP_SNAPSHOTS}")  # noqa: S608 (an integer constant)
     engine.keep_snapshots({int(r[0]) for r in committed})
     return report
 

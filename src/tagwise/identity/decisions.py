@@ -50,7 +50,7 @@ def record_events(wh: Warehouse, resolution_id: int) -> None:
         "WHERE d.kind = 'separate' AND c.rid IN (d.rid_a, d.rid_b))"
     )
     wh.execute(
-        f"INSERT INTO ident.events SELECT {resolution_id}, now(), c.rid, c.customer_id, "
+        f"INSERT INTO ident.events SELECT {resolution_id}, now(), c.rid, c.customer_id, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"c.old_cid, c.new_cid, {kind}, CASE WHEN c.new_cid = c.rid "
         f"THEN coalesce({parted}, 'no longer linked') ELSE coalesce(w.why, 'linked') END "
         "FROM tw_changed c LEFT JOIN tw_why w ON w.rid = c.rid"

@@ -28,11 +28,11 @@ def golden_record(ctx: Context) -> None:
         "GROUP BY new_cid HAVING count(*) > 1"
     )
     member = (
-        f"SELECT m.new_cid AS cid, m.rid, r.* EXCLUDE (cid) FROM {records} r "
+        f"SELECT m.new_cid AS cid, m.rid, r.* EXCLUDE (cid) FROM {records} r "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"JOIN tw_map m ON m.customer_id = r.{ident(key)}"
     )
     wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE tw_members AS {member} "
+        f"CREATE OR REPLACE TEMP TABLE tw_members AS {member} "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         "WHERE m.new_cid IN (SELECT cid FROM tw_multi)"
     )
     attributes = [c for c in columns if c not in (key, "_file", "_line")]
@@ -56,16 +56,16 @@ def golden_record(ctx: Context) -> None:
         name = ident(column)
         alias = ident("#" + column)
         source += (
-            f" LEFT JOIN (SELECT cid, {name}, count(*) AS {alias} FROM tw_members "
+            f" LEFT JOIN (SELECT cid, {name}, count(*) AS {alias} FROM tw_members "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"GROUP BY cid, {name}) USING (cid, {name})"
         )
     wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE tw_gold AS SELECT cid, {', '.join(picks + lineage)} "
+        f"CREATE OR REPLACE TEMP TABLE tw_gold AS SELECT cid, {', '.join(picks + lineage)} "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM (SELECT * FROM {source}) GROUP BY cid"
     )
     listed = ", ".join(ident(c) for c in columns)
     wh.execute(
-        f"CREATE OR REPLACE TABLE {target} AS "
+        f"CREATE OR REPLACE TABLE {target} AS "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"SELECT m.new_cid AS cid, {', '.join('r.' + ident(c) for c in columns)} FROM {records} r "
         f"JOIN tw_map m ON m.customer_id = r.{ident(key)} "
         "WHERE m.new_cid NOT IN (SELECT cid FROM tw_multi) "
@@ -73,7 +73,7 @@ def golden_record(ctx: Context) -> None:
     )
     if attributes:
         unpivot = " UNION ALL ".join(
-            f"SELECT cid, {lit(c)} AS attribute, {ident('@' + c)} AS rid FROM tw_gold "
+            f"SELECT cid, {lit(c)} AS attribute, {ident('@' + c)} AS rid FROM tw_gold "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"WHERE {ident('@' + c)} IS NOT NULL"
             for c in attributes
         )

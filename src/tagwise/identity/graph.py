@@ -32,7 +32,7 @@ def records(ctx: Context) -> None:
     if ctx.name_column is not None:
         conflict += f", replace(CAST(r.{ident(ctx.name_column)} AS VARCHAR), ' ', '') AS tw_name"
     ctx.wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT k.rid, k.cid AS old_cid, "
+        f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT k.rid, k.cid AS old_cid, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"k.customer_id{conflict} FROM {table(*RECORDS)} r "
         f"JOIN meta.customer_keys k ON k.customer_id = r.{ident(ctx.key)}"
     )
@@ -50,13 +50,13 @@ def identifiers(ctx: Context) -> None:
             continue
         key = ident(spec.customer_key)
         values = " UNION ALL ".join(
-            f"SELECT {key} AS key, {lit(kind)} AS type, {_standard(spec, column)} AS v "
+            f"SELECT {key} AS key, {lit(kind)} AS type, {_standard(spec, column)} AS v "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"FROM {table(schema, name)}"
             for column, kind in spec.identity.items()
         )
         # every identity column of the source, joined to the keys once
         wh.execute(
-            f"INSERT INTO tw_ids SELECT DISTINCT k.rid, s.type, s.v, {lit(spec.name)} "
+            f"INSERT INTO tw_ids SELECT DISTINCT k.rid, s.type, s.v, {lit(spec.name)} "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"FROM ({values}) s JOIN meta.customer_keys k ON k.customer_id = s.key "
             "WHERE s.v IS NOT NULL AND s.v <> ''"
         )
@@ -90,7 +90,7 @@ def groups(ctx: Context) -> None:
         ),
     ]
     wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE tw_groups AS SELECT *, CASE {' '.join(reasons)} END "
+        f"CREATE OR REPLACE TEMP TABLE tw_groups AS SELECT *, CASE {' '.join(reasons)} END "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"AS capped FROM (SELECT i.type, i.value, count(DISTINCT i.rid) AS n, "
         f"CASE i.type {caps} ELSE {s.default_max_records} END AS cap"
         f"{', ' + conflicts if conflicts else ''} "
@@ -102,7 +102,7 @@ def groups(ctx: Context) -> None:
         # members' birthdays are missing); groups under the cap are small, so pairs are few
         distance = int(s.name_distance)
         wh.execute(
-            "UPDATE tw_groups SET capped = 'records disagree on name (' || c.names || ')' "
+            "UPDATE tw_groups SET capped = 'records disagree on name (' || c.names || ')' "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             "FROM (SELECT a.type, a.value, string_agg(DISTINCT ra.tw_name, ' / ') AS names "
             "FROM tw_groups g JOIN tw_ids a ON a.type = g.type AND a.value = g.value "
             "JOIN tw_ids b ON b.type = a.type AND b.value = a.value AND b.rid > a.rid "
@@ -141,7 +141,7 @@ def links(ctx: Context, upper: float | None) -> None:
     )
     if upper is not None:
         wh.execute(
-            "INSERT INTO tw_links SELECT hash('match', m.rid_l, m.rid_r), u.rid, "
+            "INSERT INTO tw_links SELECT hash('match', m.rid_l, m.rid_r), u.rid, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"'match ' || printf('%.4f', m.probability) FROM {MATCHES} m, "
             "LATERAL (SELECT unnest([m.rid_l, m.rid_r]) AS rid) u "
             f"WHERE m.probability >= {float(upper)!r} AND {separated}"
@@ -152,7 +152,7 @@ def links(ctx: Context, upper: float | None) -> None:
         "OR (s.rid_a = d.rid_b AND s.rid_b = d.rid_a)))"
     )
     wh.execute(
-        "INSERT INTO tw_links SELECT hash('decision', d.decision_id), u.rid, "
+        "INSERT INTO tw_links SELECT hash('decision', d.decision_id), u.rid, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         "'merge decision #' || d.decision_id || coalesce(' by ' || d.actor, '') "
         "FROM ident.decisions d, LATERAL (SELECT unnest([d.rid_a, d.rid_b]) AS rid) u "
         f"WHERE d.kind = 'merge' AND {later_separate}"

@@ -147,7 +147,7 @@ def match_pairs(
         _write_empty(wh, target_sql)
     records_read, candidates, skipped = counts
     pairs, merges = wh.rows(
-        f"SELECT count(*), count(*) FILTER (WHERE probability >= {float(settings.upper)!r})"
+        f"SELECT count(*), count(*) FILTER (WHERE probability >= {float(settings.upper)!r})"  # noqa: S608 (names quoted by ident(), fixed columns)
         f" FROM {target_sql}"
     )[0]
     return MatchReport(
@@ -201,7 +201,7 @@ def _input_select(wh: Warehouse, records: str) -> str:
         )
     col = {n: ident(lowered[n]) for n in INPUT_COLUMNS}
     return (
-        f"SELECT CAST({col['rid']} AS INTEGER) AS rid, CAST({col['name']} AS VARCHAR) AS name,"
+        f"SELECT CAST({col['rid']} AS INTEGER) AS rid, CAST({col['name']} AS VARCHAR) AS name,"  # noqa: S608 (names quoted by ident(), fixed columns)
         f" CAST({col['birthday']} AS DATE) AS birthday, CAST({col['city']} AS VARCHAR) AS city,"
         f" CAST({col['address']} AS VARCHAR) AS address FROM ({records}) AS __records"
     )
@@ -235,7 +235,7 @@ def _match(db: Backend, settings: MatchingSettings) -> tuple[int, int, int]:
 def _drop_oversized_keys(db: Backend, settings: MatchingSettings) -> int:
     """Set to NULL the block keys shared by more than ``max_block_size`` records; how many."""
     oversized = " UNION ALL ".join(
-        f"SELECT {i} AS rule, {block_key(i)} AS key FROM records WHERE {block_key(i)} IS NOT NULL"
+        f"SELECT {i} AS rule, {block_key(i)} AS key FROM records WHERE {block_key(i)} IS NOT NULL"  # noqa: S608 (names quoted by ident(), fixed columns)
         f" GROUP BY {block_key(i)} HAVING count(*) > {settings.max_block_size}"
         for i in range(len(settings.blocking))
     )
@@ -278,13 +278,13 @@ def _predict(db: Backend, settings: MatchingSettings, count: int) -> int:
             lookup = db_api.register(db.splink_table(f"tf_{column}"))
             linker.table_management.register_term_frequency_lookup(lookup, column)
         blocked = linker.inference.compute_blocked_pairs_for_predict()
-        candidates = int(db.row(f"SELECT count(*) FROM {blocked.physical_name}")[0])
+        candidates = int(db.row(f"SELECT count(*) FROM {blocked.physical_name}")[0])  # noqa: S608 (names quoted by ident(), fixed columns)
         scored = linker.inference.predict(
             threshold_match_probability=settings.lower, warning_mode="never"
         )
         db.create(
             "pairs",
-            "SELECT unique_id_l AS rid_l, unique_id_r AS rid_r, match_probability AS probability,"
+            "SELECT unique_id_l AS rid_l, unique_id_r AS rid_r, match_probability AS probability,"  # noqa: S608 (names quoted by ident(), fixed columns)
             f" match_weight AS weight FROM {scored.physical_name}",
         )
     except (duckdb.Error, TagwiseError):

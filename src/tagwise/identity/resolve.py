@@ -153,8 +153,8 @@ def resolve(
     with wh.transaction():
         _apply(ctx, resolution_id)
         if fingerprint is not None:
-            wh.execute(f"DELETE FROM {_MATCHED}")
-            wh.execute(f"INSERT INTO {_MATCHED} VALUES (?)", [fingerprint])
+            wh.execute(f"DELETE FROM {_MATCHED}")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+            wh.execute(f"INSERT INTO {_MATCHED} VALUES (?)", [fingerprint])  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         _count(ctx, report)
         mark_dirty(wh, dirty=False)
         clock.done()
@@ -217,7 +217,7 @@ def _match(ctx: Context, settings: Settings) -> tuple[float | None, str | None, 
     record), its pairs are reused instead of computed again.
     """
     wh = ctx.wh
-    wh.execute(f"CREATE OR REPLACE TABLE {MATCHES} AS SELECT * FROM ident.matches LIMIT 0")
+    wh.execute(f"CREATE OR REPLACE TABLE {MATCHES} AS SELECT * FROM ident.matches LIMIT 0")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     matching = settings.identity.matching
     if not ctx.master.match_on or not matching.enabled:
         return None, None, "off"
@@ -229,17 +229,17 @@ def _match(ctx: Context, settings: Settings) -> tuple[float | None, str | None, 
     missing = [f for f in MATCH_FIELDS if f not in ctx.master.match_on]
     nulls = "".join(f", NULL AS {ident(f)}" for f in missing)
     records = (
-        f"SELECT k.rid, {fields}{nulls} FROM {table(*RECORDS)} r "
+        f"SELECT k.rid, {fields}{nulls} FROM {table(*RECORDS)} r "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"JOIN meta.customer_keys k ON k.customer_id = r.{ident(ctx.key)}"
     )
     digest = wh.scalar(
-        f"SELECT count(*) || ':' || coalesce(bit_xor(hash(rid, {', '.join(MATCH_FIELDS)})), 0) "
+        f"SELECT count(*) || ':' || coalesce(bit_xor(hash(rid, {', '.join(MATCH_FIELDS)})), 0) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM ({records})"
     )
     fingerprint = f"{digest}|{matching.model_dump_json()}|{__version__}"
     wh.execute(f"CREATE TABLE IF NOT EXISTS {_MATCHED} (fingerprint VARCHAR)")
-    if wh.scalar(f"SELECT max(fingerprint) FROM {_MATCHED}") == fingerprint:
-        wh.execute(f"INSERT INTO {MATCHES} SELECT * FROM ident.matches")
+    if wh.scalar(f"SELECT max(fingerprint) FROM {_MATCHED}") == fingerprint:  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        wh.execute(f"INSERT INTO {MATCHES} SELECT * FROM ident.matches")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         where = "reused"
     else:
         spark = _spark(ctx, settings)
@@ -277,12 +277,12 @@ def _apply(ctx: Context, resolution_id: int) -> None:
                 continue
             name = table("src", spec.name)
             wh.execute(
-                f"UPDATE {name} SET cid = c.new_cid FROM tw_changed c "
+                f"UPDATE {name} SET cid = c.new_cid FROM tw_changed c "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
                 f"WHERE {name}.{ident(spec.customer_key)} = c.customer_id"
             )
         records = table(*RECORDS)
         wh.execute(
-            f"UPDATE {records} SET cid = c.new_cid FROM tw_changed c "
+            f"UPDATE {records} SET cid = c.new_cid FROM tw_changed c "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"WHERE {records}.{ident(key)} = c.customer_id"
         )
     wh.execute(f"DROP TABLE IF EXISTS {table('src', master.name)}")
@@ -294,8 +294,8 @@ def _apply(ctx: Context, resolution_id: int) -> None:
         ("lineage", "tw_lineage"),
         ("matches", MATCHES),
     ):
-        wh.execute(f"DELETE FROM ident.{name}")
-        wh.execute(f"INSERT INTO ident.{name} SELECT * FROM {scratch}")
+        wh.execute(f"DELETE FROM ident.{name}")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        wh.execute(f"INSERT INTO ident.{name} SELECT * FROM {scratch}")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     wh.execute("DELETE FROM ident.capped")
     wh.execute(
         "INSERT INTO ident.capped SELECT type, value, n, capped FROM tw_groups "
@@ -304,7 +304,7 @@ def _apply(ctx: Context, resolution_id: int) -> None:
     # review: undecided pairs between the thresholds that ended in different customers
     wh.execute("DELETE FROM ident.review")
     wh.execute(
-        "INSERT INTO ident.review SELECT m.rid_l, m.rid_r, m.probability, now() "
+        "INSERT INTO ident.review SELECT m.rid_l, m.rid_r, m.probability, now() "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM {MATCHES} m JOIN tw_map a ON a.rid = m.rid_l JOIN tw_map b ON b.rid = m.rid_r "
         "WHERE a.new_cid <> b.new_cid AND NOT EXISTS (SELECT 1 FROM ident.decisions d "
         "WHERE (d.rid_a = m.rid_l AND d.rid_b = m.rid_r) OR (d.rid_a = m.rid_r "

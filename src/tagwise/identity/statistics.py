@@ -46,11 +46,11 @@ def term_frequencies(db: Backend, column: str) -> float:
     is the u of a pair agreeing on the value; counting the record itself (splink's
     default) would make a name seen twice look twice as common as it is. Returns
     ``1 / (N - 1)``, the smallest possible u."""
-    (nonnull,) = db.row(f"SELECT count({column}) FROM records")
+    (nonnull,) = db.row(f"SELECT count({column}) FROM records")  # noqa: S608 (fixed column names)
     others = max(int(nonnull) - 1, 1)
     db.create(
         f"tf_{column}",
-        f"SELECT {column}, count(*) AS n, CAST(count(*) - 1 AS DOUBLE) / {others} AS tf_{column}"
+        f"SELECT {column}, count(*) AS n, CAST(count(*) - 1 AS DOUBLE) / {others} AS tf_{column}"  # noqa: S608 (fixed column names)
         f" FROM records WHERE {column} IS NOT NULL GROUP BY {column}",
     )
     return 1.0 / others
@@ -64,7 +64,7 @@ def sample_pairs(db: Backend, count: int) -> str:
     subsets = max(2, math.ceil(count / U_SAMPLE_PAIRS))
     scrambled = "(CAST(unique_id AS BIGINT) * CAST(2654435761 AS BIGINT)) % 4294967291"
     side = (
-        "SELECT *, row_number() OVER (ORDER BY h, unique_id) AS pos FROM hashed"
+        "SELECT *, row_number() OVER (ORDER BY h, unique_id) AS pos FROM hashed"  # noqa: S608 (fixed column names)
         f" WHERE h % {subsets} = {{}}"
     )
     db.create(
@@ -74,7 +74,7 @@ def sample_pairs(db: Backend, count: int) -> str:
             a AS ({side.format(0)}), b AS ({side.format(1)})
         SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in COMPARISONS)}
         FROM a JOIN b USING (pos) WHERE pos <= {U_SAMPLE_PAIRS}
-        """,
+        """,  # noqa: S608 (fixed column names)
     )
     return "sample"
 
@@ -84,13 +84,13 @@ def u_probabilities(db: Backend, column: str, levels: Sequence[Level], sample: s
     random non-null values agree), the others' from the sample pairs. Integer counts, so
     the result does not depend on the order in which threads (or executors) add up."""
     agree, total = (
-        db.row(f"SELECT coalesce(sum(n * (n - 1)), 0), coalesce(sum(n), 0) FROM tf_{column}")
+        db.row(f"SELECT coalesce(sum(n * (n - 1)), 0), coalesce(sum(n), 0) FROM tf_{column}")  # noqa: S608 (fixed column names)
         if column in TF_COLUMNS
         else (0, 0)
     )
     cases = " ".join(f"WHEN {lv.sql} THEN {i}" for i, lv in enumerate(levels) if lv.sql != "ELSE")
     rows = db.rows(
-        f"SELECT CASE {cases} ELSE {len(levels) - 1} END AS level, count(*) AS n FROM {sample}"
+        f"SELECT CASE {cases} ELSE {len(levels) - 1} END AS level, count(*) AS n FROM {sample}"  # noqa: S608 (fixed column names)
         f" WHERE {column}_l IS NOT NULL AND {column}_r IS NOT NULL"
         f" GROUP BY CASE {cases} ELSE {len(levels) - 1} END"
     )

@@ -110,7 +110,7 @@ def members(wh: Warehouse, master: SourceSpec, cid: int) -> list[Member]:
         return []
     key = ident(master.customer_key)
     rows = wh.execute(
-        f"SELECT k.customer_id, k.rid, r._file, r._line, (SELECT e.reason FROM ident.events e "
+        f"SELECT k.customer_id, k.rid, r._file, r._line, (SELECT e.reason FROM ident.events e "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"WHERE e.rid = k.rid AND e.new_cid = k.cid ORDER BY e.resolution_id DESC LIMIT 1) "
         f"FROM meta.customer_keys k LEFT JOIN {table(*RECORDS)} r ON r.{key} = k.customer_id "
         "WHERE k.cid = ? ORDER BY k.rid",
@@ -185,14 +185,14 @@ def review_queue(wh: Warehouse, master: SourceSpec | None, *, limit: int) -> lis
     fields = dict(master.match_on or {})
     shown = ", ".join(f"r.{ident(c)} AS {ident(f)}" for f, c in fields.items())
     record = (
-        f"SELECT k.rid, k.customer_id{', ' + shown if shown else ''} "
+        f"SELECT k.rid, k.customer_id{', ' + shown if shown else ''} "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM meta.customer_keys k JOIN {table(*RECORDS)} r "
         f"ON r.{ident(master.customer_key)} = k.customer_id"
     )
     order = "ORDER BY q.probability DESC, q.rid_l, q.rid_r"
     rows = wh.rows(
         # the page of pairs first, then their records; a table alias is a struct (dict)
-        f"WITH rec AS ({record}), q AS (SELECT * FROM ident.review q {order} "
+        f"WITH rec AS ({record}), q AS (SELECT * FROM ident.review q {order} "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"LIMIT {int(limit)}) SELECT q.probability, l, r FROM q "
         f"JOIN rec l ON l.rid = q.rid_l JOIN rec r ON r.rid = q.rid_r {order}"
     )
@@ -206,7 +206,7 @@ def moved_keys_query(*, up_to_rid: int, after_resolution: int) -> str:
     """A warehouse query of ``(customer_id, cid)`` for the records up to ``up_to_rid``
     whose customer changed in a resolution after ``after_resolution``."""
     return (
-        "SELECT customer_id, cid FROM meta.customer_keys "
+        "SELECT customer_id, cid FROM meta.customer_keys "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"WHERE rid <= {int(up_to_rid)} AND rid IN (SELECT rid FROM ident.events "
         f"WHERE resolution_id > {int(after_resolution)})"
     )
@@ -339,7 +339,7 @@ def identity_quality(wh: Warehouse, master: SourceSpec, settings: Settings) -> I
     assert master.customer_key is not None  # noqa: S101 (the spec requires it)
     # customer keys outlive records that a later ingest no longer holds: only current ones
     current = (
-        "SELECT k.rid, k.cid FROM meta.customer_keys k "
+        "SELECT k.rid, k.cid FROM meta.customer_keys k "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"SEMI JOIN {table(*RECORDS)} r ON r.{ident(master.customer_key)} = k.customer_id"
     )
     sizes = _cluster_sizes(wh, current)
@@ -348,7 +348,7 @@ def identity_quality(wh: Warehouse, master: SourceSpec, settings: Settings) -> I
         master=master.name,
         resolved=bool(wh.scalar("SELECT count(*) FROM ident.resolutions")),
         up_to_date=not is_dirty(wh),
-        records=int(wh.scalar(f"SELECT count(*) FROM {table(*RECORDS)}")),
+        records=int(wh.scalar(f"SELECT count(*) FROM {table(*RECORDS)}")),  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         customers=sum(s.customers for s in sizes),
         merged_customers=sum(s.customers for s in sizes if s.size > 1),
         merged_records=sum(s.size * s.customers for s in sizes if s.size > 1),
@@ -363,7 +363,7 @@ def identity_quality(wh: Warehouse, master: SourceSpec, settings: Settings) -> I
 
 def _cluster_sizes(wh: Warehouse, current: str) -> list[ClusterSize]:
     rows = wh.rows(
-        f"SELECT size, count(*) FROM (SELECT cid, count(*) AS size FROM ({current}) "
+        f"SELECT size, count(*) FROM (SELECT cid, count(*) AS size FROM ({current}) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         "GROUP BY cid) GROUP BY size ORDER BY size"
     )
     return [ClusterSize(int(size), int(n)) for size, n in rows]
@@ -380,7 +380,7 @@ def _identifiers(wh: Warehouse, current: str, settings: Settings) -> list[Identi
     shared by several records, of those the capped ones and the ones that link records."""
     strong = lit_list(settings.identity.strong) if settings.identity.strong else "[]::VARCHAR[]"
     rows = wh.rows(
-        f"WITH cur AS (SELECT type, value, rid FROM ident.identifiers "
+        f"WITH cur AS (SELECT type, value, rid FROM ident.identifiers "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"WHERE rid IN (SELECT rid FROM ({current}))), "
         "v AS (SELECT type, value, count(DISTINCT rid) AS n FROM cur GROUP BY type, value), "
         "c AS (SELECT DISTINCT type, value FROM ident.capped), "
@@ -414,14 +414,14 @@ def _capped(wh: Warehouse) -> CappedIdentifiers:
     by_reason = [
         CapReason(str(kind), str(reason), int(n), int(records))
         for kind, reason, n, records in wh.rows(
-            f"SELECT type, {_CAP_KIND} AS kind, count(*), sum(records) FROM ident.capped "
+            f"SELECT type, {_CAP_KIND} AS kind, count(*), sum(records) FROM ident.capped "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             "GROUP BY ALL ORDER BY 3 DESC, 1, 2"
         )
     ]
     top = [
         CappedValue(str(kind), mask_identifier(str(kind), str(value)), int(records), str(reason))
         for kind, value, records, reason in wh.rows(
-            "SELECT type, value, records, reason FROM ident.capped "
+            "SELECT type, value, records, reason FROM ident.capped "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"ORDER BY records DESC, type, value LIMIT {TOP_CAPPED}"
         )
     ]

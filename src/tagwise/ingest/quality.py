@@ -79,7 +79,7 @@ def _rejections(wh: Warehouse) -> dict[str, list[tuple[str | None, str, int, int
     if not wh.has_table("meta", "quarantine"):
         return found
     rows = wh.rows(
-        f'SELECT source, "column", {REASON_KIND} AS kind, count(*), '
+        f'SELECT source, "column", {REASON_KIND} AS kind, count(*), '  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         "count(*) FILTER (WHERE reason LIKE 'duplicate key%') FROM meta.quarantine "
         "GROUP BY ALL ORDER BY 1, 4 DESC, 3"
     )
@@ -107,7 +107,7 @@ def _source(
             else f"count({ident(c)})"
             for c in present
         ]
-        row = wh.execute(f"SELECT {', '.join(['count(*)', *counts])} FROM {relation}").fetchone()
+        row = wh.execute(f"SELECT {', '.join(['count(*)', *counts])} FROM {relation}").fetchone()  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         assert row is not None  # noqa: S101 (an aggregate always returns a row)
         loaded = int(row[0])
         filled = {c: int(n) for c, n in zip(present, row[1:], strict=True)}
