@@ -27,8 +27,19 @@ ALLOWED: dict[str, frozenset[str]] = {
     "tagwise.settings": frozenset({"tagwise.engine.registry"}),
     "tagwise.spec": frozenset({"tagwise.model", "tagwise.lang", "tagwise.settings"}),
     "tagwise.store": frozenset({"tagwise.model", "tagwise.lang", "tagwise.settings"}),
+    "tagwise.compile": frozenset(
+        {
+            "tagwise.model",
+            "tagwise.lang",
+            "tagwise.settings",
+            "tagwise.spec",
+            "tagwise.store",
+            # the rules' layers are computed through the Engine interface, not an adapter
+            "tagwise.engine.base",
+        }
+    ),
     "tagwise.specs": frozenset(
-        {"tagwise.model", "tagwise.lang", "tagwise.settings", "tagwise.spec", "tagwise.engine"}
+        {"tagwise.model", "tagwise.lang", "tagwise.settings", "tagwise.spec", "tagwise.compile"}
     ),
     "tagwise.engine": frozenset(
         {
@@ -38,6 +49,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "tagwise.spec",
             "tagwise.specs",
             "tagwise.store",
+            "tagwise.compile",
             # the PostgreSQL engine publishes the customer keys that resolution moved
             "tagwise.identity.store",
         }
@@ -65,6 +77,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "tagwise.spec",
             "tagwise.specs",
             "tagwise.store",
+            "tagwise.compile",
             "tagwise.engine",
             "tagwise.identity",
             "tagwise.workspace",
@@ -78,6 +91,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "tagwise.spec",
             "tagwise.specs",
             "tagwise.store",
+            "tagwise.compile",
             "tagwise.engine",
             "tagwise.identity",
             "tagwise.ingest",

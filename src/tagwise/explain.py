@@ -20,8 +20,8 @@ from tagwise.store.history import changes_sql
 from tagwise.store.sql import table
 
 if TYPE_CHECKING:
+    from tagwise.compile.plan import TagPlan
     from tagwise.engine.base import Engine
-    from tagwise.engine.plan import TagPlan
     from tagwise.workspace import Workspace
 
 __all__ = ["customer_profile"]
@@ -152,7 +152,7 @@ class _Explainer:
         return defined
 
     def _why(self, spec: TagSpec, version: int | None, run_id: int) -> str:
-        from tagwise.engine.rules import explain  # noqa: PLC0415
+        from tagwise.compile.rules import explain  # noqa: PLC0415
 
         row = self.profile(run_id)
         if not row:
@@ -176,8 +176,8 @@ class _Explainer:
     def _plan(self, spec: TagSpec, version: int | None) -> TagPlan | None:
         """The plan of the current specs, with ``spec`` in place when it is an older version;
         built once per distinct definition."""
-        from tagwise.engine.features import profile_schema  # noqa: PLC0415
-        from tagwise.engine.rules import plan_tags  # noqa: PLC0415
+        from tagwise.compile.features import profile_schema  # noqa: PLC0415
+        from tagwise.compile.rules import plan_tags  # noqa: PLC0415
 
         specs = self.specs
         current = specs.tags.tags.get(spec.code) if specs.tags else None
@@ -195,7 +195,7 @@ class _Explainer:
 
     def _computed_row(self, run_id: int, plan: TagPlan, as_of: date) -> dict[str, Any]:
         """The snapshot row plus every tag as expressions read it, per plan and run."""
-        from tagwise.engine.rules import tag_values  # noqa: PLC0415
+        from tagwise.compile.rules import tag_values  # noqa: PLC0415
 
         key = (id(plan), run_id)  # plans live as long as this explainer (self._plans)
         if key not in self._computed:

@@ -32,7 +32,7 @@ from tagwise.store.history import RunTag, computed_tags, ensure_tables, swap_val
 from tagwise.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from tagwise.engine.rules import TagPlan
+    from tagwise.compile.rules import TagPlan
 
 __all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
 
@@ -224,8 +224,8 @@ def _execute(
     report: RunReport,
     progress: Callable[[str], None] | None,
 ) -> None:
-    from tagwise.engine.features import profile_select  # noqa: PLC0415
-    from tagwise.engine.rules import evaluate_tags  # noqa: PLC0415
+    from tagwise.compile.features import profile_select  # noqa: PLC0415
+    from tagwise.compile.rules import evaluate_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")
