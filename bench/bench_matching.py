@@ -1,4 +1,4 @@
-"""Benchmark: probabilistic record matching (``tagwise.ingest.matching.match_pairs``).
+"""Benchmark: probabilistic record matching (``tagwise.identity.matching.match_pairs``).
 
 For each size, generates people with a known truth (``tests/ingest/people.py``: 1–3
 records per person, about 10 % extra records, typos, spelling noise, namesakes,
@@ -82,7 +82,7 @@ def jvm_peak_mib(session: Any) -> float:
 
 def child(path: Path, threads: int | None, engine: str) -> None:
     """Time one ``match_pairs`` call; print the measurements as JSON."""
-    from tagwise.ingest.matching import SparkMatching, match_pairs
+    from tagwise.identity.matching import SparkMatching, match_pairs
     from tagwise.settings import EngineSettings, MatchingSettings, WarehouseSettings
     from tagwise.store.warehouse import Warehouse
 

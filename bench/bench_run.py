@@ -1140,7 +1140,7 @@ def worker_floor(db: str, dest: str, profile: bool) -> dict:
 def worker_tagwise_features(db: str, dest: str, _profile: bool) -> dict:
     """Diagnosis of tagwise's features stage: the SQL it generates, one source at a time,
     then the whole profile query (the stage's statement) into a temporary table."""
-    from tagwise.engine.features import feature_select, profile_select, time_column_of
+    from tagwise.compile.features import feature_select, profile_select, time_column_of
     from tagwise.settings import Settings
     from tagwise.workspace import load_specs
 

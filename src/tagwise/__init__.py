@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import gc as _gc
 
-__version__ = "0.1.0"
+from tagwise._version import __version__
 
 # Importing the workspace loads ~600 modules (DuckDB, SQLAlchemy, sqlglot, pydantic) whose
 # objects all live until the process ends; the collector would traverse them again at each

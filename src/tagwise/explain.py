@@ -8,18 +8,19 @@ the Python back-end, which reports the branch that matched and the values it rea
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from tagwise.errors import TagwiseError
-from tagwise.ingest.identity import members, record_of
+from tagwise.identity.store import identity_history, lineage, members, record_of
 from tagwise.spec.tags import TagKind, TagSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.sql import table
 
 if TYPE_CHECKING:
+    from tagwise.compile.plan import TagPlan
     from tagwise.engine.base import Engine
-    from tagwise.engine.plan import TagPlan
     from tagwise.workspace import Workspace
 
 __all__ = ["customer_profile"]
@@ -36,7 +37,7 @@ def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> 
     for hidden in ("_file", "_line"):
         attributes.pop(hidden, None)
     values = _values(ws, cid, as_of)
-    records = members(ws.warehouse, master, cid) if master else []
+    records = [asdict(m) for m in members(ws.warehouse, master, cid)] if master else []
     key = master.customer_key if master else None
     return {
         "customer_id": attributes.get(key, customer_id) if key else customer_id,
@@ -44,32 +45,12 @@ def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> 
         "as_of": as_of.isoformat() if as_of else None,
         "attributes": attributes,
         "records": records,
-        "attribute_sources": _lineage(ws, cid) if len(records) > 1 else {},
-        "identity_history": _identity_history(ws, cid),
+        "attribute_sources": lineage(ws.warehouse, cid) if len(records) > 1 else {},
+        "identity_history": [asdict(e) for e in identity_history(ws.warehouse, cid)],
         "features": explainer.features(values),
         "tags": explainer.tags(values),
         "changes": _changes(ws, int(cid)),
     }
-
-
-def _lineage(ws: Workspace, cid: int) -> dict[str, str]:
-    """Golden-record attribute → the record key its value came from."""
-    rows = ws.warehouse.rows(
-        "SELECT l.attribute, k.customer_id FROM ident.lineage l "
-        "JOIN meta.customer_keys k ON k.rid = l.rid WHERE l.cid = ? ORDER BY l.attribute",
-        [cid],
-    )
-    return {str(a): str(k) for a, k in rows}
-
-
-def _identity_history(ws: Workspace, cid: int) -> list[dict[str, Any]]:
-    """Merges, splits and moves that involved this customer's records or its cid."""
-    return ws.warehouse.dicts(
-        "SELECT e.resolution_id AS resolution, e.happened_at AS at, e.customer_id AS record, "
-        "e.kind, e.old_cid, e.new_cid, e.reason FROM ident.events e "
-        "WHERE e.new_cid = ? OR e.old_cid = ? ORDER BY e.resolution_id, e.rid",
-        [cid, cid],
-    )
 
 
 class _Explainer:
@@ -100,7 +81,8 @@ class _Explainer:
         if not self.ws.warehouse.has_table(schema, name):
             return {}
         found = self.ws.warehouse.dicts(
-            f"SELECT * FROM {table(schema, name)} WHERE cid = ?", [self.cid]
+            f"SELECT * FROM {table(schema, name)} WHERE cid = ?",  # noqa: S608 (quoted by table())
+            [self.cid],
         )
         return found[0] if found else {}
 
@@ -169,7 +151,7 @@ class _Explainer:
         return defined
 
     def _why(self, spec: TagSpec, version: int | None, run_id: int) -> str:
-        from tagwise.engine.rules import explain  # noqa: PLC0415
+        from tagwise.compile.rules import explain  # noqa: PLC0415
 
         row = self.profile(run_id)
         if not row:
@@ -193,8 +175,8 @@ class _Explainer:
     def _plan(self, spec: TagSpec, version: int | None) -> TagPlan | None:
         """The plan of the current specs, with ``spec`` in place when it is an older version;
         built once per distinct definition."""
-        from tagwise.engine.features import profile_schema  # noqa: PLC0415
-        from tagwise.engine.rules import plan_tags  # noqa: PLC0415
+        from tagwise.compile.features import profile_schema  # noqa: PLC0415
+        from tagwise.compile.rules import plan_tags  # noqa: PLC0415
 
         specs = self.specs
         current = specs.tags.tags.get(spec.code) if specs.tags else None
@@ -212,7 +194,7 @@ class _Explainer:
 
     def _computed_row(self, run_id: int, plan: TagPlan, as_of: date) -> dict[str, Any]:
         """The snapshot row plus every tag as expressions read it, per plan and run."""
-        from tagwise.engine.rules import tag_values  # noqa: PLC0415
+        from tagwise.compile.rules import tag_values  # noqa: PLC0415
 
         key = (id(plan), run_id)  # plans live as long as this explainer (self._plans)
         if key not in self._computed:

@@ -11,7 +11,7 @@ import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -24,6 +24,7 @@ from pydantic import (
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from tagwise.engine.registry import ENGINES, MATCHING_ENGINES
 from tagwise.errors import ConfigError, Location
 
 __all__ = [
@@ -40,6 +41,15 @@ __all__ = [
 
 CONFIG_FILE = "tagwise.toml"
 """Name of the file that marks a folder as a workspace."""
+
+if TYPE_CHECKING:  # mypy cannot read a Literal built at run time; pydantic can
+    EngineName = str
+    MatchingEngine = str
+else:
+    EngineName = Literal[tuple(ENGINES)]
+    """An engine of :data:`tagwise.engine.registry.ENGINES`."""
+    MatchingEngine = Literal[("auto", *MATCHING_ENGINES)]
+    """``auto`` or an engine where record matching runs."""
 
 _toml_data: ContextVar[dict[str, Any]] = ContextVar("_toml_data", default={})  # noqa: B039
 
@@ -87,7 +97,7 @@ class WarehouseSettings(_Group):
 class EngineSettings(_Group):
     """Where features and rules run; the tag store stays in the warehouse (docs/engines.md)."""
 
-    name: Literal["duckdb", "postgres", "spark"] = Field(
+    name: EngineName = Field(
         default="duckdb",
         description="Compute engine of `tagwise run`: duckdb (the warehouse), postgres "
         "(sources are tables of a PostgreSQL database) or spark (sources are Parquet "
@@ -186,7 +196,7 @@ class MatchingSettings(_Group):
     """Probabilistic matching of records that share no strong identifier (splink).
 
     Records are compared on name, birthday, city and address; each candidate pair gets a
-    match probability (:mod:`tagwise.ingest.matching`).
+    match probability (:mod:`tagwise.identity.matching`).
     """
 
     enabled: bool = Field(
@@ -225,7 +235,7 @@ class MatchingSettings(_Group):
         "as 1900-01-01 or 不详) pairs nobody; keeps one junk value from making millions of "
         "pairs.",
     )
-    engine: Literal["auto", "duckdb", "spark"] = Field(
+    engine: MatchingEngine = Field(
         default="auto",
         description="Where splink runs: duckdb (an in-memory DuckDB beside the warehouse), "
         "spark (the session of `[engine] spark_master`; records and pairs pass as Parquet "

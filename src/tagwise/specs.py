@@ -22,7 +22,7 @@ from tagwise.spec.tags import TagsSpec
 from tagwise.spec.taxonomy import Taxonomy, load_taxonomy
 
 if TYPE_CHECKING:
-    from tagwise.engine.plan import TagPlan
+    from tagwise.compile.plan import TagPlan
 
 __all__ = ["Specs", "load_specs", "source_tables"]
 
@@ -77,8 +77,8 @@ class Specs:
 
 def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
     """Load every spec file; with ``check``, run every check and collect all problems."""
-    from tagwise.engine.features import check_features, profile_schema  # noqa: PLC0415
-    from tagwise.engine.rules import checked_plan  # noqa: PLC0415
+    from tagwise.compile.features import check_features, profile_schema  # noqa: PLC0415
+    from tagwise.compile.rules import checked_plan  # noqa: PLC0415
 
     specs = Specs()
     specs.sources = _collect(specs, lambda: load_sources(root / SOURCES_FILE))

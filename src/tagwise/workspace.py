@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from tagwise import __version__
+from tagwise._version import __version__
 from tagwise.engine.base import Engine
 from tagwise.engine.pipeline import RunReport
 from tagwise.errors import (
@@ -23,22 +23,18 @@ from tagwise.errors import (
     TagwiseError,
     did_you_mean,
 )
-from tagwise.ingest.identity import (
-    RECORDS,
-    ResolveReport,
-    decide,
-    ensure_identity,
-    is_dirty,
-    record_of,
-    resolve,
-)
+from tagwise.identity import store as identity_store
+from tagwise.identity.decisions import decide
+from tagwise.identity.layout import RECORDS, is_dirty
+from tagwise.identity.layout import layout as identity_layout
+from tagwise.identity.resolve import ResolveReport, resolve
+from tagwise.identity.store import record_of
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourceSpec, SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor, resolve_url
 from tagwise.store.layout import upgrade
-from tagwise.store.sql import ident, table
 from tagwise.store.tags import LAYOUT as TAGS_LAYOUT
 from tagwise.store.tags import TagStore
 from tagwise.store.warehouse import Warehouse
@@ -52,8 +48,6 @@ SOURCES_FILE = "sources.yaml"
 FEATURES_FILE = "features.yaml"
 STATE_DIR = ".tagwise"
 DEFAULT_CATALOG = "sqlite:///.tagwise/catalog.sqlite"
-LAYOUTS = (TAGS_LAYOUT,)
-"""The warehouse's parts, upgraded in this order when a workspace opens."""
 
 
 @dataclass(slots=True)
@@ -123,8 +117,8 @@ class Workspace:
             self._warehouse = Warehouse(
                 path if path.is_absolute() else self.root / path, self.settings.warehouse
             )
-            upgrade(self._warehouse, LAYOUTS)  # also upgrades an older layout
-            ensure_identity(self._warehouse, self._master)
+            # the registry of the warehouse's parts, upgraded in this order on open
+            upgrade(self._warehouse, [TAGS_LAYOUT, identity_layout(self._master)])
             self._reconcile_runs()
         return self._warehouse
 
@@ -267,7 +261,7 @@ class Workspace:
 
     def resolve(self, *, progress: Callable[[str], None] | None = None) -> ResolveReport:
         """Resolve the customer master's records into customers (also after every ingest
-        that changes records or identifiers); see :mod:`tagwise.ingest.identity`."""
+        that changes records or identifiers); see :mod:`tagwise.identity.resolve`."""
         return resolve(
             self.warehouse, self.sources(), self.settings, root=self.root, progress=progress
         )
@@ -308,12 +302,7 @@ class Workspace:
             Conflict: the record is its customer's only record.
         """
         rid, cid = record_of(self.warehouse, record)
-        others = [
-            int(r[0])
-            for r in self.warehouse.rows(
-                "SELECT rid FROM meta.customer_keys WHERE cid = ? AND rid <> ?", [cid, rid]
-            )
-        ]
+        others = identity_store.other_records(self.warehouse, rid, cid)
         if not others:
             raise Conflict(
                 f"`{record}` is the only record of its customer; there is nothing to unmerge",
@@ -330,27 +319,8 @@ class Workspace:
 
     def review_queue(self, *, limit: int = 50) -> list[dict[str, Any]]:
         """Record pairs waiting for a person, most likely first, with the compared fields."""
-        master = self.sources().customers
-        if master is None or master.customer_key is None:
-            return []
-        fields = dict(master.match_on or {})
-        shown = ", ".join(f"r.{ident(c)} AS {ident(f)}" for f, c in fields.items())
-        record = (
-            f"SELECT k.rid, k.customer_id{', ' + shown if shown else ''} "
-            f"FROM meta.customer_keys k JOIN {table(*RECORDS)} r "
-            f"ON r.{ident(master.customer_key)} = k.customer_id"
-        )
-        order = "ORDER BY q.probability DESC, q.rid_l, q.rid_r"
-        rows = self.warehouse.rows(
-            # the page of pairs first, then their records; a table alias is a struct (dict)
-            f"WITH rec AS ({record}), q AS (SELECT * FROM ident.review q {order} "
-            f"LIMIT {int(limit)}) SELECT q.probability, l, r FROM q "
-            f"JOIN rec l ON l.rid = q.rid_l JOIN rec r ON r.rid = q.rid_r {order}"
-        )
-        return [
-            {"probability": float(probability), "left": left, "right": right}
-            for probability, left, right in rows
-        ]
+        pairs = identity_store.review_queue(self.warehouse, self.sources().customers, limit=limit)
+        return [asdict(pair) for pair in pairs]
 
     def _after_decision(self, ids: list[int], *, recompute: bool) -> dict[str, Any]:
         report = self.resolve()
@@ -401,7 +371,7 @@ class Workspace:
         Raises:
             ConfigError: an unknown engine, or its driver or settings are missing.
         """
-        from tagwise.engine.base import open_engine  # noqa: PLC0415
+        from tagwise.engine.registry import open_engine  # noqa: PLC0415 (the adapters load lazily)
 
         name = name or self.settings.engine.name
         if name not in self._engines:
@@ -624,7 +594,7 @@ class Workspace:
         """Rejected rows with their file, line, column, raw value and reason."""
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
         return self.warehouse.dicts(
-            f'SELECT source, file, line, "column", raw_value, reason, problems, record '
+            f'SELECT source, file, line, "column", raw_value, reason, problems, record '  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"FROM meta.quarantine {where} ORDER BY source, file, line LIMIT {int(limit)}",
             params,
         )
@@ -650,7 +620,7 @@ class Workspace:
 
     def customer_count(self) -> int:
         """Customers that have a cid."""
-        return int(self.warehouse.scalar("SELECT count(DISTINCT cid) FROM meta.customer_keys"))
+        return identity_store.customer_count(self.warehouse)
 
     def _clean_tmp(self) -> None:
         shutil.rmtree(self.root / STATE_DIR / "tmp", ignore_errors=True)

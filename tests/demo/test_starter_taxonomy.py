@@ -290,7 +290,7 @@ def test_tag_expressions_type_check(code: str) -> None:
     spec = tags()[code]
     schema = profile_schema()
     found = list(expressions(spec))
-    assert found or spec.sql is not None  # SQL tags are checked by lint (engine/sqltags.py)
+    assert found or spec.sql is not None  # SQL tags are checked by lint (compile/sqltags.py)
     for _, text, is_condition in found:
         if is_condition:
             check_condition(parse(text), schema, source=text)

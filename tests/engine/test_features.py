@@ -19,8 +19,7 @@ import yaml
 from sqlglot import exp
 from tests.factories import demo_workspace
 
-from tagwise.demo.generate import DEMO_AS_OF
-from tagwise.engine.features import (
+from tagwise.compile.features import (
     build_profile,
     check_features,
     feature_select,
@@ -28,6 +27,7 @@ from tagwise.engine.features import (
     profile_select,
     time_column_of,
 )
+from tagwise.demo.generate import DEMO_AS_OF
 from tagwise.errors import SpecError
 from tagwise.lang import Type
 from tagwise.spec.features import Agg, FeatureSpec, FeaturesSpec, load_features

@@ -1,5 +1,5 @@
 """Rule tags: planning (checks, layers, cycles), set-based evaluation in DuckDB, SQL tags
-and explanations (src/tagwise/engine/rules.py)."""
+and explanations (src/tagwise/compile/rules.py)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from tagwise.engine.duckdb import DuckDBEngine
-from tagwise.engine.layers import LayerSql
-from tagwise.engine.rules import (
+from tagwise.compile.layers import LayerSql
+from tagwise.compile.rules import (
     TagPlan,
     check_tags,
     checked_plan,
@@ -29,7 +28,8 @@ from tagwise.engine.rules import (
     plan_tags,
     tag_values,
 )
-from tagwise.engine.sqltags import bind_as_of
+from tagwise.compile.sqltags import bind_as_of
+from tagwise.engine.duckdb import DuckDBEngine
 from tagwise.errors import EngineError, Location, SpecError
 from tagwise.lang import Column, Schema, Type
 from tagwise.spec.tags import TagSpec

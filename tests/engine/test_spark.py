@@ -240,7 +240,7 @@ def _spark_schema() -> Any:
 )
 @given(expr=any_exprs, batch=st.lists(rows, min_size=1, max_size=8), as_of=as_of_dates)
 def test_spark_and_python_agree_on_every_row(tmp_path: Path, expr, batch, as_of) -> None:
-    from tagwise.engine.plan import walk  # noqa: PLC0415
+    from tagwise.compile.plan import walk  # noqa: PLC0415
     from tagwise.engine.spark import SparkEngine  # noqa: PLC0415
     from tagwise.settings import EngineSettings  # noqa: PLC0415
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from tagwise.engine.spark import spark_error
-from tagwise.ingest.matching import _Spark
+from tagwise.identity.backends import SparkBackend
 
 PY4J_OOM = (
     "An error occurred while calling o277.parquet.\n"
@@ -49,7 +49,7 @@ def test_a_broadcast_without_memory_gets_the_same_hint() -> None:
 
 def test_splink_wrapped_spark_errors_keep_the_cause() -> None:
     wrapped = RuntimeError(f"Error executing the following sql:\nSELECT 1\nError was: {PY4J_SQL}")
-    error = _Spark.error(None, wrapped)  # type: ignore[arg-type]
+    error = SparkBackend.error(None, wrapped)  # type: ignore[arg-type]
     assert error.message.startswith("record matching failed on Spark: org.apache.spark")
     assert error.hint is not None and "spark_work" in error.hint
     short = spark_error("", RuntimeError("boom"))

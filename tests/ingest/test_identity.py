@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 import tagwise
 from tagwise.errors import EngineError
-from tagwise.ingest import identity
+from tagwise.identity import layout, resolve
 
 SOURCES = """\
 sources:
@@ -354,7 +354,7 @@ def test_a_failed_resolution_changes_nothing(ws, monkeypatch) -> None:
     def broken(*args, **kwargs):
         raise EngineError("disk full")
 
-    monkeypatch.setattr(identity, "_count", broken)
+    monkeypatch.setattr(resolve, "_count", broken)
     write_files(ws.root, [*RECORDS, extra])
     with pytest.raises(EngineError):
         ws.ingest(["customers"])
@@ -362,10 +362,10 @@ def test_a_failed_resolution_changes_nothing(ws, monkeypatch) -> None:
     # the new record got its number (ingest committed) but no resolution was applied
     assert [r for r in after if r[0] != "C099"] == before
     assert sorted(ws.warehouse.rows("SELECT * FROM src.customers"), key=repr) == golden
-    assert identity.is_dirty(ws.warehouse)
+    assert layout.is_dirty(ws.warehouse)
     monkeypatch.undo()
     ws.resolve()
-    assert not identity.is_dirty(ws.warehouse)
+    assert not layout.is_dirty(ws.warehouse)
     assert clusters(ws)["C099"] == clusters(ws)["C004"]
 
 
@@ -393,7 +393,7 @@ def test_a_warehouse_from_before_identity_resolution_is_upgraded(tmp_path: Path)
         keys = upgraded.warehouse.rows("SELECT customer_id, cid, rid FROM meta.customer_keys")
         assert sorted(keys) == [("C001", 1, 1), ("C002", 2, 2)]
         assert upgraded.warehouse.scalar("SELECT count(*) FROM ident.records") == 2
-        assert identity.is_dirty(upgraded.warehouse)
+        assert layout.is_dirty(upgraded.warehouse)
 
 
 # --------------------------------------------------------------------------- property
@@ -471,7 +471,7 @@ sources:
 
 
 def test_matching_is_reused_while_the_compared_fields_stay_the_same(ws, monkeypatch) -> None:
-    from tagwise.ingest import matching  # noqa: PLC0415
+    from tagwise.identity import matching  # noqa: PLC0415
 
     calls = []
     real = matching.match_pairs

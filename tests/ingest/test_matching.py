@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from tests.ingest.people import People, generate
 
 from tagwise.errors import EngineError, SourceError
-from tagwise.ingest.matching import MatchReport, match_pairs
+from tagwise.identity.matching import MatchReport, match_pairs
 from tagwise.settings import MatchingSettings
 from tagwise.store.warehouse import Warehouse
 

@@ -24,12 +24,11 @@ from tests.ingest.test_matching import RECORDS, load, noisy_spellings
 from tests.spark_support import require_spark
 
 from tagwise.engine.spark import spark_session
-from tagwise.ingest import identity
-from tagwise.ingest.matching import (
+from tagwise.identity import resolve
+from tagwise.identity.backends import DuckDBBackend, SparkBackend
+from tagwise.identity.matching import (
     MatchReport,
     SparkMatching,
-    _DuckDB,
-    _Spark,
     match_pairs,
 )
 from tagwise.settings import EngineSettings, MatchingSettings, Settings
@@ -169,13 +168,13 @@ def standardized(backend: str, wh: Warehouse, spark: SparkMatching) -> list[tupl
     select = "SELECT rid, name, birthday, city, address FROM stage.raw"
     query = "SELECT unique_id, name, city, address, block_0 IS NULL, block_2 IS NULL FROM records"
     if backend == "duckdb":
-        duck = _DuckDB(duckdb.connect())
+        duck = DuckDBBackend(duckdb.connect())
         try:
             duck.load(wh, select, GUARDED)
             return sorted(duck.rows(query))
         finally:
             duck.close()
-    db = _Spark(spark.session, spark.work / "standardize")
+    db = SparkBackend(spark.session, spark.work / "standardize")
     try:
         db.load(wh, select, GUARDED)
         return sorted(db.rows(query))
@@ -305,7 +304,7 @@ def test_auto_matches_where_the_workspace_computes(
         }
     )
     context = SimpleNamespace(root=tmp_path)
-    found = identity._spark(context, chosen)  # type: ignore[arg-type]
+    found = resolve._spark(context, chosen)  # type: ignore[arg-type]
     assert (found is not None) == on_spark
     if found is not None:
         assert found.session is spark.session  # the one session of this master

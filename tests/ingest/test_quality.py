@@ -17,7 +17,7 @@ import pytest
 
 import tagwise
 from tagwise.cli.app import run
-from tagwise.ingest.quality import mask_identifier
+from tagwise.identity.store import mask_identifier
 from tagwise.settings import Settings
 from tagwise.spec.sources import SourcesSpec, load_sources
 

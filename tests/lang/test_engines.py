@@ -83,7 +83,7 @@ GAPS = set(PostgresEngine.inexact)
 
 
 def _has_gap(expr: Expr) -> bool:
-    from tagwise.engine.plan import walk  # noqa: PLC0415
+    from tagwise.compile.plan import walk  # noqa: PLC0415
 
     return any(isinstance(n, Call) and n.name in GAPS for n in walk(expr))
 

@@ -14,17 +14,18 @@ from typing import Annotated
 import typer
 from typer.exceptions import TyperException
 
-from tagwise import __version__
+from tagwise._version import __version__
 from tagwise.cli import output
-from tagwise.cli.commands import identity as identity_commands
+from tagwise.cli.commands import customer as customer_commands
 from tagwise.cli.commands import ingest as ingest_commands
 from tagwise.cli.commands import quality as quality_commands
+from tagwise.cli.commands import resolve as resolve_commands
 from tagwise.cli.commands import run as run_commands
 from tagwise.cli.commands import sources as sources_commands
 from tagwise.cli.commands import spec as spec_commands
 from tagwise.cli.commands import tags as tags_commands
 from tagwise.cli.commands import workspace as workspace_commands
-from tagwise.cli.state import State
+from tagwise.cli.options import State
 from tagwise.errors import TagwiseError
 
 __all__ = ["app", "main", "run"]
@@ -68,8 +69,9 @@ spec_commands.register(app)
 run_commands.register(app)
 sources_commands.register(app)
 tags_commands.register(app)
-identity_commands.register(app)
+resolve_commands.register(app)
 quality_commands.register(app)
+customer_commands.register(app)
 
 
 def run(args: list[str]) -> int:

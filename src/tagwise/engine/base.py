@@ -13,8 +13,9 @@ engine runs those trees:
   keeps the tag store (current values, history) whatever the engine;
 * :meth:`Engine.profile_row` reads one customer's snapshot row back for explanations.
 
-One engine = one module (``duckdb``, ``postgres``, ``spark``); :func:`open_engine` picks it by name
-and imports optional drivers lazily, so ``import tagwise`` never needs them.
+One engine = one module (``duckdb``, ``postgres``, ``spark``), each with an ``open_engine``;
+:mod:`tagwise.engine.registry` lists them and imports the chosen one lazily, so
+``import tagwise`` never needs an optional driver.
 """
 
 from __future__ import annotations
@@ -25,19 +26,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
-from tagwise.errors import ConfigError
-
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from tagwise.settings import Settings
     from tagwise.spec.sources import SourcesSpec
     from tagwise.store.warehouse import Warehouse
 
-__all__ = ["ENGINES", "Engine", "logical_table", "open_engine"]
-
-ENGINES = ("duckdb", "postgres", "spark")
-"""The engines a workspace can run on (``[engine] name`` in tagwise.toml, ``--engine``)."""
+__all__ = ["Engine", "logical_table"]
 
 
 class Engine(ABC):
@@ -148,27 +141,3 @@ def logical_table(
         .join(keys.copy().as_("k", quoted=True), on=on)
     )
     return exp.Subquery(this=keyed, alias=exp.TableAlias(this=name))
-
-
-def open_engine(name: str, settings: Settings, wh: Warehouse, root: Path) -> Engine:
-    """The engine called ``name`` for a workspace.
-
-    Raises:
-        ConfigError: an unknown engine, or one whose driver or settings are missing.
-    """
-    if name == "duckdb":
-        from tagwise.engine.duckdb import DuckDBEngine  # noqa: PLC0415
-
-        return DuckDBEngine(wh)
-    if name == "postgres":
-        from tagwise.engine.postgres import PostgresEngine  # noqa: PLC0415
-
-        return PostgresEngine.connect(settings.engine)
-    if name == "spark":
-        from tagwise.engine.spark import SparkEngine  # noqa: PLC0415
-
-        return SparkEngine.connect(settings.engine, root)
-    raise ConfigError(
-        f"unknown engine `{name}`",
-        hint=f"choose one of {', '.join(ENGINES)} (`[engine] name` in tagwise.toml or --engine)",
-    )

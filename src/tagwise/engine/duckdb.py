@@ -10,13 +10,18 @@ it in place.
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
 from tagwise.engine.base import Engine
 from tagwise.store.sql import ident, lit, table
 from tagwise.store.warehouse import Warehouse
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from tagwise.settings import Settings
 
 __all__ = ["DuckDBEngine"]
 
@@ -46,7 +51,7 @@ class DuckDBEngine(Engine):
         partial.replace(path)
         view = f"tw_profile_{int(run_id)}"
         self.wh.execute(
-            f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS "
+            f"CREATE OR REPLACE TEMP VIEW {ident(view)} AS "  # noqa: S608 (names quoted by ident()/table()/render())
             f"SELECT * FROM read_parquet({lit(str(path))})"
         )
         return exp.table_(view, quoted=True)
@@ -60,7 +65,7 @@ class DuckDBEngine(Engine):
             self.wh.execute(f"DROP TABLE IF EXISTS {ident(name)}")
 
     def count(self, relation: exp.Table) -> int:
-        return int(self.wh.scalar(f"SELECT count(*) FROM {self.render(relation)}"))
+        return int(self.wh.scalar(f"SELECT count(*) FROM {self.render(relation)}"))  # noqa: S608 (names quoted by ident()/table()/render())
 
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         del wh  # the same database: read in place
@@ -71,7 +76,7 @@ class DuckDBEngine(Engine):
         if path.exists():
             sql, params = "SELECT * FROM read_parquet(?) WHERE cid = ?", [str(path), cid]
         elif self.wh.has_table("snap", f"profile_{run_id}"):  # a snapshot of Tagwise 0.1
-            sql, params = f"SELECT * FROM {table('snap', f'profile_{run_id}')} WHERE cid = ?", [cid]
+            sql, params = f"SELECT * FROM {table('snap', f'profile_{run_id}')} WHERE cid = ?", [cid]  # noqa: S608 (names quoted by ident()/table()/render())
         else:
             return {}
         found = self.wh.dicts(sql, params)
@@ -93,3 +98,9 @@ class DuckDBEngine(Engine):
             number = str(name).split("_", 1)[-1]
             if str(name).startswith("values_") or not number.isdigit() or int(number) not in keep:
                 self.wh.execute(f"DROP TABLE IF EXISTS {table('snap', str(name))}")
+
+
+def open_engine(settings: Settings, wh: Warehouse, root: Path) -> DuckDBEngine:
+    """The engine of ``[engine] name = "duckdb"``: the warehouse's own connection."""
+    del settings, root
+    return DuckDBEngine(wh)

@@ -32,7 +32,7 @@ from tagwise.store.tags import RunTag, TagStore
 from tagwise.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
-    from tagwise.engine.rules import TagPlan
+    from tagwise.compile.rules import TagPlan
 
 __all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
 
@@ -237,8 +237,8 @@ def _execute(
     progress: Callable[[str], None] | None,
     actor: str | None,
 ) -> None:
-    from tagwise.engine.features import profile_select  # noqa: PLC0415
-    from tagwise.engine.rules import evaluate_tags  # noqa: PLC0415
+    from tagwise.compile.features import profile_select  # noqa: PLC0415
+    from tagwise.compile.rules import evaluate_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")
@@ -292,9 +292,9 @@ def _lap(report: RunReport, stage: str, started: float) -> float:
 
 
 def _applied_versions(catalog: Catalog, specs: Specs) -> dict[str, SpecVersion]:
-    from tagwise.spec.plan import make_plan  # noqa: PLC0415
+    from tagwise.spec.plan import KINDS, make_plan  # noqa: PLC0415
 
-    latest = {k: catalog.latest_versions(k) for k in ("category", "feature", "tag")}
+    latest = {k: catalog.latest_versions(k) for k in KINDS}
     pending = make_plan(specs.items(), latest).changes
     if pending:
         names = ", ".join(f"{c.kind} `{c.code}`" for c in pending[:3])

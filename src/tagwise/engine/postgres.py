@@ -32,11 +32,12 @@ from sqlglot import exp
 
 from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
+from tagwise.identity.store import latest_resolution_id, moved_keys_query
 from tagwise.spec.sources import SourcesSpec
-from tagwise.store.sql import lit
+from tagwise.store.sql import lit, table
 
 if TYPE_CHECKING:
-    from tagwise.settings import EngineSettings
+    from tagwise.settings import EngineSettings, Settings
     from tagwise.store.warehouse import Warehouse
 
 __all__ = ["PostgresEngine", "publish_sources"]
@@ -171,7 +172,9 @@ class PostgresEngine(Engine):
         missing = [
             name
             for name in sources.sources
-            if self.execute("SELECT to_regclass(%s)", [f'"{self.schema}"."{name}"']).fetchone()[0]
+            if self.execute("SELECT to_regclass(%s)", [f"{_q(self.schema)}.{_q(name)}"]).fetchone()[
+                0
+            ]
             is None
         ]
         if missing:
@@ -185,7 +188,7 @@ class PostgresEngine(Engine):
     def _publish_keys(self, wh: Warehouse) -> None:
         """Bring ``<schema>_tagwise.customer_keys`` up to date: new records are appended,
         and records whose customer changed since the last publication (identity
-        resolution's history, ``ident.events``) get their new cid."""
+        resolution's history) get their new cid."""
         own = _q(self.own)
         columns = {
             str(r[0])
@@ -202,33 +205,29 @@ class PostgresEngine(Engine):
             "(customer_id TEXT PRIMARY KEY, cid INTEGER NOT NULL, rid INTEGER NOT NULL UNIQUE)"
         )
         self.execute(f"CREATE TABLE IF NOT EXISTS {own}.keys_state (resolution_id INTEGER)")
-        state = self.execute(f"SELECT max(resolution_id) FROM {own}.keys_state").fetchone()[0]
+        state = self.execute(f"SELECT max(resolution_id) FROM {own}.keys_state").fetchone()[0]  # noqa: S608 (names quoted by _q()/table())
         published = -1 if state is None else int(state)
         highest = int(
-            self.execute(f"SELECT coalesce(max(rid), 0) FROM {own}.customer_keys").fetchone()[0]
+            self.execute(f"SELECT coalesce(max(rid), 0) FROM {own}.customer_keys").fetchone()[0]  # noqa: S608 (names quoted by _q()/table())
         )
         # new keys only, as CSV written by DuckDB and streamed in with COPY (no Python loop)
         self._copy_in(
             wh,
-            "SELECT customer_id, cid, rid FROM meta.customer_keys "
+            "SELECT customer_id, cid, rid FROM meta.customer_keys "  # noqa: S608 (names quoted by _q()/table())
             f"WHERE rid > {highest} ORDER BY rid",
             f"{own}.customer_keys (customer_id, cid, rid)",
         )
-        changed = (
-            "SELECT customer_id, cid FROM meta.customer_keys "
-            f"WHERE rid <= {highest} AND rid IN (SELECT rid FROM ident.events "
-            f"WHERE resolution_id > {published})"
-        )
+        changed = moved_keys_query(up_to_rid=highest, after_resolution=published)
         self.execute("CREATE TEMP TABLE IF NOT EXISTS tw_moved (customer_id TEXT, cid INTEGER)")
         self.execute("TRUNCATE tw_moved")
         self._copy_in(wh, changed, "tw_moved (customer_id, cid)")  # often no rows
         self.execute(
-            f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "
+            f"UPDATE {own}.customer_keys k SET cid = m.cid FROM tw_moved m "  # noqa: S608 (names quoted by _q()/table())
             "WHERE k.customer_id = m.customer_id"
         )
-        latest = int(wh.scalar("SELECT coalesce(max(resolution_id), 0) FROM ident.resolutions"))
-        self.execute(f"DELETE FROM {own}.keys_state")
-        self.execute(f"INSERT INTO {own}.keys_state VALUES ({latest})")
+        latest = latest_resolution_id(wh)
+        self.execute(f"DELETE FROM {own}.keys_state")  # noqa: S608 (names quoted by _q()/table())
+        self.execute(f"INSERT INTO {own}.keys_state VALUES ({latest})")  # noqa: S608 (names quoted by _q()/table())
 
     def _copy_in(self, wh: Warehouse, select: str, target: str) -> None:
         """Stream the rows of a warehouse query into a PostgreSQL table with COPY."""
@@ -261,7 +260,7 @@ class PostgresEngine(Engine):
             self.execute(f"DROP TABLE IF EXISTS {_q(name)}")
 
     def count(self, relation: exp.Table) -> int:
-        return int(self.execute(f"SELECT count(*) FROM {self.render(relation)}").fetchone()[0])
+        return int(self.execute(f"SELECT count(*) FROM {self.render(relation)}").fetchone()[0])  # noqa: S608 (names quoted by _q()/table())
 
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """Stream the long form out (``COPY … TO STDOUT`` as CSV, through a temporary
@@ -277,7 +276,7 @@ class PostgresEngine(Engine):
                     first = str(exc).strip().splitlines()[0] if str(exc).strip() else "failed"
                     raise EngineError(f"postgres engine query failed: {first}") from exc
             wh.execute(
-                f"CREATE OR REPLACE TEMP TABLE {_EXPORT} AS SELECT * FROM read_csv("
+                f"CREATE OR REPLACE TEMP TABLE {_EXPORT} AS SELECT * FROM read_csv("  # noqa: S608 (names quoted by _q()/table())
                 f"{lit(str(path))}, header = false, allow_quoted_nulls = false, "
                 "columns = {'cid': 'INTEGER', 'tag_id': 'INTEGER', 'value': 'VARCHAR', "
                 "'score': 'DOUBLE'})"
@@ -286,10 +285,12 @@ class PostgresEngine(Engine):
 
     def profile_row(self, run_id: int, cid: int) -> dict[str, Any]:
         name = f"profile_{int(run_id)}"
-        exists = self.execute("SELECT to_regclass(%s)", [f'"{self.own}"."{name}"']).fetchone()[0]
+        exists = self.execute("SELECT to_regclass(%s)", [f"{_q(self.own)}.{_q(name)}"]).fetchone()[
+            0
+        ]
         if exists is None:
             return {}
-        cur = self.execute(f"SELECT * FROM {_q(self.own)}.{_q(name)} WHERE cid = %s", [cid])
+        cur = self.execute(f"SELECT * FROM {_q(self.own)}.{_q(name)} WHERE cid = %s", [cid])  # noqa: S608 (names quoted by _q()/table())
         row = cur.fetchone()
         if row is None:
             return {}
@@ -407,7 +408,9 @@ def publish_sources(wh: Warehouse, url: str, schema: str, sources: SourcesSpec) 
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
         for name in sources.sources:
             columns = [
-                (c, t) for c, t in wh.columns(f'src."{name}"') if c not in ("cid", "_file", "_line")
+                (c, t)
+                for c, t in wh.columns(table("src", name))
+                if c not in ("cid", "_file", "_line")
             ]
             defs = ", ".join(f"{_q(c)} {_pg_type(t)}" for c, t in columns)
             conn.execute(f"DROP TABLE IF EXISTS {_q(schema)}.{_q(name)}")
@@ -415,7 +418,7 @@ def publish_sources(wh: Warehouse, url: str, schema: str, sources: SourcesSpec) 
             names = ", ".join(_q(c) for c, _ in columns)
             with _scratch_file() as path:
                 wh.execute(
-                    f'COPY (SELECT {", ".join(f"{_q(c)}" for c, _ in columns)} FROM src."{name}") '
+                    f"COPY (SELECT {names} FROM {table('src', name)}) "  # noqa: S608 (names quoted by _q()/table())
                     f"TO {lit(str(path))} (FORMAT csv, HEADER false)"
                 )
                 with (
@@ -428,7 +431,7 @@ def publish_sources(wh: Warehouse, url: str, schema: str, sources: SourcesSpec) 
                     while chunk := data.read(1 << 20):
                         copy.write(chunk)
             conn.execute(f"ANALYZE {_q(schema)}.{_q(name)}")
-            found = conn.execute(f"SELECT count(*) FROM {_q(schema)}.{_q(name)}").fetchone()
+            found = conn.execute(f"SELECT count(*) FROM {_q(schema)}.{_q(name)}").fetchone()  # noqa: S608 (names quoted by _q()/table())
             counts[name] = int(found[0]) if found else 0
     return counts
 
@@ -460,3 +463,9 @@ def _q(name: str) -> str:
 def _scratch_file() -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix="tagwise-") as folder:
         yield Path(folder) / "rows.csv"
+
+
+def open_engine(settings: Settings, wh: Warehouse, root: Path) -> PostgresEngine:
+    """The engine of ``[engine] name = "postgres"`` (see :meth:`PostgresEngine.connect`)."""
+    del wh, root
+    return PostgresEngine.connect(settings.engine)

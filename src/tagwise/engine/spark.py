@@ -34,10 +34,10 @@ from sqlglot import exp
 from tagwise.engine.base import Engine, logical_table
 from tagwise.errors import ConfigError, EngineError
 from tagwise.spec.sources import SourcesSpec
-from tagwise.store.sql import lit
+from tagwise.store.sql import ident, lit, table
 
 if TYPE_CHECKING:
-    from tagwise.settings import EngineSettings
+    from tagwise.settings import EngineSettings, Settings
     from tagwise.store.warehouse import Warehouse
 
 __all__ = ["SparkEngine", "export_sources", "spark_error", "spark_session"]
@@ -148,7 +148,7 @@ class SparkEngine(Engine):
         _remove(keys)
         keys.mkdir(parents=True, exist_ok=True)
         wh.execute(
-            f"COPY (SELECT customer_id, cid, rid FROM meta.customer_keys) TO "
+            f"COPY (SELECT customer_id, cid, rid FROM meta.customer_keys) TO "  # noqa: S608 (names quoted by ident()/table())
             f"{lit(str(keys / 'keys.parquet'))} (FORMAT parquet)"
         )
         self._view("tw_customer_keys", str(keys))
@@ -203,7 +203,7 @@ class SparkEngine(Engine):
             _remove(self.work / "scratch" / name)
 
     def count(self, relation: exp.Table) -> int:
-        return int(self.sql(f"SELECT count(*) AS n FROM {self.render(relation)}").first()["n"])
+        return int(self.sql(f"SELECT count(*) AS n FROM {self.render(relation)}").first()["n"])  # noqa: S608 (names quoted by ident()/table())
 
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """The long form as Parquet files the warehouse reads directly."""
@@ -211,7 +211,7 @@ class SparkEngine(Engine):
         folder = self.work / "values"
         self._materialize("tw_values", query, folder)
         files = lit(str(folder / "*.parquet"))
-        return f"(SELECT cid, tag_id, value, score FROM read_parquet({files}))"
+        return f"(SELECT cid, tag_id, value, score FROM read_parquet({files}))"  # noqa: S608 (names quoted by ident()/table())
 
     def profile_row(self, run_id: int, cid: int) -> dict[str, Any]:
         folder = self.work / f"profile_{int(run_id)}"
@@ -336,22 +336,23 @@ def export_sources(
         target = folder / name
         _remove(target)
         folder.mkdir(parents=True, exist_ok=True)
-        columns = [c for c, _ in wh.columns(f'src."{name}"') if c not in ("cid", "_file", "_line")]
-        listed = ", ".join(f'"{c}"' for c in columns)
+        relation = table("src", name)
+        columns = [c for c, _ in wh.columns(relation) if c not in ("cid", "_file", "_line")]
+        listed = ", ".join(ident(c) for c in columns)
         options = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet"
         if source.customer_key is None or fmt == "csv":
             target.mkdir(parents=True, exist_ok=True)
             wh.execute(
-                f'COPY (SELECT {listed} FROM src."{name}") TO '
+                f"COPY (SELECT {listed} FROM {relation}) TO "  # noqa: S608 (names quoted by ident()/table())
                 f"{lit(str(target / f'part-0.{fmt}'))} ({options})"
             )
         else:
-            part = f'hash("{source.customer_key}") % {int(partitions)}'
+            part = f"hash({ident(source.customer_key)}) % {int(partitions)}"
             wh.execute(
-                f'COPY (SELECT {listed}, {part} AS part FROM src."{name}") TO '
+                f"COPY (SELECT {listed}, {part} AS part FROM {relation}) TO "  # noqa: S608 (names quoted by ident()/table())
                 f"{lit(str(target))} ({options}, PARTITION_BY (part))"
             )
-        counts[name] = int(wh.scalar(f'SELECT count(*) FROM src."{name}"'))
+        counts[name] = int(wh.scalar(f"SELECT count(*) FROM {relation}"))  # noqa: S608 (names quoted by ident()/table())
     return counts
 
 
@@ -405,3 +406,9 @@ def _remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists():
         path.unlink()
+
+
+def open_engine(settings: Settings, wh: Warehouse, root: Path) -> SparkEngine:
+    """The engine of ``[engine] name = "spark"`` (see :meth:`SparkEngine.connect`)."""
+    del wh
+    return SparkEngine.connect(settings.engine, root)

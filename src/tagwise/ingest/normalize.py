@@ -105,7 +105,7 @@ CREATE OR REPLACE TEMP MACRO tw_integer(v) AS coalesce(
          THEN try_cast(tw_number_text(v) AS BIGINT) END,
     CASE WHEN tw_number(v) = floor(tw_number(v)) AND abs(tw_number(v)) < 9.0e15
          THEN CAST(tw_number(v) AS BIGINT) END);
-"""
+"""  # noqa: S608 (fixed macro text)
 """Standardizing macros, installed on every warehouse connection that ingests."""
 
 

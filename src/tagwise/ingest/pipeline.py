@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tagwise.errors import EngineError
-from tagwise.ingest.identity import mark_dirty, rows_table, touches_identity
+from tagwise.identity.layout import mark_dirty, rows_table, touches_identity
 from tagwise.ingest.normalize import ColumnPlan, column_plan
 from tagwise.ingest.sources import REJECTS_TABLE, Staged, stage_source
 from tagwise.spec.sources import SourceSpec
@@ -140,13 +140,13 @@ def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> 
     )
     record = ", ".join(f"{lit(spec.file_column(p.name))}, {p.raw_alias}" for p in plans)
     inner = (
-        f"SELECT {values}, _file, _line, {_first_problem(spec, checks)}, "
+        f"SELECT {values}, _file, _line, {_first_problem(spec, checks)}, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"CASE WHEN {any_bad} THEN concat_ws('; ', {details or 'NULL'}) END AS _problems, "
         f"CASE WHEN {any_bad} THEN CAST(json_object({record}) AS VARCHAR) END AS _record "
         f"FROM (SELECT _file, _line, {parsed} FROM {staged.relation})"
     )
     if spec.customer_key is None:
-        return f"SELECT * FROM ({inner})"
+        return f"SELECT * FROM ({inner})"  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     key = ident(spec.customer_key)
     join = f"FROM ({inner}) t LEFT JOIN meta.customer_keys k ON k.customer_id = t.{key}"
     if spec.role == "customers":
@@ -199,7 +199,7 @@ def _find_duplicates(wh: Warehouse, spec: SourceSpec, new: str) -> None:
     key_text = " || '|' || ".join(f"CAST({k} AS VARCHAR)" for k in keys)
     window = f"PARTITION BY {', '.join(keys)} ORDER BY s._file, s._line"
     wh.execute(
-        f"INSERT INTO {_DUPS} SELECT _file, _line, first_file, first_line, key FROM ("
+        f"INSERT INTO {_DUPS} SELECT _file, _line, first_file, first_line, key FROM ("  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"SELECT s._file, s._line, first_value(s._file) OVER w AS first_file, "
         f"first_value(s._line) OVER w AS first_line, row_number() OVER w AS n, "
         f"{key_text} AS key FROM {new} s WHERE s._reason IS NULL AND {key_hash} IN ("
@@ -221,7 +221,7 @@ def _assign_cids(wh: Warehouse, spec: SourceSpec, new: str) -> int:
     key = ident(spec.customer_key or "")
     before = int(wh.scalar("SELECT count(*) FROM meta.customer_keys"))
     wh.execute(
-        f"INSERT INTO meta.customer_keys (customer_id, cid, first_seen, rid) "
+        f"INSERT INTO meta.customer_keys (customer_id, cid, first_seen, rid) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"SELECT key, n, now(), n FROM (SELECT s.{key} AS key, "
         f"(SELECT coalesce(max(rid), 0) FROM meta.customer_keys) "
         f"+ row_number() OVER (ORDER BY s._file, s._line) AS n FROM {_good(new)} "
@@ -230,7 +230,7 @@ def _assign_cids(wh: Warehouse, spec: SourceSpec, new: str) -> int:
     added = int(wh.scalar("SELECT count(*) FROM meta.customer_keys")) - before
     if added:
         wh.execute(
-            f"UPDATE {new} SET cid = k.cid FROM meta.customer_keys k "
+            f"UPDATE {new} SET cid = k.cid FROM meta.customer_keys k "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"WHERE {new}.cid IS NULL AND k.customer_id = {new}.{key}"
         )
     return added
@@ -238,9 +238,9 @@ def _assign_cids(wh: Warehouse, spec: SourceSpec, new: str) -> int:
 
 def _swap(wh: Warehouse, spec: SourceSpec, new: str) -> None:
     """Drop rejected rows and bookkeeping columns, then put the new table in place."""
-    wh.execute(f"DELETE FROM {new} WHERE _reason IS NOT NULL")
+    wh.execute(f"DELETE FROM {new} WHERE _reason IS NOT NULL")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     wh.execute(
-        f"DELETE FROM {new} USING {_DUPS} d WHERE {new}._file = d._file AND {new}._line = d._line"
+        f"DELETE FROM {new} USING {_DUPS} d WHERE {new}._file = d._file AND {new}._line = d._line"  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     )
     for column in _BOOKKEEPING:
         wh.execute(f"ALTER TABLE {new} DROP COLUMN {ident(column)}")
@@ -255,27 +255,27 @@ def _quarantine(
     name = lit(spec.name)
     wh.execute("DELETE FROM meta.quarantine WHERE source = ?", [spec.name])
     wh.execute(
-        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "
+        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"_reason, _problems, _record, now() FROM {new} WHERE _reason IS NOT NULL"
     )
     first_key = lit(spec.file_column(spec.primary_key[0])) if spec.primary_key else "NULL"
     wh.execute(
-        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, d._file, d._line, {first_key}, "
+        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, d._file, d._line, {first_key}, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"d.key, 'duplicate key (first at ' || d.first_file || ':' || d.first_line || ')', "
         f"'duplicate key ' || {lit(' + '.join(spec.primary_key))}, "
         f"{_typed_record(spec, plans, 's')}, now() FROM {_DUPS} d JOIN {new} s "
         "ON s._file = d._file AND s._line = d._line"
     )
     wh.execute(
-        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "
+        f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"_reason, _reason, _record, now() FROM {REJECTS_TABLE}"
     )
 
 
 def _count(wh: Warehouse, spec: SourceSpec, report: SourceReport) -> None:
-    report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table(*rows_table(spec))}"))
+    report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table(*rows_table(spec))}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     rows = wh.rows(
-        f"SELECT {REASON_KIND} AS kind, count(*) FROM meta.quarantine WHERE source = ? "
+        f"SELECT {REASON_KIND} AS kind, count(*) FROM meta.quarantine WHERE source = ? "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         "GROUP BY kind ORDER BY 2 DESC, 1",
         [spec.name],
     )

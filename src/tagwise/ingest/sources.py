@@ -109,8 +109,8 @@ def stage_source(
             _stage_csv_file(wh, spec, path, index=i, staged=staged, root=root)
         else:
             _stage_jsonl_file(wh, spec, path, index=i, staged=staged, root=root)
-    staged.staged_rows = int(wh.scalar(f"SELECT count(*) FROM {STAGED_TABLE}"))
-    staged.structural_rejects = int(wh.scalar(f"SELECT count(*) FROM {REJECTS_TABLE}"))
+    staged.staged_rows = int(wh.scalar(f"SELECT count(*) FROM {STAGED_TABLE}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+    staged.structural_rejects = int(wh.scalar(f"SELECT count(*) FROM {REJECTS_TABLE}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     return staged
 
 
@@ -149,7 +149,7 @@ def _stage_csv_file(
     rejects = f"tw_rej_{index}"
     columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
     wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(readable))}, "
+        f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(readable))}, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"columns={columns}, header=true, auto_detect=false, delim={lit(spec.delimiter)}, "
         f"quote='\"', escape='\"', store_rejects=true, rejects_table={lit(rejects)}, "
         f"rejects_scan={lit(rejects + '_scan')}, max_line_size=10000000)"
@@ -158,7 +158,7 @@ def _stage_csv_file(
     blank = _blank_lines(wh, readable, raw, len(reject_lines))
     for line in bad_lines:
         wh.execute(
-            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",
+            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             [display, line[0], line[1], f"bad encoding: not valid {spec.encoding}"],
         )
     skipped = sorted(set(reject_lines) | set(blank))
@@ -168,7 +168,7 @@ def _stage_csv_file(
     exclude = _bad_line_filter(bad_lines)
     _append(
         wh,
-        f"SELECT {lit(display)} AS _file, _line, {select} FROM {relation} {exclude}",
+        f"SELECT {lit(display)} AS _file, _line, {select} FROM {relation} {exclude}",  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     )
     staged.physical = dict.fromkeys(keep, "VARCHAR")
     wh.execute(f"DROP TABLE IF EXISTS {raw}")
@@ -261,13 +261,13 @@ def _open_bytes(path: Path) -> IO[bytes]:
 
 def _csv_rejects(wh: Warehouse, rejects: str, display: str) -> list[int]:
     rows = wh.rows(
-        f"SELECT line, any_value(error_type ORDER BY column_idx), any_value(csv_line) "
+        f"SELECT line, any_value(error_type ORDER BY column_idx), any_value(csv_line) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM {rejects} GROUP BY line ORDER BY line"
     )
     for line, error_type, csv_line in rows:
         reason = _REJECT_REASONS.get(str(error_type), f"malformed line: {error_type}".lower())
         wh.execute(
-            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",
+            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             [display, line, csv_line, reason],
         )
     wh.execute(f"DROP TABLE IF EXISTS {rejects}")
@@ -284,7 +284,7 @@ def _blank_lines(wh: Warehouse, path: Path, raw: str, rejected: int) -> list[int
             last = chunk[-1:]
     ends_with_newline = last in (b"\n", b"")
     physical = newlines + (0 if ends_with_newline else 1)
-    rows = int(wh.scalar(f"SELECT count(*) FROM {raw}"))
+    rows = int(wh.scalar(f"SELECT count(*) FROM {raw}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     if physical <= rows + rejected + 1:
         return []
     with _open_bytes(path) as fh:
@@ -305,9 +305,9 @@ def _with_lines(
     for j, line in enumerate(skipped, start=1):
         points[line - header_lines - j] = j
     if points:
-        wh.con.executemany(f"INSERT INTO {offsets} VALUES (?, ?)", list(points.items()))
+        wh.con.executemany(f"INSERT INTO {offsets} VALUES (?, ?)", list(points.items()))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     return (
-        f"(SELECT r.*, r.rowid + 1 + {header_lines} + coalesce(s.k, 0) AS _line "
+        f"(SELECT r.*, r.rowid + 1 + {header_lines} + coalesce(s.k, 0) AS _line "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM {raw} r ASOF LEFT JOIN {offsets} s ON r.rowid + 1 > s.a)"
     )
 
@@ -340,21 +340,21 @@ def _stage_jsonl_file(
     readable, bad_lines = _utf8_copy(path, spec.encoding, root)
     lines = f"tw_lines_{index}"
     wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT row_number() OVER () AS _line, l "
+        f"CREATE OR REPLACE TEMP TABLE {lines} AS SELECT row_number() OVER () AS _line, l "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM read_csv({lit(str(readable))}, columns={{'l': 'VARCHAR'}}, header=false, "
         "auto_detect=false, delim=chr(31), quote='', escape='', max_line_size=10000000, "
         "parallel=false)"
     )
     for line in bad_lines:
         wh.execute(
-            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",
+            f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             [display, line[0], line[1], f"bad encoding: not valid {spec.encoding}"],
         )
     exclude = _bad_line_filter(bad_lines).replace("WHERE", "AND")
     # json functions raise on invalid input, so they only ever see valid JSON (CASE guards)
     kind = "CASE WHEN json_valid(l) THEN json_type(l) END"
     wh.execute(
-        f"INSERT INTO {REJECTS_TABLE} SELECT {lit(display)}, _line, NULL, l, "
+        f"INSERT INTO {REJECTS_TABLE} SELECT {lit(display)}, _line, NULL, l, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         "CASE WHEN json_valid(l) THEN 'not a JSON object' ELSE 'bad json: not valid JSON' END, "
         f"NULL FROM {lines} WHERE trim(l) <> '' AND coalesce({kind}, '') <> 'OBJECT' {exclude}"
     )
@@ -363,7 +363,7 @@ def _stage_jsonl_file(
     values = ", ".join(f"_v[{i + 1}] AS {ident(k)}" for i, k in enumerate(keep))
     _append(
         wh,
-        f"SELECT {lit(display)} AS _file, _line, {values} FROM (SELECT _line, "
+        f"SELECT {lit(display)} AS _file, _line, {values} FROM (SELECT _line, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"CASE WHEN {kind} = 'OBJECT' THEN json_extract_string(l, {paths}) END AS _v "
         f"FROM {lines} WHERE trim(l) <> '' AND {kind} = 'OBJECT' {exclude})",
     )
@@ -383,7 +383,7 @@ def _stage_parquet(wh: Warehouse, spec: SourceSpec, files: list[Path], root: Pat
     listing = "[" + ", ".join(lit(str(f)) for f in files) + "]"
     scan = f"read_parquet({listing}, filename=true, file_row_number=true, union_by_name=true)"
     try:
-        described = dict(wh.columns(f"SELECT * FROM {scan}"))
+        described = dict(wh.columns(f"SELECT * FROM {scan}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     except EngineError as exc:
         raise SourceError(f"source `{spec.name}`: cannot read Parquet: {exc.message}") from exc
     found = [c for c in described if c not in ("filename", "file_row_number")]
@@ -398,7 +398,7 @@ def _stage_parquet(wh: Warehouse, spec: SourceSpec, files: list[Path], root: Pat
     )
     select = ", ".join(ident(c) for c in keep)
     wh.execute(
-        f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {file_expr} AS _file, "
+        f"CREATE OR REPLACE TEMP VIEW {STAGED_TABLE} AS SELECT {file_expr} AS _file, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"file_row_number + 1 AS _line, {select} FROM {scan}"
     )
     staged = Staged(
@@ -406,7 +406,7 @@ def _stage_parquet(wh: Warehouse, spec: SourceSpec, files: list[Path], root: Pat
         physical={c: described[c] for c in keep},
         files=list(names.values()),
     )
-    staged.staged_rows = int(wh.scalar(f"SELECT count(*) FROM {scan}"))
+    staged.staged_rows = int(wh.scalar(f"SELECT count(*) FROM {scan}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     return staged
 
 
@@ -454,7 +454,7 @@ def _stage_sql(wh: Warehouse, spec: SourceSpec) -> Staged:
                 arrays = [pa.array([label] * len(lines)), pa.array(lines, pa.int64())]
                 arrays += [pa.array(batch[k], pa.string()) for k in keep]
                 wh.con.register("tw_batch", pa.Table.from_arrays(arrays, schema=schema))
-                wh.execute(f"INSERT INTO {STAGED_TABLE} SELECT * FROM tw_batch")
+                wh.execute(f"INSERT INTO {STAGED_TABLE} SELECT * FROM tw_batch")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
                 wh.con.unregister("tw_batch")
     except SQLAlchemyError as exc:
         first = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]

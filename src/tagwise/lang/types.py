@@ -13,6 +13,8 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import Literal
 
+from tagwise.model.tag import TagKind
+
 __all__ = ["TAG_TYPES", "Column", "Schema", "Type", "common_type"]
 
 
@@ -43,11 +45,15 @@ def common_type(a: Type, b: Type) -> Type | None:
     return None
 
 
-TagKind = Literal["enum", "flag", "multi", "score"]
 Role = Literal["attribute", "feature", "tag"]
 
-TAG_TYPES: Mapping[str, Type] = MappingProxyType(
-    {"enum": Type.STRING, "flag": Type.BOOLEAN, "multi": Type.LIST, "score": Type.NUMBER}
+TAG_TYPES: Mapping[TagKind, Type] = MappingProxyType(
+    {
+        TagKind.ENUM: Type.STRING,
+        TagKind.FLAG: Type.BOOLEAN,
+        TagKind.MULTI: Type.LIST,
+        TagKind.SCORE: Type.NUMBER,
+    }
 )
 """The column type of each tag kind."""
 

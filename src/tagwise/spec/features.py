@@ -101,7 +101,7 @@ class FeaturesSpec(BaseModel):
 
 
 def load_features(path: Path) -> tuple[FeaturesSpec, Document]:
-    """Load ``features.yaml`` (shape only; :mod:`tagwise.engine.features` checks names).
+    """Load ``features.yaml`` (shape only; :mod:`tagwise.compile.features` checks names).
 
     Raises:
         SpecError: with file, line and column of the first problem.

@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from tagwise.errors import Location
+from tagwise.model.tag import TagKind
 
 __all__ = [
     "Band",
@@ -23,15 +24,6 @@ __all__ = [
     "TagSpec",
     "TagsSpec",
 ]
-
-
-class TagKind(StrEnum):
-    """How many values a customer can have and what they are."""
-
-    ENUM = "enum"
-    FLAG = "flag"
-    MULTI = "multi"
-    SCORE = "score"
 
 
 class Refresh(StrEnum):

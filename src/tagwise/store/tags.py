@@ -143,7 +143,7 @@ CREATE OR REPLACE VIEW tags.history AS
     SELECT p.cid, d.tag, p.value, p.score, p.source, p.version, p.run_id, p.valid_from,
         p.valid_to
     FROM tags.past p JOIN tags.defs d ON d.tag_id = p.tag_id;
-"""
+"""  # noqa: S608 (fixed tables; values int() or lit())
 
 _EDIT_COLUMNS = (
     ("seq", "int64"),
@@ -368,7 +368,7 @@ class TagStore:
         """Current values (locks win), ordered by customer, tag and value."""
         where, params = _filters(cid=cid, tag=tag)
         rows = self.wh.rows(
-            "SELECT cid, tag, value, score, source, version, run_id, valid_from, locked, "
+            "SELECT cid, tag, value, score, source, version, run_id, valid_from, locked, "  # noqa: S608 (fixed tables; values int() or lit())
             "confidence, expires_at, shadow_value, shadow_score "
             f"FROM tags.current{where} ORDER BY cid, tag, value",
             params,
@@ -380,7 +380,7 @@ class TagStore:
         where, params = _filters(cid=cid, tag=tag)
         joiner = " AND " if where else " WHERE "
         rows = self.wh.rows(
-            "SELECT cid, tag, value, score, source, version, run_id, valid_from "
+            "SELECT cid, tag, value, score, source, version, run_id, valid_from "  # noqa: S608 (fixed tables; values int() or lit())
             f"FROM tags.history{where}{joiner}valid_from <= ? "
             "AND (valid_to IS NULL OR valid_to > ?) ORDER BY cid, tag, value",
             [*params, day, day],
@@ -391,7 +391,7 @@ class TagStore:
         """Every interval of computed values, oldest first."""
         where, params = _filters(cid=cid, tag=tag)
         rows = self.wh.rows(
-            "SELECT cid, tag, value, score, run_id, valid_from, valid_to "
+            "SELECT cid, tag, value, score, run_id, valid_from, valid_to "  # noqa: S608 (fixed tables; values int() or lit())
             f"FROM tags.history{where} ORDER BY cid, tag, valid_from, valid_to NULLS LAST, value",
             params,
         )
@@ -407,7 +407,7 @@ class TagStore:
     ) -> list[Change]:
         """Changes of both layers, newest first (runs' changes and people's edits)."""
         computed = (
-            f"SELECT m.seq, x.run_id, x.cid, x.tag, 'computed' AS layer, x.old_value, "
+            f"SELECT m.seq, x.run_id, x.cid, x.tag, 'computed' AS layer, x.old_value, "  # noqa: S608 (fixed tables; values int() or lit())
             "x.new_value, x.old_score, x.new_score, x.source, x.as_of "
             f"FROM ({changes_sql(cid=cid, tag=tag, run_id=run_id)}) x "
             "LEFT JOIN tags.commits m ON m.run_id = x.run_id"
@@ -418,7 +418,7 @@ class TagStore:
             tests += [f"d.tag = {lit(tag)}"] if tag is not None else []
             where = " WHERE " + " AND ".join(tests) if tests else ""
             parts.append(
-                "SELECT e.seq, NULL, e.cid, d.tag, 'lock', e.old_value, e.new_value, "
+                "SELECT e.seq, NULL, e.cid, d.tag, 'lock', e.old_value, e.new_value, "  # noqa: S608 (fixed tables; values int() or lit())
                 "e.old_score, e.new_score, m.source, CAST(m.valid_at AS DATE) FROM tags.edits e "
                 "JOIN tags.commits m ON m.seq = e.seq JOIN tags.defs d ON d.tag_id = e.tag_id"
                 f"{where}"
@@ -440,7 +440,7 @@ class TagStore:
     def run_changes(self, tag: str, run_id: int, *, limit: int = 20) -> list[tuple[Any, Any, int]]:
         """(old value, new value, customers) of one tag's changes in one run, most first."""
         rows = self.wh.rows(
-            "SELECT old_value, new_value, count(*) "
+            "SELECT old_value, new_value, count(*) "  # noqa: S608 (fixed tables; values int() or lit())
             f"FROM ({changes_sql(tag=tag, run_id=run_id)}) GROUP BY ALL "
             f"ORDER BY 3 DESC, 1 NULLS FIRST, 2 NULLS FIRST LIMIT {int(limit)}"
         )
@@ -467,7 +467,7 @@ class TagStore:
         """Runs the warehouse committed, newest first."""
         cap = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = self.wh.rows(
-            "SELECT run_id, as_of, committed_at, tags, tag_values, changes FROM meta.runs "
+            "SELECT run_id, as_of, committed_at, tags, tag_values, changes FROM meta.runs "  # noqa: S608 (fixed tables; values int() or lit())
             f"ORDER BY run_id DESC{cap}"
         )
         return [CommittedRun(int(r), a, c, tuple(t), int(v), int(n)) for r, a, c, t, v, n in rows]
@@ -511,7 +511,7 @@ class TagStore:
         """Commits after ``seq``, oldest first: what a follower at ``seq`` must apply."""
         cap = f" LIMIT {int(limit)}" if limit is not None else ""
         rows = self.wh.rows(
-            "SELECT seq, kind, run_id, source, actor, reason, valid_at, recorded_at, changes "
+            "SELECT seq, kind, run_id, source, actor, reason, valid_at, recorded_at, changes "  # noqa: S608 (fixed tables; values int() or lit())
             f"FROM tags.commits WHERE seq > ? ORDER BY seq{cap}",
             [seq],
         )
@@ -567,25 +567,25 @@ class TagStore:
         with self.wh.transaction():
             if fresh:
                 self.wh.execute(
-                    f"INSERT INTO tags.computed SELECT cid, tag_id, value, score, {int(run_id)} "
+                    f"INSERT INTO tags.computed SELECT cid, tag_id, value, score, {int(run_id)} "  # noqa: S608 (fixed tables; values int() or lit())
                     f"FROM {new} WHERE tag_id IN {_ids(fresh, ids)}"
                 )
             changed = 0
             if diffed or retire:
                 changed = _apply_diff(self.wh, new, diffed, ids, run_id=run_id, when=when)
             self.wh.execute(
-                "UPDATE tags.defs d SET kind = t.kind, version = t.version, "
+                "UPDATE tags.defs d SET kind = t.kind, version = t.version, "  # noqa: S608 (fixed tables; values int() or lit())
                 f"source = {lit(source)} "
                 f"FROM {_RUN_TAGS} t WHERE d.tag_id = t.tag_id AND NOT t.retire"
             )
             result = _result(self.wh, tags, ids, fresh={t.code for t in fresh}, changed=changed)
             self.wh.execute(
-                f"INSERT INTO meta.runs VALUES (?, {when}, now(), ?, ?, ?)",
+                f"INSERT INTO meta.runs VALUES (?, {when}, now(), ?, ?, ?)",  # noqa: S608 (fixed tables; values int() or lit())
                 [run_id, [t.code for t in tags], result.tag_values, result.changes],
             )
             result.seq = _next_seq(self.wh)
             self.wh.execute(
-                f"INSERT INTO tags.commits VALUES (?, 'run', ?, ?, ?, NULL, {when}, now(), ?)",
+                f"INSERT INTO tags.commits VALUES (?, 'run', ?, ?, ?, NULL, {when}, now(), ?)",  # noqa: S608 (fixed tables; values int() or lit())
                 [result.seq, run_id, source, actor, result.changes],
             )
         self.wh.execute(f"DROP TABLE IF EXISTS {_CHANGES}")
@@ -703,12 +703,12 @@ def _commit_sql(commit: Commit) -> str:
     """The changes of one commit, with the columns of :class:`Change`."""
     if commit.kind == "run" and commit.run_id is not None:
         return (
-            f"SELECT {int(commit.seq)} AS seq, run_id, cid, tag, 'computed' AS layer, "
+            f"SELECT {int(commit.seq)} AS seq, run_id, cid, tag, 'computed' AS layer, "  # noqa: S608 (fixed tables; values int() or lit())
             "old_value, new_value, old_score, new_score, source, as_of "
             f"FROM ({changes_sql(run_id=commit.run_id)}) ORDER BY cid, tag, new_value, old_value"
         )
     return (
-        "SELECT e.seq, CAST(NULL AS BIGINT) AS run_id, e.cid, d.tag, 'lock' AS layer, "
+        "SELECT e.seq, CAST(NULL AS BIGINT) AS run_id, e.cid, d.tag, 'lock' AS layer, "  # noqa: S608 (fixed tables; values int() or lit())
         "e.old_value, e.new_value, e.old_score, e.new_score, m.source, "
         "CAST(m.valid_at AS DATE) AS as_of FROM tags.edits e "
         "JOIN tags.commits m ON m.seq = e.seq JOIN tags.defs d ON d.tag_id = e.tag_id "
@@ -798,19 +798,19 @@ def changes_sql(
 
     pick = "x.cid, d.tag, x.value, x.score, CASE WHEN d.kind = 'multi' THEN x.value END AS pair"
     opened = (
-        f"SELECT x.run_id, {pick}, d.source, d.version, r.as_of AS at "
+        f"SELECT x.run_id, {pick}, d.source, d.version, r.as_of AS at "  # noqa: S608 (fixed tables; values int() or lit())
         "FROM tags.computed x JOIN tags.defs d ON d.tag_id = x.tag_id "
         f"LEFT JOIN meta.runs r ON r.run_id = x.run_id{where('run_id')} "
         f"UNION ALL SELECT x.run_id, {pick}, x.source, x.version, CAST(x.valid_from AS DATE) "
         f"FROM tags.past x JOIN tags.defs d ON d.tag_id = x.tag_id{where('run_id')}"
     )
     closed = (
-        f"SELECT x.closed_run AS run_id, {pick}, x.source, x.version, "
+        f"SELECT x.closed_run AS run_id, {pick}, x.source, x.version, "  # noqa: S608 (fixed tables; values int() or lit())
         "CAST(x.valid_to AS DATE) AS at "
         f"FROM tags.past x JOIN tags.defs d ON d.tag_id = x.tag_id{where('closed_run')}"
     )
     return (
-        f"WITH o AS ({opened}), c AS ({closed}) "
+        f"WITH o AS ({opened}), c AS ({closed}) "  # noqa: S608 (fixed tables; values int() or lit())
         "SELECT coalesce(o.run_id, c.run_id) AS run_id, coalesce(o.cid, c.cid) AS cid, "
         "coalesce(o.tag, c.tag) AS tag, c.value AS old_value, o.value AS new_value, "
         "c.score AS old_score, o.score AS new_score, coalesce(o.source, c.source) AS source, "
@@ -834,7 +834,7 @@ def _run_tags(
     ]
     rows += [(ids[code], "enum", None, True) for code in retire]
     if rows:
-        wh.con.executemany(f"INSERT INTO {_RUN_TAGS} VALUES (?, ?, ?, ?)", rows)
+        wh.con.executemany(f"INSERT INTO {_RUN_TAGS} VALUES (?, ?, ?, ?)", rows)  # noqa: S608 (fixed tables; values int() or lit())
 
 
 def _ids(tags: Sequence[RunTag], ids: Mapping[str, int]) -> str:
@@ -861,7 +861,7 @@ def _apply_diff(
     def diff(tag_id: int, multi: bool) -> str:
         on = " AND n.value = o.value" if multi else ""
         return (
-            "SELECT coalesce(n.cid, o.cid), coalesce(n.tag_id, o.tag_id), o.value, n.value, "
+            "SELECT coalesce(n.cid, o.cid), coalesce(n.tag_id, o.tag_id), o.value, n.value, "  # noqa: S608 (fixed tables; values int() or lit())
             f"o.score, n.score, o.cid IS NOT NULL, n.cid IS NOT NULL, {lit(multi)} "
             f"FROM (SELECT * FROM {new} WHERE tag_id = {tag_id}) n "
             f"FULL OUTER JOIN (SELECT * FROM tags.computed WHERE tag_id = {tag_id}) o "
@@ -881,7 +881,7 @@ def _apply_diff(
         wh.execute(f"INSERT INTO {_CHANGES} {diff(ids[t.code], t.kind == 'multi')}")
     # retired tags: every value ends (matched by value, as for multi tags)
     wh.execute(
-        f"INSERT INTO {_CHANGES} SELECT cid, tag_id, value, NULL, score, NULL, TRUE, FALSE, TRUE "
+        f"INSERT INTO {_CHANGES} SELECT cid, tag_id, value, NULL, score, NULL, TRUE, FALSE, TRUE "  # noqa: S608 (fixed tables; values int() or lit())
         f"FROM tags.computed WHERE tag_id IN (SELECT tag_id FROM {_RUN_TAGS} WHERE retire)"
     )
     match = (
@@ -890,17 +890,17 @@ def _apply_diff(
         "AND ch.had_old"
     )
     wh.execute(
-        "INSERT INTO tags.past SELECT c.cid, c.tag_id, c.value, c.score, d.source, d.version, "
+        "INSERT INTO tags.past SELECT c.cid, c.tag_id, c.value, c.score, d.source, d.version, "  # noqa: S608 (fixed tables; values int() or lit())
         f"c.run_id, CAST(r.as_of AS TIMESTAMP), {when}, {int(run_id)} FROM tags.computed c "
         f"JOIN {_CHANGES} ch ON {match} JOIN tags.defs d ON d.tag_id = c.tag_id "
         "LEFT JOIN meta.runs r ON r.run_id = c.run_id"
     )
-    wh.execute(f"DELETE FROM tags.computed c USING {_CHANGES} ch WHERE {match}")
+    wh.execute(f"DELETE FROM tags.computed c USING {_CHANGES} ch WHERE {match}")  # noqa: S608 (fixed tables; values int() or lit())
     wh.execute(
-        f"INSERT INTO tags.computed SELECT cid, tag_id, new_value, new_score, {int(run_id)} "
+        f"INSERT INTO tags.computed SELECT cid, tag_id, new_value, new_score, {int(run_id)} "  # noqa: S608 (fixed tables; values int() or lit())
         f"FROM {_CHANGES} WHERE has_new"
     )
-    return int(wh.scalar(f"SELECT count(*) FROM {_CHANGES}"))
+    return int(wh.scalar(f"SELECT count(*) FROM {_CHANGES}"))  # noqa: S608 (fixed tables; values int() or lit())
 
 
 def _result(
@@ -913,13 +913,13 @@ def _result(
 ) -> SwapResult:
     values = dict(
         wh.rows(
-            f"SELECT tag_id, count(*) FROM tags.computed WHERE tag_id IN {_ids(tags, ids)} "
+            f"SELECT tag_id, count(*) FROM tags.computed WHERE tag_id IN {_ids(tags, ids)} "  # noqa: S608 (fixed tables; values int() or lit())
             "GROUP BY tag_id"
         )
     )
     changes: dict[int, int] = {}
     if changed:
-        changes = dict(wh.rows(f"SELECT tag_id, count(*) FROM {_CHANGES} GROUP BY tag_id"))
+        changes = dict(wh.rows(f"SELECT tag_id, count(*) FROM {_CHANGES} GROUP BY tag_id"))  # noqa: S608 (fixed tables; values int() or lit())
     result = SwapResult()
     for t in tags:
         n = int(values.get(ids[t.code], 0))

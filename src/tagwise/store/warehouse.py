@@ -6,7 +6,7 @@ Layout (DuckDB schemas):
             lineage and, for sources tied to customers, the ``cid``); for the customer
             master, the golden record (one row per customer)
 * ``ident`` identity resolution: the master's records, identifiers, matches, decisions,
-            merge history (:mod:`tagwise.ingest.identity`)
+            merge history (:mod:`tagwise.identity.resolve`)
 * ``meta``  ``customer_keys`` (record key → record number ``rid``, assigned once and never
             reused, and the record's customer ``cid``) and ``quarantine``
 * ``stage`` scratch tables of an operation in progress; safe to drop at any time
@@ -130,7 +130,7 @@ class Warehouse:
         batch = pa.Table.from_arrays(arrays, names=[name for name, _ in columns])
         self.con.register("tw_insert_rows", batch)
         try:
-            self.execute(f"INSERT INTO {target} SELECT * FROM tw_insert_rows")
+            self.execute(f"INSERT INTO {target} SELECT * FROM tw_insert_rows")  # noqa: S608 (target is a quoted name)
         finally:
             self.con.unregister("tw_insert_rows")
 

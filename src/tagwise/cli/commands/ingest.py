@@ -7,12 +7,11 @@ from typing import Annotated
 import typer
 
 from tagwise.cli import output
-from tagwise.cli.state import workspace_of
+from tagwise.cli.commands.resolve import print_resolution
+from tagwise.cli.options import JsonOption, LimitOption, workspace_of
 from tagwise.workspace import IngestReport
 
 __all__ = ["print_ingest", "register"]
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
 def ingest(
@@ -54,8 +53,6 @@ def print_ingest(report: IngestReport) -> None:
             f"{rejected:,} rejected rows kept in the quarantine: `tagwise quarantine` lists them"
         )
     if report.identity is not None:
-        from tagwise.cli.commands.identity import print_resolution  # noqa: PLC0415 (cycle)
-
         print_resolution(report.identity.to_dict())
 
 
@@ -70,7 +67,7 @@ def _top_reason(reasons: dict[str, int]) -> str:
 def quarantine(
     ctx: typer.Context,
     source: Annotated[str | None, typer.Argument(help="Only this source.")] = None,
-    limit: Annotated[int, typer.Option(help="Rows to show at most.", min=1)] = 50,
+    limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
     """Rows rejected by the last ingest of each source, with file, line, column and reason."""

@@ -8,8 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from tagwise.cli import output
-from tagwise.cli.commands.ingest import JsonOption
-from tagwise.cli.state import workspace_of
+from tagwise.cli.options import JsonOption, workspace_of
 
 __all__ = ["print_quality", "register"]
 

@@ -2,32 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated
 
 import typer
 
 from tagwise.cli import output
-from tagwise.cli.commands.ingest import JsonOption
-from tagwise.cli.state import workspace_of
+from tagwise.cli.options import JsonOption, LimitOption, parse_date, workspace_of
 from tagwise.engine.pipeline import RunReport
-from tagwise.errors import ConfigError
 
-__all__ = ["parse_date", "print_run", "register"]
-
-
-def parse_date(text: str | None) -> date | None:
-    """A ``--as-of`` value (YYYY-MM-DD).
-
-    Raises:
-        ConfigError: not a date.
-    """
-    if text is None:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%d").date()
-    except ValueError as exc:
-        raise ConfigError(f"--as-of `{text}` is not a date", hint="write it as 2026-11-01") from exc
+__all__ = ["print_run", "register"]
 
 
 def run(  # noqa: PLR0917 (Typer: one parameter per option)
@@ -43,7 +26,9 @@ def run(  # noqa: PLR0917 (Typer: one parameter per option)
     ] = False,
     engine: Annotated[
         str | None,
-        typer.Option("--engine", help="Compute on duckdb or postgres (default: [engine] name)."),
+        typer.Option(
+            "--engine", help="Compute engine (default: [engine] name, see docs/engines.md)."
+        ),
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -59,7 +44,7 @@ def run(  # noqa: PLR0917 (Typer: one parameter per option)
 
 def runs(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="Runs to show at most.", min=1)] = 20,
+    limit: LimitOption = 20,
     as_json: JsonOption = False,
 ) -> None:
     """Recent runs: status, as-of date, counts, stage timings and errors."""

@@ -7,8 +7,7 @@ from typing import Annotated
 import typer
 
 from tagwise.cli import output
-from tagwise.cli.commands.ingest import JsonOption
-from tagwise.cli.state import workspace_of
+from tagwise.cli.options import JsonOption, workspace_of
 from tagwise.spec.plan import Plan
 
 __all__ = ["register"]

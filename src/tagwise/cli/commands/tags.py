@@ -1,4 +1,4 @@
-"""``tagwise tags list | show CODE`` and ``tagwise customer show ID``."""
+"""``tagwise tags list | show CODE``."""
 
 from __future__ import annotations
 
@@ -7,16 +7,13 @@ from typing import Annotated, Any
 import typer
 
 from tagwise.cli import output
-from tagwise.cli.commands.ingest import JsonOption
-from tagwise.cli.commands.run import parse_date
-from tagwise.cli.state import workspace_of
+from tagwise.cli.options import JsonOption, workspace_of
 
 __all__ = ["register"]
 
 tags_app = typer.Typer(
     help="Tag definitions, distributions, coverage and freshness.", no_args_is_help=True
 )
-customer_app = typer.Typer(help="One customer's profile (客户画像).", no_args_is_help=True)
 
 
 @tags_app.command("list")
@@ -116,101 +113,6 @@ def _share(value: float | None) -> str:
     return "—" if value is None else f"{value:.1%}"
 
 
-@customer_app.command("show")
-def customer_show(
-    ctx: typer.Context,
-    customer_id: Annotated[str, typer.Argument(help="The customer's id (customer master key).")],
-    as_of: Annotated[
-        str | None, typer.Option("--as-of", help="The tags the customer had on this date.")
-    ] = None,
-    as_json: JsonOption = False,
-) -> None:
-    """Attributes, features and tags with provenance: source, rule version, run, why."""
-    with workspace_of(ctx) as ws:
-        profile = ws.customer(customer_id, as_of=parse_date(as_of))
-    if as_json:
-        output.emit_json(profile)
-        return
-    attrs = profile["attributes"]
-    output.stdout.print(
-        f"{profile['customer_id']} (cid {profile['cid']})  "
-        + "  ".join(
-            f"{k}={v}"
-            for k, v in attrs.items()
-            if k not in ("cid", "customer_id") and v is not None
-        )
-    )
-    if len(profile["records"]) > 1:
-        sources = profile["attribute_sources"]
-        output.table(
-            "records (one customer)",
-            ["record", "file:line", "linked by", "attributes taken from it"],
-            [
-                (
-                    r["customer_id"] + (" (survivor)" if r["survivor"] else ""),
-                    f"{r['file']}:{r['line']}" if r["file"] else "",
-                    r["linked_by"] or "",
-                    ", ".join(a for a, k in sources.items() if k == r["customer_id"]),
-                )
-                for r in profile["records"]
-            ],
-        )
-    if profile["identity_history"]:
-        output.table(
-            "merges and splits",
-            ["resolution", "at", "record", "kind", "from cid", "to cid", "reason"],
-            [
-                (
-                    e["resolution"],
-                    e["at"],
-                    e["record"],
-                    e["kind"],
-                    e["old_cid"],
-                    e["new_cid"],
-                    e["reason"],
-                )
-                for e in profile["identity_history"]
-            ],
-        )
-    title = f"tags as of {profile['as_of']}" if profile["as_of"] else "tags"
-    output.table(
-        title,
-        ["tag", "name", "value", "source", "run", "since", "why"],
-        [
-            (
-                t["tag"],
-                t["name"],
-                ", ".join(t["values"]) or _score(t["score"]),
-                t["source"] + (" (locked)" if t["locked"] else ""),
-                t["run"],
-                t["since"],
-                t["why"],
-            )
-            for t in profile["tags"]
-        ],
-    )
-    if profile["changes"]:
-        output.table(
-            "recent changes",
-            ["run", "as of", "tag", "from", "to"],
-            [
-                (
-                    c["run"],
-                    c["as_of"],
-                    c["tag"],
-                    c["old"] or _score(c["old_score"]),
-                    c["new"] or _score(c["new_score"]),
-                )
-                for c in profile["changes"]
-            ],
-        )
-
-
-def _score(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
-
-
 def register(app: typer.Typer) -> None:
-    """Add the command groups to the app."""
+    """Add the ``tags`` group to the app."""
     app.add_typer(tags_app, name="tags")
-    app.add_typer(customer_app, name="customer")

@@ -13,8 +13,9 @@ import typer
 
 from tagwise import workspace as workspace_api
 from tagwise.cli import output
-from tagwise.cli.commands.ingest import JsonOption, print_ingest
+from tagwise.cli.commands.ingest import print_ingest
 from tagwise.cli.commands.run import print_run
+from tagwise.cli.options import JsonOption
 from tagwise.errors import Conflict
 
 __all__ = ["register"]

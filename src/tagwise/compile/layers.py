@@ -10,8 +10,8 @@ from datetime import date
 
 from sqlglot import exp
 
-from tagwise.engine.plan import PlannedTag, TagPlan
-from tagwise.engine.sqltags import bind_as_of, rename_profile
+from tagwise.compile.plan import PlannedTag, TagPlan
+from tagwise.compile.sqltags import bind_as_of, rename_profile
 from tagwise.lang import Column, TypedExpr, to_sql
 from tagwise.spec.tags import TagKind
 

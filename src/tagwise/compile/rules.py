@@ -19,9 +19,9 @@ null, multi → a non-empty list or null, score → the number (the quantile for
 SQL tags (``sql:``) are parsed with sqlglot and accepted only as one read-only query over
 ``src.<source>`` tables and ``profile`` (:func:`parse_sql_tag`).
 
-The pieces live by topic: the plan's data in :mod:`~tagwise.engine.plan`, SQL tags in
-:mod:`~tagwise.engine.sqltags`, the SQL of layers in :mod:`~tagwise.engine.layers` and the
-Python evaluation in :mod:`~tagwise.engine.explain`; this module plans and runs, and
+The pieces live by topic: the plan's data in :mod:`~tagwise.compile.plan`, SQL tags in
+:mod:`~tagwise.compile.sqltags`, the SQL of layers in :mod:`~tagwise.compile.layers` and the
+Python evaluation in :mod:`~tagwise.compile.explain`; this module plans and runs, and
 re-exports every public name.
 """
 
@@ -35,16 +35,16 @@ from datetime import date
 
 from sqlglot import exp
 
-from tagwise.engine.base import Engine
-from tagwise.engine.explain import Explanation, explain, tag_values
-from tagwise.engine.layers import LayerSql
-from tagwise.engine.plan import PlannedBranch, PlannedTag, TagPlan, walk
-from tagwise.engine.sqltags import (
+from tagwise.compile.explain import Explanation, explain, tag_values
+from tagwise.compile.layers import LayerSql
+from tagwise.compile.plan import PlannedBranch, PlannedTag, TagPlan, walk
+from tagwise.compile.sqltags import (
     Sources,
     SqlTag,
     parse_sql_tag,
     source_columns,
 )
+from tagwise.engine.base import Engine
 from tagwise.errors import (
     EngineError,
     ExpressionError,

@@ -1,4 +1,4 @@
-"""``tagwise resolve`` and the identity decisions under ``tagwise customer``:
+"""``tagwise customer …``: ``show ID`` (the profile) and the identity decisions
 ``merge``, ``separate``, ``unmerge`` and ``matches`` (the review queue)."""
 
 from __future__ import annotations
@@ -8,11 +8,12 @@ from typing import Annotated, Any
 import typer
 
 from tagwise.cli import output
-from tagwise.cli.commands.ingest import JsonOption
-from tagwise.cli.commands.tags import customer_app
-from tagwise.cli.state import workspace_of
+from tagwise.cli.commands.resolve import print_resolution
+from tagwise.cli.options import JsonOption, LimitOption, parse_date, workspace_of
 
-__all__ = ["print_resolution", "register"]
+__all__ = ["register"]
+
+customer_app = typer.Typer(help="One customer's profile (客户画像).", no_args_is_help=True)
 
 ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the merge history).")]
 NoRunOption = Annotated[
@@ -21,36 +22,98 @@ NoRunOption = Annotated[
 ]
 
 
-def resolve(ctx: typer.Context, as_json: JsonOption = False) -> None:
-    """Resolve the customer master's records into customers (identity graph, matching,
-    golden records). `tagwise ingest` does this after loading; rerunning on unchanged data
-    changes nothing."""
-    with workspace_of(ctx) as ws, output.progress(not as_json) as step:
-        report = ws.resolve(progress=step)
+@customer_app.command("show")
+def customer_show(
+    ctx: typer.Context,
+    customer_id: Annotated[str, typer.Argument(help="The customer's id (customer master key).")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="The tags the customer had on this date.")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Attributes, features and tags with provenance: source, rule version, run, why."""
+    with workspace_of(ctx) as ws:
+        profile = ws.customer(customer_id, as_of=parse_date(as_of))
     if as_json:
-        output.emit_json(report.to_dict())
-    else:
-        print_resolution(report.to_dict())
-
-
-def print_resolution(report: dict[str, Any]) -> None:
-    """The human-readable summary of one resolution (``ResolveReport.to_dict()``)."""
-    events = ", ".join(f"{n:,} {k}" for k, n in report["events"].items()) or "no changes"
+        output.emit_json(profile)
+        return
+    attrs = profile["attributes"]
     output.stdout.print(
-        f"identity: {report['records']:,} records → {report['customers']:,} customers "
-        f"({report['merged_customers']:,} with several records, "
-        f"{report['merged_records']:,} records); {report['capped']:,} identifiers capped; "
-        f"{report['matches']:,} probabilistic merges{_matching(report)}; "
-        f"{report['review']:,} pairs to review; "
-        f"{events} ({report['seconds']:.1f} s)"
+        f"{profile['customer_id']} (cid {profile['cid']})  "
+        + "  ".join(
+            f"{k}={v}"
+            for k, v in attrs.items()
+            if k not in ("cid", "customer_id") and v is not None
+        )
     )
+    if len(profile["records"]) > 1:
+        sources = profile["attribute_sources"]
+        output.table(
+            "records (one customer)",
+            ["record", "file:line", "linked by", "attributes taken from it"],
+            [
+                (
+                    r["customer_id"] + (" (survivor)" if r["survivor"] else ""),
+                    f"{r['file']}:{r['line']}" if r["file"] else "",
+                    r["linked_by"] or "",
+                    ", ".join(a for a, k in sources.items() if k == r["customer_id"]),
+                )
+                for r in profile["records"]
+            ],
+        )
+    if profile["identity_history"]:
+        output.table(
+            "merges and splits",
+            ["resolution", "at", "record", "kind", "from cid", "to cid", "reason"],
+            [
+                (
+                    e["resolution"],
+                    e["at"],
+                    e["record"],
+                    e["kind"],
+                    e["old_cid"],
+                    e["new_cid"],
+                    e["reason"],
+                )
+                for e in profile["identity_history"]
+            ],
+        )
+    title = f"tags as of {profile['as_of']}" if profile["as_of"] else "tags"
+    output.table(
+        title,
+        ["tag", "name", "value", "source", "run", "since", "why"],
+        [
+            (
+                t["tag"],
+                t["name"],
+                ", ".join(t["values"]) or _score(t["score"]),
+                t["source"] + (" (locked)" if t["locked"] else ""),
+                t["run"],
+                t["since"],
+                t["why"],
+            )
+            for t in profile["tags"]
+        ],
+    )
+    if profile["changes"]:
+        output.table(
+            "recent changes",
+            ["run", "as of", "tag", "from", "to"],
+            [
+                (
+                    c["run"],
+                    c["as_of"],
+                    c["tag"],
+                    c["old"] or _score(c["old_score"]),
+                    c["new"] or _score(c["new_score"]),
+                )
+                for c in profile["changes"]
+            ],
+        )
 
 
-def _matching(report: dict[str, Any]) -> str:
-    where = report.get("matching", "off")
-    return {"off": " (matching off)", "reused": " (pairs reused: records unchanged)"}.get(
-        where, f" (splink on {where})"
-    )
+def _score(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
 
 
 @customer_app.command("merge")
@@ -118,7 +181,7 @@ def _print_decision(result: dict[str, Any], *, as_json: bool) -> None:
 @customer_app.command("matches")
 def matches(
     ctx: typer.Context,
-    limit: Annotated[int, typer.Option(help="Pairs to show at most.", min=1)] = 50,
+    limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The review queue: record pairs that probabilistic matching found likely but not
@@ -159,5 +222,5 @@ def matches(
 
 
 def register(app: typer.Typer) -> None:
-    """Add ``resolve`` to the app (the customer subcommands register with their group)."""
-    app.command("resolve")(resolve)
+    """Add the ``customer`` group to the app."""
+    app.add_typer(customer_app, name="customer")

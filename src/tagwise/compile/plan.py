@@ -1,6 +1,6 @@
-"""The plan: checked tags in dependency layers, as :func:`~tagwise.engine.rules.plan_tags`
-returns it and as the SQL (:mod:`tagwise.engine.layers`) and Python
-(:mod:`tagwise.engine.explain`) evaluations read it.
+"""The plan: checked tags in dependency layers, as :func:`~tagwise.compile.rules.plan_tags`
+returns it and as the SQL (:mod:`tagwise.compile.layers`) and Python
+(:mod:`tagwise.compile.explain`) evaluations read it.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from tagwise.engine.sqltags import SqlTag
+from tagwise.compile.sqltags import SqlTag
 from tagwise.lang import Column, Schema, TypedExpr
 from tagwise.lang.ast import Expr, Name
 from tagwise.spec.tags import TagSpec

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from tagwise.engine.plan import PlannedBranch, PlannedTag, Row, TagPlan, walk
+from tagwise.compile.plan import PlannedBranch, PlannedTag, Row, TagPlan, walk
 from tagwise.errors import NotFound
 from tagwise.lang.ast import Call, CompareOp, Expr, Literal, Name
 from tagwise.lang.ast import Compare as CompareNode

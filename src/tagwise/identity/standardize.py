@@ -1,0 +1,102 @@
+"""Standardization of the compared fields before matching, and the block keys.
+
+Names lose whitespace (also full-width) and get full-width letters made half-width and
+lower case; cities lose whitespace and a trailing 市; addresses get full-width digits and
+letters made half-width, lose whitespace and the leading administrative prefix (own
+city, province, city, district), so ``北京市朝阳区建国路８８号 3单元502室`` and
+``建国路88号3单元502室`` agree. Each blocking rule becomes one hashed key column.
+
+The SQL is DuckDB's; :func:`tagwise.identity.dialect.to_spark` derives Spark's.
+Patterns are written in the regular-expression syntax RE2 and Java share, but for the
+differences that dialect's transforms handle.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tagwise.store.sql import lit
+
+if TYPE_CHECKING:
+    from tagwise.settings import MatchingSettings
+
+__all__ = ["STANDARD_COLUMNS", "block_key", "standardized"]
+
+STANDARD_COLUMNS = ("unique_id", "name", "birthday", "city", "address")
+"""The standardized columns, before the block keys."""
+
+_WHITESPACE = r"[\t\n\f\r \p{Z}]+"
+"""Whitespace: RE2's ``\\s`` and every Unicode separator (written out: Java's ``\\s`` would
+also take the vertical tab)."""
+# a leading province, city and district (浦东新区, 朝阳区, 某某县), but not the 小区 or
+# 开发区 that may start an address: the character before 区 must not be one of those
+_ADMIN_PREFIX = (
+    r"^(?:\p{Han}{2,6}?省)?(?:\p{Han}{2,6}?市)?"
+    r"(?:\p{Han}{0,5}?[^小社园校景发业范验税贸矿厂营\P{Han}](?:新区|区|县))?"
+)
+_FULL_WIDTH_CLASS = "[０-９Ａ-Ｚａ-ｚ]"
+_FULL_WIDTH = "".join(chr(c) for c in (*range(0xFF10, 0xFF1A), *range(0xFF21, 0xFF3B)))
+_FULL_WIDTH += "".join(chr(c) for c in range(0xFF41, 0xFF5B))
+_HALF_WIDTH = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# the record's own city is cut from the front of its address, unless it names a road
+# (中山路 in 中山, 北京路 in 北京)
+_ROAD_START = "^(路|街|大街|大道|道|巷|里|弄|胡同)"
+
+
+def standardized(source: str, settings: MatchingSettings) -> str:
+    """The SELECT of ``unique_id, name, birthday, city, address, block_0 …`` over ``source``."""
+    rest = "substr(address, length(city) + 1)"
+    own_city_cut = (
+        f"CASE WHEN starts_with(address, city) AND NOT {_matches(rest, _ROAD_START)}"
+        f" THEN {_replace(rest, '^市', '')} ELSE address END"
+    )
+    address = f"nullif({_replace(own_city_cut, _ADMIN_PREFIX, '')}, '')"
+    keys = ", ".join(
+        f"CASE WHEN {_all_present(rule)} THEN hash({', '.join(rule)}) END AS {block_key(i)}"
+        for i, rule in enumerate(settings.blocking)
+    )
+    name = _replace(_half_width("name"), _WHITESPACE, "")
+    city = _replace(_replace("city", _WHITESPACE, ""), "(?s)^(.{2,})市$", "\\1")
+    clean_address = _replace(_half_width("address"), _WHITESPACE, "")
+    return f"""
+        WITH clean AS (
+            SELECT rid AS unique_id,
+                nullif(lower(translate({name}, '•・', '··')), '') AS name,
+                birthday,
+                nullif({city}, '') AS city,
+                nullif({clean_address}, '') AS address
+            FROM {source}
+        ), standard AS (
+            SELECT unique_id, name, birthday, city, {address} AS address FROM clean
+        )
+        SELECT *, {keys} FROM standard
+    """  # noqa: S608 (fixed column names, literals by lit())
+
+
+def _half_width(column: str) -> str:
+    # translate() is slow on long mappings, so only for the few values that need it
+    return (
+        f"CASE WHEN {_matches(column, _FULL_WIDTH_CLASS)}"
+        f" THEN translate({column}, {lit(_FULL_WIDTH)}, {lit(_HALF_WIDTH)})"
+        f" ELSE {column} END"
+    )
+
+
+def _all_present(columns: Sequence[str]) -> str:
+    return " AND ".join(f"{c} IS NOT NULL" for c in columns)
+
+
+def block_key(index: int) -> str:
+    """The column of the block key of rule ``index``."""
+    return f"block_{index}"
+
+
+def _replace(value: str, pattern: str, replacement: str) -> str:
+    """Every match of ``pattern`` in ``value`` replaced (``\\1`` refers to a group)."""
+    return f"regexp_replace({value}, {lit(pattern)}, {lit(replacement)}, 'g')"
+
+
+def _matches(value: str, pattern: str) -> str:
+    """Whether ``pattern`` occurs in ``value``."""
+    return f"regexp_matches({value}, {lit(pattern)})"

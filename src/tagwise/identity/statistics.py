@@ -1,0 +1,118 @@
+"""The statistics of the Fellegi–Sunter model, counted without sampling at random.
+
+The m probabilities are fixed (:data:`~tagwise.identity.comparisons.COMPARISONS`); the u
+of an exact level is the term frequency of the shared value among the other records
+(王伟 counts for less than a rare name); the other u probabilities are counted on a fixed
+pseudo-random pairing of the records (a multiplicative hash of ``rid``); the prior comes
+from the number of pairs that agree exactly on name, birthday and address
+(:data:`ASSUMED_RECALL`). All counts are integers, so the order in which threads add them
+up cannot matter, and the same records give the same parameters on every engine.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from tagwise.identity.comparisons import COMPARISONS, TF_COLUMNS, Level
+
+if TYPE_CHECKING:
+    from tagwise.identity.backends import Backend
+
+__all__ = [
+    "ASSUMED_RECALL",
+    "U_SAMPLE_PAIRS",
+    "prior",
+    "sample_pairs",
+    "term_frequencies",
+    "u_probabilities",
+]
+
+ASSUMED_RECALL = 0.7
+"""Share of the true pairs assumed to agree exactly on name, birthday and address; the
+prior (probability that two random records match) is the number of such pairs divided by
+this share and by the number of all pairs. A higher share gives a smaller, more cautious
+prior."""
+
+
+U_SAMPLE_PAIRS = 200_000
+"""Pairs of the fixed pseudo-random pairing that measures the u of non-exact levels."""
+
+
+def term_frequencies(db: Backend, column: str) -> float:
+    """Create ``tf_<column>(<column>, n, tf_<column>)``: for each value, its count and the
+    share of the *other* non-null records that hold it, ``(n - 1) / (N - 1)``. That share
+    is the u of a pair agreeing on the value; counting the record itself (splink's
+    default) would make a name seen twice look twice as common as it is. Returns
+    ``1 / (N - 1)``, the smallest possible u."""
+    (nonnull,) = db.row(f"SELECT count({column}) FROM records")  # noqa: S608 (fixed column names)
+    others = max(int(nonnull) - 1, 1)
+    db.create(
+        f"tf_{column}",
+        f"SELECT {column}, count(*) AS n, CAST(count(*) - 1 AS DOUBLE) / {others} AS tf_{column}"  # noqa: S608 (fixed column names)
+        f" FROM records WHERE {column} IS NOT NULL GROUP BY {column}",
+    )
+    return 1.0 / others
+
+
+def sample_pairs(db: Backend, count: int) -> str:
+    """Create ``sample``: up to :data:`U_SAMPLE_PAIRS` pairs of records from two disjoint
+    pseudo-random subsets, paired in a scrambled order (nearly all are non-matches). A
+    fixed multiplicative hash of the record id, no random numbers: the same records give
+    the same pairs (``rid`` is a non-negative INTEGER, so the product fits in a BIGINT)."""
+    subsets = max(2, math.ceil(count / U_SAMPLE_PAIRS))
+    scrambled = "(CAST(unique_id AS BIGINT) * CAST(2654435761 AS BIGINT)) % 4294967291"
+    side = (
+        "SELECT *, row_number() OVER (ORDER BY h, unique_id) AS pos FROM hashed"  # noqa: S608 (fixed column names)
+        f" WHERE h % {subsets} = {{}}"
+    )
+    db.create(
+        "sample",
+        f"""
+        WITH hashed AS (SELECT *, {scrambled} AS h FROM records),
+            a AS ({side.format(0)}), b AS ({side.format(1)})
+        SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in COMPARISONS)}
+        FROM a JOIN b USING (pos) WHERE pos <= {U_SAMPLE_PAIRS}
+        """,  # noqa: S608 (fixed column names)
+    )
+    return "sample"
+
+
+def u_probabilities(db: Backend, column: str, levels: Sequence[Level], sample: str) -> list[float]:
+    """u of each level: an exact level's from the value frequencies (the chance that two
+    random non-null values agree), the others' from the sample pairs. Integer counts, so
+    the result does not depend on the order in which threads (or executors) add up."""
+    agree, total = (
+        db.row(f"SELECT coalesce(sum(n * (n - 1)), 0), coalesce(sum(n), 0) FROM tf_{column}")  # noqa: S608 (fixed column names)
+        if column in TF_COLUMNS
+        else (0, 0)
+    )
+    cases = " ".join(f"WHEN {lv.sql} THEN {i}" for i, lv in enumerate(levels) if lv.sql != "ELSE")
+    rows = db.rows(
+        f"SELECT CASE {cases} ELSE {len(levels) - 1} END AS level, count(*) AS n FROM {sample}"  # noqa: S608 (fixed column names)
+        f" WHERE {column}_l IS NOT NULL AND {column}_r IS NOT NULL"
+        f" GROUP BY CASE {cases} ELSE {len(levels) - 1} END"
+    )
+    counts = {int(level): int(n) for level, n in rows}
+    pairs = sum(counts.values())
+    floor = 1.0 / (pairs + 1)  # a level never seen in the sample is rarer than one in it
+    exact = max(float(agree) / float(total * (total - 1)), 1e-12) if total > 1 else floor
+    u = [
+        exact if lv.is_exact else max(counts.get(i, 0) / pairs if pairs else 0.0, floor)
+        for i, lv in enumerate(levels)
+    ]
+    u[-1] = max(1.0 - sum(u[:-1]), floor)
+    return u
+
+
+def prior(db: Backend, count: int) -> float:
+    """Probability that two random records match (see :data:`ASSUMED_RECALL`)."""
+    twice = db.row(
+        "SELECT coalesce(sum(c * (c - 1)), 0) FROM (SELECT count(*) AS c FROM records"
+        " WHERE name IS NOT NULL AND birthday IS NOT NULL AND address IS NOT NULL"
+        " GROUP BY hash(name, birthday, address)) AS groups"
+    )[0]
+    exact_pairs = int(twice) // 2
+    all_pairs = count * (count - 1) / 2
+    return min(max(float(exact_pairs), 1.0) / ASSUMED_RECALL / all_pairs, 0.5)
