@@ -170,6 +170,7 @@ class _Explainer:
         return defined
 
     def _why(self, spec: TagSpec, version: int | None, run_id: int) -> str:
+        from tagwise.engine.quantiles import committed_cuts  # noqa: PLC0415
         from tagwise.engine.rules import explain  # noqa: PLC0415
 
         row = self.profile(run_id)
@@ -181,7 +182,8 @@ class _Explainer:
             return "the specs needed to explain this value cannot be loaded"
         try:
             full = self._computed_row(run_id, plan, as_of)
-            return explain(spec, plan, full, as_of=as_of).text
+            cuts = committed_cuts(self.ws.warehouse, run_id, spec.code) if spec.quantiles else None
+            return explain(spec, plan, full, as_of=as_of, cuts=cuts).text
         except TagwiseError as exc:
             return f"cannot re-evaluate with the current specs: {exc.message}"
 

@@ -225,6 +225,7 @@ def _execute(
     progress: Callable[[str], None] | None,
 ) -> None:
     from tagwise.engine.features import profile_select  # noqa: PLC0415
+    from tagwise.engine.quantiles import write_cuts  # noqa: PLC0415
     from tagwise.engine.rules import evaluate_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
@@ -244,7 +245,15 @@ def _execute(
     step(f"rules: {len(tags)} tags")
     retire = _retired(wh, specs)
     ids = tag_ids(wh, [t.code for t in tags], kinds={t.code: t.kind.value for t in tags})
-    with evaluate_tags(engine, plan, profile=profile, as_of=report.as_of, ids=ids) as long_form:
+    with evaluate_tags(
+        engine,
+        plan,
+        profile=profile,
+        as_of=report.as_of,
+        ids=ids,
+        # keyed by run: read only once meta.runs holds the run (the swap commits it)
+        record_cuts=lambda cuts: write_cuts(wh, report.run_id, cuts),
+    ) as long_form:
         started = _lap(report, "rules", started)
         step("swap: diff, history and current values")
         values = _NO_VALUES if long_form is None else engine.export(long_form, wh)

@@ -263,6 +263,9 @@ class PostgresEngine(Engine):
     def count(self, relation: exp.Table) -> int:
         return int(self.execute(f"SELECT count(*) FROM {self.render(relation)}").fetchone()[0])
 
+    def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.execute(self.render(query)).fetchall()]
+
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """Stream the long form out (``COPY … TO STDOUT`` as CSV, through a temporary
         file) into the warehouse's temporary table ``tw_export``."""

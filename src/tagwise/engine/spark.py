@@ -205,6 +205,14 @@ class SparkEngine(Engine):
     def count(self, relation: exp.Table) -> int:
         return int(self.sql(f"SELECT count(*) AS n FROM {self.render(relation)}").first()["n"])
 
+    def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
+        try:
+            return [tuple(r) for r in self.sql(self.render(query)).collect()]
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise spark_error("spark engine query failed", exc) from exc
+
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """The long form as Parquet files the warehouse reads directly."""
         del wh  # reads the files in place
