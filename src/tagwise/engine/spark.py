@@ -69,8 +69,6 @@ class SparkEngine(Engine):
     name: ClassVar[str] = "spark"
     dialect: ClassVar[str] = "spark"
     inexact: ClassVar[Mapping[str, str]] = {
-        "round": "round() of a double rounds its shortest decimal form, so a binary tie "
-        "such as 15.85 (15.8499…) rounds up where DuckDB rounds down",
         "upper": "Java's full case mapping: upper('ß') is 'SS'",
         "lower": "Java's full case mapping",
     }
