@@ -6,17 +6,14 @@ from __future__ import annotations
 
 import re
 import shutil
-from datetime import date
 from pathlib import Path
 
-import duckdb
 import psycopg
 import pytest
 from tests.engine.differential import AS_OF, assert_identical, current, run
 
 import tagwise
 from tagwise.cli.app import run as cli_run
-from tagwise.lang import Schema, check, parse, to_python, to_sql
 
 
 @pytest.fixture(scope="module")
@@ -129,14 +126,3 @@ def test_engine_configuration_errors_are_one_line(
 def test_an_unknown_engine_names_the_known_ones(demo_template: Path, cli) -> None:
     result = cli("-w", demo_template, "run", "--engine", "oracle")
     assert result.code != 0 and "duckdb" in result.err and "postgres" in result.err
-
-
-def test_round_at_a_binary_tie_matches_duckdb_and_python(pg_url: str) -> None:
-    # 15.85 is 15.8499999… in binary; the language rounds the decimal as written: 15.9
-    with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
-        for text, want in (("round(15.85, 1)", 15.9), ("round(-2.675, 2)", -2.68)):
-            typed = check(parse(text), Schema([]))
-            sql = to_sql(typed, as_of=date(2026, 11, 1))
-            (got,) = conn.execute(f"SELECT {sql.sql('postgres')}").fetchone()
-            on_duckdb = duckdb.connect().execute(f"SELECT {sql.sql('duckdb')}").fetchone()[0]
-            assert got == on_duckdb == to_python(typed)({}, date(2026, 11, 1)) == want, text

@@ -3,7 +3,6 @@ and explanations (src/tagwise/engine/rules.py)."""
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -16,6 +15,7 @@ import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
+from tests.engine.test_engines import tie_quantiles
 
 from tagwise.engine.duckdb import DuckDBEngine
 from tagwise.engine.layers import LayerSql
@@ -206,20 +206,6 @@ def test_score_with_bands(wh: Warehouse) -> None:
         3: (pytest.approx(99.9995), "中"),
         4: (3.5, None),
     }
-
-
-def tie_quantiles(values: dict[int, float | None], n: int, *, descending: bool) -> dict[int, int]:
-    """The quantile rule of docs/tags.md written independently, by brute force: a value
-    with ``below`` customers strictly before it and ``tied`` equal to it (itself included)
-    among ``m`` scores ``1 + floor(n * (below + tied / 2) / m)``; nulls get no score."""
-    known = {cid: v for cid, v in values.items() if v is not None}
-    m = len(known)
-    out = {}
-    for cid, v in known.items():
-        below = sum(1 for w in known.values() if (w > v if descending else w < v))
-        tied = sum(1 for w in known.values() if w == v)
-        out[cid] = 1 + math.floor(n * (below + tied / 2) / m)
-    return out
 
 
 @pytest.mark.parametrize("descending", [False, True])

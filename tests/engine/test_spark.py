@@ -11,7 +11,6 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -29,11 +28,8 @@ from tagwise.cli.app import run as cli_run
 from tagwise.engine.spark import SparkEngine, export_sources
 from tagwise.lang.ast import Call
 from tagwise.lang.check import check
-from tagwise.lang.parser import parse
 from tagwise.lang.to_python import to_python
 from tagwise.lang.to_sql import to_sql
-
-AS_DATE = date(2026, 11, 1)
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -193,21 +189,6 @@ def test_a_bad_master_url_is_one_clear_line(shop: Path) -> None:
     )
     assert result.returncode != 0 and result.stderr.strip().count("\n") == 0, result.stderr
     assert "spark_master" in result.stderr
-
-
-def test_round_at_a_binary_tie_matches_duckdb_and_python(tmp_path: Path) -> None:
-    # 15.85 is 15.8499999… in binary; the language rounds the decimal as written: 15.9
-    from tagwise.engine.spark import SparkEngine  # noqa: PLC0415
-    from tagwise.settings import EngineSettings  # noqa: PLC0415
-
-    settings_ = EngineSettings(spark_master="local[2]", spark_sources=str(tmp_path))
-    engine = SparkEngine.connect(settings_, tmp_path)
-    for text, want in (("round(15.85, 1)", 15.9), ("round(-2.675, 2)", -2.68)):
-        typed = check(parse(text), SCHEMA)
-        sql = to_sql(typed, as_of=AS_DATE)
-        got = engine.spark.sql(f"SELECT {engine.render(sql)} AS r").first()["r"]
-        on_duckdb = duckdb.connect().execute(f"SELECT {sql.sql('duckdb')}").fetchone()[0]
-        assert got == on_duckdb == to_python(typed)({}, AS_DATE) == want, text
 
 
 # -- the expression back-end on Spark ---------------------------------------------------
