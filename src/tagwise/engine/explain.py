@@ -202,13 +202,13 @@ def _interval(score: int, cuts: Cuts, *, descending: bool) -> str:
     """The raw values that get ``score``: ``[3, 6)``, or ``(6, 30]`` when descending."""
     lower = cuts[score - 2] if score >= 2 else None  # c_(score-1)
     upper = cuts[score - 1] if score - 1 < len(cuts) else None  # c_score
-    if descending:
-        low = "-∞" if upper is None else _fmt(upper)
-        high = "∞" if lower is None else _fmt(lower)
-        return f"({low}, {high}]"
-    low = "-∞" if lower is None else _fmt(lower)
-    high = "∞" if upper is None else _fmt(upper)
-    return f"[{low}, {high})"
+    if descending:  # (c_score, c_(score-1)]
+        low = "(-∞" if upper is None else f"({_fmt(upper)}"
+        high = "∞)" if lower is None else f"{_fmt(lower)}]"
+    else:  # [c_(score-1), c_score)
+        low = "(-∞" if lower is None else f"[{_fmt(lower)}"
+        high = "∞)" if upper is None else f"{_fmt(upper)})"
+    return f"{low}, {high}"
 
 
 def _band(tag: PlannedTag, score: float | None) -> str | None:
