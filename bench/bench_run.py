@@ -9,11 +9,11 @@ each in a fresh process (``bench/measure.py``: wall time and peak RSS):
   top of it (diffs 28M values against the current ones, no changes); ``--tags`` keeps the
   work equal when the workspace was built from newer templates with more tags;
 * (a) **one hand-written DuckDB statement** (``HAND_SQL``: CTEs per source with FILTER
-  aggregates, CASE per tag, NTILE for the RFM quintiles, UNPIVOT into the long
+  aggregates, CASE per tag, rank/count windows for the RFM quintiles, UNPIVOT into the long
   ``(cid, tag, value, score)`` table), written from the YAML, not by tagwise's compiler;
   plus its feature part alone, one source at a time (``sql-features``);
 * (b) a **straightforward pandas** implementation (Arrow → pandas, ``groupby`` per source,
-  ``np.select`` per tag, a stable-sort NTILE), written to a DuckDB table at the end;
+  ``np.select`` per tag, quintiles by searchsorted), written to a DuckDB table at the end;
 * (c) the **floor** for the order features: numpy ``bincount`` / ``reduceat`` over dense
   ``cid`` arrays (load from DuckDB timed apart from the arithmetic).
 
@@ -33,8 +33,8 @@ scores within 1e-9 relative) and the features of (a), (b) and the floor with tag
 profile. At the benchmark size the same comparison runs on the last repetition's outputs,
 together with counts per (tag, value). Known difference: ``m_score`` ranks customers by a sum
 of doubles; when two customers' spend is the same decimal amount but pandas (compensated
-summation) and DuckDB round the sum to neighbouring doubles, the cid tie-break no longer
-applies and the two can swap quintiles (2 customers of 1M in the starter data).
+summation) and DuckDB round the sum to neighbouring doubles, the two are no longer tied and
+can land in different quintiles (2 customers of 1M in the starter data).
 """
 
 from __future__ import annotations
@@ -314,11 +314,14 @@ def _interest_case(value: str, cats: list[str], words: list[str]) -> str:
 
 
 def _ntile(raw: str, *, descending: bool = False) -> str:
-    """The 1..5 quintile among customers with a paid order (raw is null otherwise)."""
+    """The 1..5 quintile among customers with a paid order (raw is null otherwise), ties
+    sharing a score: ``1 + floor(5 * (2 * below + tied) / (2 * m))`` (docs/tags.md)."""
     order = f"{raw} DESC" if descending else raw
+    window = f"OVER (PARTITION BY last_order_days IS NULL ORDER BY {order})"
     return (
-        f"CASE WHEN last_order_days IS NOT NULL THEN ntile(5) OVER "
-        f"(PARTITION BY last_order_days IS NULL ORDER BY {order}, cid)::DOUBLE END"
+        f"CASE WHEN last_order_days IS NOT NULL THEN 1 + floor(5 * (rank() {window} - 1 + "
+        f"count(*) {window}) / (2 * count(*) OVER (PARTITION BY last_order_days IS NULL)))"
+        "::DOUBLE END"
     )
 
 
@@ -778,19 +781,20 @@ def round_half_away(x: Any, digits: int) -> Any:
 
 
 def _ntile(raw: Any, cid: Any, n: int = 5, *, descending: bool = False) -> Any:
-    """SQL ``ntile(n)`` over the non-null values ordered by (value, cid); null stays null."""
+    """The quantile of docs/tags.md over the non-null values: a value with ``below`` values
+    before it and ``tied`` equal to it scores ``1 + floor(n * (2 * below + tied) / (2 * m))``;
+    null stays null. ``cid`` is unused: no tie is broken."""
     import numpy as np
 
+    del cid
     raw = np.asarray(raw, dtype=float)
-    valid = np.flatnonzero(~np.isnan(raw))
+    valid = ~np.isnan(raw)
     key = -raw[valid] if descending else raw[valid]
-    order = valid[np.lexsort((np.asarray(cid)[valid], key))]
-    size, extra = divmod(len(order), n)
-    big = extra * (size + 1)  # the first `extra` tiles have one row more
-    pos = np.arange(len(order))
-    tile = np.where(pos < big, pos // (size + 1), extra + (pos - big) // max(size, 1)) + 1
+    ordered = np.sort(key)
+    below = np.searchsorted(ordered, key, side="left")
+    tied = np.searchsorted(ordered, key, side="right") - below
     out = np.full(len(raw), np.nan)
-    out[order] = tile
+    out[valid] = 1 + (n * (2 * below + tied)) // (2 * len(key))
     return out
 
 
