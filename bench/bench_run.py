@@ -49,7 +49,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -313,6 +312,14 @@ def _interest_case(value: str, cats: list[str], words: list[str]) -> str:
     return f"CASE WHEN {' OR '.join(tests)} THEN '{value}' END"
 
 
+def _round1(value: str) -> str:
+    """The language's ``round(value, 1)`` for a non-negative double (docs/language.md)."""
+    y = f"(({value}) * 10.0::DOUBLE)"
+    f = f"floor({y})"
+    up = f"{y} - {f} >= 0.5::DOUBLE OR ({value}) = ({f} + 0.5::DOUBLE) / 10.0::DOUBLE"
+    return f"(({f} + CASE WHEN {up} THEN 1 ELSE 0 END) / 10.0::DOUBLE)"
+
+
 def _ntile(raw: str, *, descending: bool = False) -> str:
     """The 1..5 quintile among customers with a paid order (raw is null otherwise), ties
     sharing a score: ``1 + floor(5 * (2 * below + tied) / (2 * m))`` (docs/tags.md)."""
@@ -370,7 +377,7 @@ TAGS1_SQL = f"""
              WHEN last_order_days <= 180 THEN '91-180天'
              WHEN last_order_days <= 365 THEN '181-365天'
              WHEN last_order_days > 365 THEN '365天以上' END AS recency_band,
-        round((first_order_days - last_order_days)::DOUBLE / nullif(orders_total - 1, 0), 1)
+        {_round1("(first_order_days - last_order_days)::DOUBLE / nullif(orders_total - 1, 0)")}
             AS purchase_interval_days,
         CASE WHEN browse_events_90d >= 15 THEN '高活跃' WHEN browse_events_90d >= 5 THEN '中活跃'
              WHEN browse_events_90d >= 1 THEN '低活跃' ELSE '近90天未浏览' END AS browse_activity,
@@ -765,19 +772,18 @@ def _same(column: Any, values: list[str]) -> Any:
 
 
 def round_half_away(x: Any, digits: int) -> Any:
-    """Round half away from zero on the exact value of each double, as DuckDB's round():
-    ``0.15`` (0.1499…) rounds to 0.1. Near-ties are settled with Decimal."""
+    """The language's round (docs/language.md): half away from zero on the decimal as
+    written, in double operations (``0.15`` rounds to 0.2 though the double is 0.1499…)."""
     import numpy as np
 
-    scale = 10.0**digits
-    y = np.asarray(x, dtype=float) * scale
-    out = np.sign(y) * np.floor(np.abs(y) + 0.5) / scale
-    frac = np.abs(y) - np.floor(np.abs(y))
-    near = np.flatnonzero(np.abs(frac - 0.5) < 1e-6)
-    quantum = Decimal(1).scaleb(-digits)
-    for k in near:
-        out[k] = float(Decimal(float(x[k])).quantize(quantum, rounding=ROUND_HALF_UP))
-    return out
+    x = np.asarray(x, dtype=float)
+    scale = float(10**digits)
+    a = np.abs(x)
+    y = a * scale
+    f = np.floor(y)
+    n = f + ((y - f >= 0.5) | (a == (f + 0.5) / scale))
+    out = np.where(x < 0, (0.0 - n) / scale, n / scale)
+    return np.where(np.isfinite(x) & (a < 2.0**52 / scale), out, x)
 
 
 def _ntile(raw: Any, cid: Any, n: int = 5, *, descending: bool = False) -> Any:
