@@ -265,7 +265,7 @@ def test_quantiles_rank_in_a_narrow_subquery_in_any_layer(wh: Warehouse) -> None
             id(w.find_ancestor(exp.Select)): w.find_ancestor(exp.Select) for w in windows
         }.values()
         assert inner is not layer
-        assert inner.named_selects == ["cid", ranked]
+        assert inner.named_selects == ["cid", ranked, f"{ranked}:raw"]
 
 
 # -- layers and cycles -----------------------------------------------------------------

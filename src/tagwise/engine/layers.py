@@ -62,12 +62,21 @@ class LayerSql:
             ).as_(tag.code, quoted=True)
             for tag in tags
         ]
+        # each quantile tag's raw number too, for its cut points (:meth:`cuts`): a scan of
+        # the layer instead of a second join of the profile
+        columns += [
+            exp.column(raw_column(t.code), table=_RANKED, quoted=True).as_(
+                raw_column(t.code), quoted=True
+            )
+            for t in ranked
+        ]
         return select.select(*columns, copy=False)
 
     def quantiles(self, tags: Sequence[PlannedTag], tables: Sequence[exp.Identifier]) -> exp.Select:
         """``SELECT p.cid, <one quantile column per tag> FROM profile p LEFT JOIN <inputs>``:
         the window functions of quantile tags over only the columns they read."""
         columns = [self.tag_column(tag).as_(tag.code, quoted=True) for tag in tags]
+        columns += [self.raw(tag).as_(raw_column(tag.code), quoted=True) for tag in tags]
         return self._joined(tags, tables).select(*columns, copy=False)
 
     def probe(self, tag: PlannedTag, tables: Sequence[exp.Identifier]) -> exp.Select:
@@ -187,25 +196,17 @@ class LayerSql:
         return exp.Case().when(is_null.copy(), exp.null()).else_(quantile)
 
     def cuts(self, tag: PlannedTag, tables: Sequence[exp.Identifier]) -> exp.Select:
-        """``SELECT score, min(raw), max(raw) … GROUP BY score`` of a quantile tag, from its
-        layer's table and its inputs: what its cut points are made of
-        (:func:`tagwise.engine.quantiles.cut_points`)."""
-        alias = f"l{tag.layer}"  # a layer reads earlier layers only: the alias is free
-        score = exp.column(tag.code, table=alias, quoted=True)
-        raw = self.raw(tag)
-        select = self._joined([tag], tables).join(
-            exp.Table(this=tables[tag.layer]).as_(alias, quoted=True),
-            on=exp.EQ(this=exp.column("cid", table=alias, quoted=True), expression=_cid()),
-            join_type="INNER",
-        )
+        """``SELECT score, min(raw), max(raw) FROM layer GROUP BY score`` of a quantile tag:
+        what its cut points are made of (:func:`tagwise.engine.quantiles.cut_points`)."""
+        score = exp.column(tag.code, quoted=True)
+        raw = exp.column(raw_column(tag.code), quoted=True)
         return (
-            select.select(
+            exp.select(
                 score.as_("score", quoted=True),
                 exp.Min(this=raw.copy()).as_("low", quoted=True),
                 exp.Max(this=raw).as_("high", quoted=True),
-                append=False,
-                copy=False,
             )
+            .from_(exp.Table(this=tables[tag.layer].copy()))
             .where(exp.Not(this=exp.Paren(this=exp.Is(this=score.copy(), expression=exp.null()))))
             .group_by(score.copy())
         )
@@ -274,6 +275,12 @@ class LayerSql:
             .from_(exp.Table(this=table))
             .where(where)
         )
+
+
+def raw_column(code: str) -> str:
+    """The layer column holding a quantile tag's raw number (``f_score:raw``; ``:`` is no
+    character of the language's names, so no tag that rules read has such a code)."""
+    return f"{code}:raw"
 
 
 _RANKED = "w"

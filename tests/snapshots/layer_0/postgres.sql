@@ -1078,7 +1078,10 @@ SELECT
   END AS "spend_level",
   "w"."r_score" AS "r_score",
   "w"."f_score" AS "f_score",
-  "w"."m_score" AS "m_score"
+  "w"."m_score" AS "m_score",
+  "w"."r_score:raw" AS "r_score:raw",
+  "w"."f_score:raw" AS "f_score:raw",
+  "w"."m_score:raw" AS "m_score:raw"
 FROM profile_1 AS "p"
 LEFT JOIN (
   SELECT
@@ -1250,7 +1253,14 @@ LEFT JOIN (
           ) IS NULL
         ) AS DOUBLE PRECISION)
       ) AS DOUBLE PRECISION)
-    END AS "m_score"
+    END AS "m_score",
+    CAST("p"."last_order_days" AS DOUBLE PRECISION) AS "r_score:raw",
+    CAST("p"."orders_365d" + (
+      CAST(0 AS BIGINT) * "p"."last_order_days"
+    ) AS DOUBLE PRECISION) AS "f_score:raw",
+    CAST("p"."spend_365d" + (
+      CAST(0 AS BIGINT) * "p"."last_order_days"
+    ) AS DOUBLE PRECISION) AS "m_score:raw"
   FROM profile_1 AS "p"
 ) AS w
   ON "w"."cid" = "p"."cid"
