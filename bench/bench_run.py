@@ -9,11 +9,11 @@ each in a fresh process (``bench/measure.py``: wall time and peak RSS):
   top of it (diffs 28M values against the current ones, no changes); ``--tags`` keeps the
   work equal when the workspace was built from newer templates with more tags;
 * (a) **one hand-written DuckDB statement** (``HAND_SQL``: CTEs per source with FILTER
-  aggregates, CASE per tag, NTILE for the RFM quintiles, UNPIVOT into the long
+  aggregates, CASE per tag, rank/count windows for the RFM quintiles, UNPIVOT into the long
   ``(cid, tag, value, score)`` table), written from the YAML, not by tagwise's compiler;
   plus its feature part alone, one source at a time (``sql-features``);
 * (b) a **straightforward pandas** implementation (Arrow → pandas, ``groupby`` per source,
-  ``np.select`` per tag, a stable-sort NTILE), written to a DuckDB table at the end;
+  ``np.select`` per tag, quintiles by searchsorted), written to a DuckDB table at the end;
 * (c) the **floor** for the order features: numpy ``bincount`` / ``reduceat`` over dense
   ``cid`` arrays (load from DuckDB timed apart from the arithmetic).
 
@@ -33,8 +33,8 @@ scores within 1e-9 relative) and the features of (a), (b) and the floor with tag
 profile. At the benchmark size the same comparison runs on the last repetition's outputs,
 together with counts per (tag, value). Known difference: ``m_score`` ranks customers by a sum
 of doubles; when two customers' spend is the same decimal amount but pandas (compensated
-summation) and DuckDB round the sum to neighbouring doubles, the cid tie-break no longer
-applies and the two can swap quintiles (2 customers of 1M in the starter data).
+summation) and DuckDB round the sum to neighbouring doubles, the two are no longer tied and
+can land in different quintiles (2 customers of 1M in the starter data).
 """
 
 from __future__ import annotations
@@ -49,7 +49,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -313,12 +312,23 @@ def _interest_case(value: str, cats: list[str], words: list[str]) -> str:
     return f"CASE WHEN {' OR '.join(tests)} THEN '{value}' END"
 
 
+def _round1(value: str) -> str:
+    """The language's ``round(value, 1)`` for a non-negative double (docs/language.md)."""
+    y = f"(({value}) * 10.0::DOUBLE)"
+    f = f"floor({y})"
+    up = f"{y} - {f} >= 0.5::DOUBLE OR ({value}) = ({f} + 0.5::DOUBLE) / 10.0::DOUBLE"
+    return f"(({f} + CASE WHEN {up} THEN 1 ELSE 0 END) / 10.0::DOUBLE)"
+
+
 def _ntile(raw: str, *, descending: bool = False) -> str:
-    """The 1..5 quintile among customers with a paid order (raw is null otherwise)."""
+    """The 1..5 quintile among customers with a paid order (raw is null otherwise), ties
+    sharing a score: ``1 + floor(5 * (2 * below + tied) / (2 * m))`` (docs/tags.md)."""
     order = f"{raw} DESC" if descending else raw
+    window = f"OVER (PARTITION BY last_order_days IS NULL ORDER BY {order})"
     return (
-        f"CASE WHEN last_order_days IS NOT NULL THEN ntile(5) OVER "
-        f"(PARTITION BY last_order_days IS NULL ORDER BY {order}, cid)::DOUBLE END"
+        f"CASE WHEN last_order_days IS NOT NULL THEN 1 + floor(5 * (rank() {window} - 1 + "
+        f"count(*) {window}) / (2 * count(*) OVER (PARTITION BY last_order_days IS NULL)))"
+        "::DOUBLE END"
     )
 
 
@@ -367,7 +377,7 @@ TAGS1_SQL = f"""
              WHEN last_order_days <= 180 THEN '91-180天'
              WHEN last_order_days <= 365 THEN '181-365天'
              WHEN last_order_days > 365 THEN '365天以上' END AS recency_band,
-        round((first_order_days - last_order_days)::DOUBLE / nullif(orders_total - 1, 0), 1)
+        {_round1("(first_order_days - last_order_days)::DOUBLE / nullif(orders_total - 1, 0)")}
             AS purchase_interval_days,
         CASE WHEN browse_events_90d >= 15 THEN '高活跃' WHEN browse_events_90d >= 5 THEN '中活跃'
              WHEN browse_events_90d >= 1 THEN '低活跃' ELSE '近90天未浏览' END AS browse_activity,
@@ -762,35 +772,35 @@ def _same(column: Any, values: list[str]) -> Any:
 
 
 def round_half_away(x: Any, digits: int) -> Any:
-    """Round half away from zero on the exact value of each double, as DuckDB's round():
-    ``0.15`` (0.1499…) rounds to 0.1. Near-ties are settled with Decimal."""
+    """The language's round (docs/language.md): half away from zero on the decimal as
+    written, in double operations (``0.15`` rounds to 0.2 though the double is 0.1499…)."""
     import numpy as np
 
-    scale = 10.0**digits
-    y = np.asarray(x, dtype=float) * scale
-    out = np.sign(y) * np.floor(np.abs(y) + 0.5) / scale
-    frac = np.abs(y) - np.floor(np.abs(y))
-    near = np.flatnonzero(np.abs(frac - 0.5) < 1e-6)
-    quantum = Decimal(1).scaleb(-digits)
-    for k in near:
-        out[k] = float(Decimal(float(x[k])).quantize(quantum, rounding=ROUND_HALF_UP))
-    return out
+    x = np.asarray(x, dtype=float)
+    scale = float(10**digits)
+    a = np.abs(x)
+    y = a * scale
+    f = np.floor(y)
+    n = f + ((y - f >= 0.5) | (a == (f + 0.5) / scale))
+    out = np.where(x < 0, (0.0 - n) / scale, n / scale)
+    return np.where(np.isfinite(x) & (a < 2.0**52 / scale), out, x)
 
 
 def _ntile(raw: Any, cid: Any, n: int = 5, *, descending: bool = False) -> Any:
-    """SQL ``ntile(n)`` over the non-null values ordered by (value, cid); null stays null."""
+    """The quantile of docs/tags.md over the non-null values: a value with ``below`` values
+    before it and ``tied`` equal to it scores ``1 + floor(n * (2 * below + tied) / (2 * m))``;
+    null stays null. ``cid`` is unused: no tie is broken."""
     import numpy as np
 
+    del cid
     raw = np.asarray(raw, dtype=float)
-    valid = np.flatnonzero(~np.isnan(raw))
+    valid = ~np.isnan(raw)
     key = -raw[valid] if descending else raw[valid]
-    order = valid[np.lexsort((np.asarray(cid)[valid], key))]
-    size, extra = divmod(len(order), n)
-    big = extra * (size + 1)  # the first `extra` tiles have one row more
-    pos = np.arange(len(order))
-    tile = np.where(pos < big, pos // (size + 1), extra + (pos - big) // max(size, 1)) + 1
+    ordered = np.sort(key)
+    below = np.searchsorted(ordered, key, side="left")
+    tied = np.searchsorted(ordered, key, side="right") - below
     out = np.full(len(raw), np.nan)
-    out[order] = tile
+    out[valid] = 1 + (n * (2 * below + tied)) // (2 * len(key))
     return out
 
 

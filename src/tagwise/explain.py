@@ -162,7 +162,8 @@ class _Explainer:
             return "the specs needed to explain this value cannot be loaded"
         try:
             full = self._computed_row(run_id, plan, as_of)
-            return explain(spec, plan, full, as_of=as_of).text
+            cuts = self.ws.tag_store.cuts(run_id, spec.code) if spec.quantiles else None
+            return explain(spec, plan, full, as_of=as_of, cuts=cuts).text
         except TagwiseError as exc:
             return f"cannot re-evaluate with the current specs: {exc.message}"
 

@@ -15,6 +15,7 @@ import sqlglot
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
+from tests.engine.test_engines import tie_quantiles
 
 from tagwise.compile.layers import LayerSql
 from tagwise.compile.rules import (
@@ -207,19 +208,6 @@ def test_score_with_bands(wh: Warehouse) -> None:
     }
 
 
-def ntile(ordered_cids: list[int], n: int) -> dict[int, int]:
-    """The SQL ntile of an ordered list, written independently: the first ``len % n``
-    buckets hold one row more."""
-    size, extra = divmod(len(ordered_cids), n)
-    out, start = {}, 0
-    for bucket in range(1, n + 1):
-        width = size + (1 if bucket <= extra else 0)
-        for cid in ordered_cids[start : start + width]:
-            out[cid] = bucket
-        start += width
-    return out
-
-
 @pytest.mark.parametrize("descending", [False, True])
 @pytest.mark.parametrize("n", [2, 3, 5])
 def test_score_quantiles_match_an_independent_computation(
@@ -235,10 +223,12 @@ def test_score_quantiles_match_an_independent_computation(
     ]
     schema = make_profile(wh, {"amount": "DOUBLE"}, rows)
     run(wh, [tag("q", "score", score="amount * 2", quantiles=n, descending=descending)], schema)
-    known = frame.dropna().assign(key=lambda f: -f.amount if descending else f.amount)
-    ordered = known.sort_values(["key", "cid"], kind="stable").cid.tolist()
-    expected = {cid: (float(b), None) for cid, b in ntile(ordered, n).items()}
-    assert scores_of(wh, "q") == expected
+    raw = {r["cid"]: r["amount"] for r in rows}
+    expected = tie_quantiles(raw, n, descending=descending)
+    assert scores_of(wh, "q") == {cid: (float(b), None) for cid, b in expected.items()}
+    assert len({(raw[c], s) for c, (s, _) in scores_of(wh, "q").items()}) == len(
+        {raw[c] for c in expected}
+    )  # equal amounts, equal scores
 
 
 def test_quantiles_rank_in_a_narrow_subquery_in_any_layer(wh: Warehouse) -> None:
@@ -258,9 +248,10 @@ def test_quantiles_rank_in_a_narrow_subquery_in_any_layer(wh: Warehouse) -> None
     ]
     plan = run(wh, tags, schema)
     assert plan.layers == (("spend_level", "busy", "spend_q"), ("busy_q", "big"))
-    busy_first = ntile([1, 4, 2, 3, 5], 2)  # orders 9, 3, 1, 0, 0 (ties by cid)
+    # busy + 1 = 19, 3, 1, 7, 1: the two 1s share the lower half's score
+    busy_first = {1: 1, 4: 1, 2: 2, 3: 2, 5: 2}
     assert scores_of(wh, "busy_q") == {c: (float(b), None) for c, b in busy_first.items()}
-    spend_up = ntile([3, 2, 1], 2)  # cid 4 has no city, cid 5 no spend
+    spend_up = {3: 1, 2: 2, 1: 2}  # cid 4 has no city, cid 5 no spend; the middle one rounds up
     assert scores_of(wh, "spend_q") == {c: (float(b), None) for c, b in spend_up.items()}
     assert values_of(wh, "big") == {1: "true", 2: "true"}
     # the windows read a subquery of cid and the quantile columns, not the whole layer
@@ -268,10 +259,13 @@ def test_quantiles_rank_in_a_narrow_subquery_in_any_layer(wh: Warehouse) -> None
     tables = [exp.to_identifier("l0"), exp.to_identifier("l1")]
     for number, ranked in ((0, "spend_q"), (1, "busy_q")):
         layer = builder.layer(number, tables)
-        (window,) = layer.find_all(exp.Window)
-        inner = window.find_ancestor(exp.Select)
+        windows = list(layer.find_all(exp.Window))
+        assert len(windows) == 3  # rank, count through the value's peers, count of all
+        (inner,) = {
+            id(w.find_ancestor(exp.Select)): w.find_ancestor(exp.Select) for w in windows
+        }.values()
         assert inner is not layer
-        assert inner.named_selects == ["cid", ranked]
+        assert inner.named_selects == ["cid", ranked, f"{ranked}:raw"]
 
 
 # -- layers and cycles -----------------------------------------------------------------
@@ -420,9 +414,10 @@ def test_rfm_quintiles_and_the_eight_segments(wh: Warehouse) -> None:
     assert plan.layers == (("r_score", "f_score", "m_score"), ("rfm_segment",))
     # recency: 10 known values, 2 per quintile, the most recent scores 5
     r = {8: 1, 7: 1, 4: 2, 3: 2, 10: 3, 9: 3, 6: 4, 5: 4, 2: 5, 1: 5}
-    # frequency and monetary: 11 values (cid 11 has 0), the first quintile holds 3
-    f = {11: 1, 2: 1, 4: 1, 6: 2, 8: 2, 5: 3, 7: 3, 3: 4, 9: 4, 10: 5, 1: 5}
-    m = {11: 1, 8: 1, 7: 1, 6: 2, 5: 2, 4: 3, 3: 3, 2: 4, 9: 4, 10: 5, 1: 5}
+    # frequency and monetary: 11 distinct values (cid 11 has 0); the middle quintile holds 3
+    # (the 5th, 6th and 7th value: their middles 4.5/11, 5.5/11, 6.5/11 lie in [2/5, 3/5))
+    f = {11: 1, 2: 1, 4: 2, 6: 2, 8: 3, 5: 3, 7: 3, 3: 4, 9: 4, 10: 5, 1: 5}
+    m = {11: 1, 8: 1, 7: 2, 6: 2, 5: 3, 4: 3, 3: 3, 2: 4, 9: 4, 10: 5, 1: 5}
     for code, expected in (("r_score", r), ("f_score", f), ("m_score", m)):
         assert scores_of(wh, code) == {c: (float(s), None) for c, s in expected.items()}
     assert values_of(wh, "rfm_segment") == {
@@ -430,10 +425,10 @@ def test_rfm_quintiles_and_the_eight_segments(wh: Warehouse) -> None:
         2: "重要发展",
         3: "重要保持",
         4: "重要挽留",
-        5: "一般价值",
+        5: "重要价值",  # r 4, f 3, m 3
         6: "一般发展",
         7: "一般保持",
-        8: "一般挽留",
+        8: "一般保持",  # r 1, f 3, m 1
         9: "重要价值",
         10: "重要价值",
         # 11: no recency, so no r_score: every segment condition is null, no value
@@ -740,7 +735,21 @@ def test_explain_scores() -> None:
     assert e.over_all_customers and e.score is None
     assert e.inputs == {"spend_365d": 60500.0}
     assert e.text == (
-        "q is the descending 4-quantile of `spend_365d` over all customers; spend_365d = 60,500"
+        "q is the descending 4-quantile of `spend_365d` over all customers "
+        "(the run recorded no cut points); spend_365d = 60,500"
+    )
+    # with the run's cut points (descending: c_k is the largest value scoring above k)
+    cuts = (100000.0, 50000.0, None)
+    e = explain(plan.tags["q"].spec, plan, {"spend_365d": 60500.0}, as_of=AS_OF, cuts=cuts)
+    assert e.score == 2.0
+    assert e.text == (
+        "q is 2 of 4: spend_365d = 60,500 lies in (50,000, 100,000] (cut points 100,000, "
+        "50,000, none)"
+    )
+    e = explain(plan.tags["q"].spec, plan, {"spend_365d": 10.0}, as_of=AS_OF, cuts=cuts)
+    assert (e.score, e.text.split(" lies in ")[1]) == (
+        3.0,
+        "(-∞, 50,000] (cut points 100,000, 50,000, none)",
     )
 
 
@@ -769,11 +778,14 @@ def test_a_failing_layer_raises_an_engine_error_and_leaves_no_scratch_tables(
         # layer 1 overflows 64-bit integers in DuckDB
         tag("huge", "score", score="x * 10000000000 * 10000000000 + length(lvl)"),
     ]
-    with pytest.raises(EngineError, match="warehouse query failed"):
+    with pytest.raises(EngineError) as info:
         run(wh, tags, schema)
+    assert info.value.message == "tag `huge` overflowed a 64-bit integer on duckdb"
+    assert "decimal" in (info.value.hint or "")
+    assert "Overflow in multiplication of INT64" in str(info.value.__cause__)
     assert wh.scalar("SELECT count(*) FROM duckdb_tables() WHERE temporary") == 0
     # inside the caller's transaction the first error survives (not the clean-up's)
-    with pytest.raises(EngineError, match="Overflow"), wh.transaction():
+    with pytest.raises(EngineError, match="tag `huge` overflowed"), wh.transaction():
         run(wh, tags, schema)
 
 
@@ -784,7 +796,7 @@ def test_sql_tags_bind_the_as_of_date_and_refuse_other_parameters() -> None:
     bound = bind_as_of(tag.query.copy(), date(2026, 1, 31))
     sql = bound.sql("duckdb")
     assert "CAST('2026-01-31' AS DATE)" in sql and ":as_of" not in sql
-    assert sqlglot.parse_one(sql, read="duckdb") is not None
+    assert sqlglot.parse_one(sql, read="duckdb").sql("duckdb") == sql  # valid, unchanged
     with pytest.raises(SpecError, match="unknown parameter `:since`") as info:
         parse_sql_tag(
             "SELECT cid, 'x' AS value FROM src.orders WHERE paid_at < :since", sources=["orders"]

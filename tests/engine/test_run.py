@@ -356,3 +356,70 @@ def test_human_output_of_the_reading_commands(shop: Path, cli) -> None:
     assert profile.code == 0 and "spend_level" in profile.out and "→" in profile.out
     runs = cli("-w", shop, "runs")
     assert runs.code == 0 and "ok" in runs.out
+
+
+QUANTILE_INPUTS = {
+    "r_score": (["last_order_days"], True),
+    "f_score": (["orders_365d", "last_order_days"], False),
+    "m_score": (["spend_365d", "last_order_days"], False),
+}
+"""The demo's quantile tags: the features their score reads, and whether descending."""
+
+
+def _quantile_raw(snapshot: pd.DataFrame, code: str) -> pd.Series:
+    """The demo's raw score of a quantile tag, computed in pandas (+ 0 * last_order_days
+    makes it null for customers who never ordered)."""
+    if code == "r_score":
+        return snapshot.last_order_days.astype(float)
+    column = "orders_365d" if code == "f_score" else "spend_365d"
+    return snapshot[column].astype(float).where(snapshot.last_order_days.notna())
+
+
+def test_customers_with_equal_features_never_differ_in_a_quantile_tag(shop: Path, cli) -> None:
+    from tests.engine.test_engines import tie_quantiles  # noqa: PLC0415
+
+    snapshot = pd.read_parquet(shop / ".tagwise" / "snapshots" / "profile_1.parquet")
+    stored = {(cid, tag): score for cid, tag, _value, score in current(shop)}
+    for code, (inputs, descending) in QUANTILE_INPUTS.items():
+        scores = snapshot.cid.map(lambda c, code=code: stored.get((c, code)))
+        groups = snapshot.assign(score=scores).groupby(inputs, dropna=False).score
+        assert (groups.nunique(dropna=False) == 1).all(), code  # equal inputs, equal score
+        assert groups.size().max() > 20, code  # the demo has large groups of equal inputs
+        raw = dict(zip(snapshot.cid, _quantile_raw(snapshot, code), strict=True))
+        raw = {c: (None if pd.isna(v) else v) for c, v in raw.items()}
+        expected = tie_quantiles(raw, 5, descending=descending)
+        assert {c: s for (c, t), s in stored.items() if t == code} == {
+            c: float(s) for c, s in expected.items()
+        }
+
+
+def test_cut_points_are_recorded_per_run_and_explain_quantile_scores(shop: Path, cli) -> None:
+    snapshot = pd.read_parquet(shop / ".tagwise" / "snapshots" / "profile_1.parquet")
+    stored = {(cid, tag): score for cid, tag, _value, score in current(shop)}
+    raw = _quantile_raw(snapshot, "f_score")
+    scores = snapshot.cid.map(lambda c: stored.get((c, "f_score")))
+    # c_k: the smallest raw value scoring above k, computed here from the stored scores
+    cuts = tuple(float(raw[scores > k].min()) if (scores > k).any() else None for k in range(1, 5))
+    with tagwise.open(shop) as ws:
+        assert ws.tag_store.cuts(1, "f_score") == cuts
+        assert ws.tag_store.cuts(99, "f_score") is None  # no such run
+        key = int(snapshot.cid[scores.notna()].iloc[0])
+        customer = ws.warehouse.scalar(
+            "SELECT customer_id FROM meta.customer_keys WHERE cid = ? ORDER BY rid LIMIT 1", [key]
+        )
+    shown = cli("-w", shop, "customer", "show", customer, "--json").json()
+    why = next(t["why"] for t in shown["tags"] if t["tag"] == "f_score")
+    score = int(stored[(key, "f_score")])
+    listed = ", ".join("none" if c is None else f"{c:,.0f}" for c in cuts)
+    assert why.startswith(f"f_score is {score} of 5: orders_365d + 0 * last_order_days = ")
+    assert why.endswith(f"(cut points {listed})"), why
+
+
+def test_an_integer_overflow_names_the_tag(shop: Path, cli) -> None:
+    edit_tag(shop, "m_score", lambda t: t.update(score="orders_total * 4611686018427387904"))
+    assert cli("-w", shop, "apply").code == 0
+    result = cli("-w", shop, "run", "--as-of", "2026-11-01")
+    assert result.code == 1 and result.err.count("\n") == 1, result.err
+    assert result.err.startswith(
+        "error[engine]: tag `m_score` overflowed a 64-bit integer on duckdb"
+    ), result.err

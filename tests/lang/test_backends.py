@@ -11,7 +11,7 @@ import inspect
 import math
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import duckdb
@@ -51,7 +51,7 @@ from tagwise.lang.ast import (
     Or,
 )
 from tagwise.lang.check import TypedExpr, check, check_condition
-from tagwise.lang.functions import FUNCTIONS
+from tagwise.lang.functions import FUNCTIONS, round_half_away
 from tagwise.lang.parser import parse
 from tagwise.lang.to_python import PythonCompiler, to_python
 from tagwise.lang.to_sql import SqlCompiler, to_sql
@@ -262,16 +262,36 @@ def test_like_with_null(con) -> None:
         ((0.5,), 1),
         ((-0.5,), -1),
         ((1.5,), 2),
-        ((0.615, 2), 0.61),  # the double nearest 0.615 is 0.61499…: 0.61, as DuckDB
-        ((1.005, 2), 1.0),
-        ((2.675, 2), 2.67),
-        ((0.125, 2), 0.13),
+        # the decimal as written: the doubles nearest these ties lie just below them
+        ((0.615, 2), 0.62),
+        ((1.005, 2), 1.01),
+        ((2.675, 2), 2.68),
+        ((15.85, 1), 15.9),
+        ((-15.85, 1), -15.9),
+        ((0.285, 2), 0.29),
+        ((0.125, 2), 0.13),  # an exact binary tie
         ((-0.125, 2), -0.13),
+        ((0.12499999999999999, 2), 0.12),  # the double below 0.125 is no tie
+        ((0.49999999999999994,), 0),
+        ((-0.001, 2), 0),
         ((7, 2), 7),
+        ((4503599627370497.0, 0), 4503599627370497.0),  # no digit left to round
     ],
 )
 def test_round_half_away_from_zero(con, args, want) -> None:
-    assert evaluate_both(con, Call("round", tuple(Literal(a) for a in args))) == want
+    got = evaluate_both(con, Call("round", tuple(Literal(a) for a in args)))
+    assert got == want and type(got) is float
+    assert math.copysign(1, got) == math.copysign(1, want)  # never -0.0
+
+
+def test_round_is_the_decimal_as_written_for_every_short_decimal() -> None:
+    """Every decimal of up to 4 places written near 0..20 rounds as the decimal module
+    rounds the text (half away from zero), at every smaller number of digits."""
+    for units in range(0, 200_001, 7):
+        text = f"{units // 10_000}.{units % 10_000:04d}"
+        for digits in range(4):
+            want = float(Decimal(text).quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP))
+            assert round_half_away(float(text), digits) == want, (text, digits)
 
 
 @pytest.mark.parametrize(

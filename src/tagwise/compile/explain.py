@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from tagwise.compile.plan import PlannedBranch, PlannedTag, Row, TagPlan, walk
+from tagwise.compile.quantiles import Cuts, score_of
 from tagwise.errors import NotFound
 from tagwise.lang.ast import Call, CompareOp, Expr, Literal, Name
 from tagwise.lang.ast import Compare as CompareNode
@@ -77,8 +78,19 @@ class Explanation:
     """One line for people: ``spend_365d = 123,456 >= 100,000 → 高消费``."""
 
 
-def explain(tag: TagSpec, plan: TagPlan, row: Row, *, as_of: date) -> Explanation:
+def explain(
+    tag: TagSpec, plan: TagPlan, row: Row, *, as_of: date, cuts: Cuts | None = None
+) -> Explanation:
     """Re-evaluate one tag on one profile row (with that row's values of earlier tags).
+
+    Args:
+        tag: the definition that decided the value.
+        plan: the plan holding it.
+        row: the profile row (with the values of the tags it reads).
+        as_of: the run's date.
+        cuts: a quantile tag's cut points in the run that computed it
+            (:func:`tagwise.store.tags.TagStore.cuts`); its score is re-derived
+            from them.
 
     Raises:
         NotFound: the tag is not in the plan.
@@ -93,6 +105,8 @@ def explain(tag: TagSpec, plan: TagPlan, row: Row, *, as_of: date) -> Explanatio
             over_all_customers=True,
             text=f"{tag.code} is computed by its SQL query over all customers",
         )
+    if planned.spec.kind is TagKind.SCORE and planned.spec.quantiles is not None:
+        return _explain_quantile(planned, row, as_of, cuts)
     if planned.spec.kind is TagKind.SCORE:
         return _explain_score(planned, row, as_of)
     return _explain_rule(planned, row, as_of)
@@ -129,19 +143,6 @@ def _explain_score(tag: PlannedTag, row: Row, as_of: date) -> Explanation:
     assert tag.score is not None  # noqa: S101 (score tags have their expression)
     inputs = _inputs(tag.score.expr, row)
     listed = ", ".join(f"{k} = {_fmt(v)}" for k, v in inputs.items())
-    if tag.spec.quantiles is not None:
-        order = "descending " if tag.spec.descending else ""
-        text = (
-            f"{tag.code} is the {order}{tag.spec.quantiles}-quantile of "
-            f"`{tag.score.source}` over all customers"
-        )
-        return Explanation(
-            tag.code,
-            None,
-            inputs=inputs,
-            over_all_customers=True,
-            text=text + (f"; {listed}" if listed else ""),
-        )
     score, _ = _evaluate(tag, row, as_of)
     band = _band(tag, score)
     text = f"{listed}: " if listed else ""
@@ -157,6 +158,57 @@ def _explain_score(tag: PlannedTag, row: Row, as_of: date) -> Explanation:
         condition=tag.score.source,
         text=text,
     )
+
+
+def _explain_quantile(tag: PlannedTag, row: Row, as_of: date, cuts: Cuts | None) -> Explanation:
+    """``f_score is 3 of 5: orders_365d = 4 lies in [3, 6) (cut points 1, 3, 6, 12)``: the
+    raw number re-evaluated, its score from the run's cut points."""
+    assert tag.score is not None  # noqa: S101 (score tags have their expression)
+    inputs = _inputs(tag.score.expr, row)
+    raw, _ = _evaluate(tag, row, as_of)
+    n, descending = tag.spec.quantiles or 0, tag.spec.descending
+    source = tag.score.source
+    if cuts is None:
+        order = "descending " if descending else ""
+        listed = ", ".join(f"{k} = {_fmt(v)}" for k, v in inputs.items())
+        text = (
+            f"{tag.code} is the {order}{n}-quantile of `{source}` over all customers "
+            "(the run recorded no cut points)" + (f"; {listed}" if listed else "")
+        )
+        return Explanation(tag.code, None, inputs=inputs, over_all_customers=True, text=text)
+    if raw is None:
+        text = f"{source} = null: no score"
+        return Explanation(tag.code, None, inputs=inputs, over_all_customers=True, text=text)
+    score = score_of(raw, cuts, descending=descending)
+    band = _band(tag, float(score))
+    shown = ", ".join("none" if c is None else _fmt(c) for c in cuts)
+    text = (
+        f"{tag.code} is {score} of {n}: {source} = {_fmt(raw)} lies in "
+        f"{_interval(score, cuts, descending=descending)} (cut points {shown})"
+    )
+    return Explanation(
+        tag.code,
+        band,
+        values=(band,) if band is not None else (),
+        score=float(score),
+        inputs=inputs,
+        condition=source,
+        over_all_customers=True,
+        text=text + (f" → {band}" if band is not None else ""),
+    )
+
+
+def _interval(score: int, cuts: Cuts, *, descending: bool) -> str:
+    """The raw values that get ``score``: ``[3, 6)``, or ``(6, 30]`` when descending."""
+    lower = cuts[score - 2] if score >= 2 else None  # c_(score-1)
+    upper = cuts[score - 1] if score - 1 < len(cuts) else None  # c_score
+    if descending:  # (c_score, c_(score-1)]
+        low = "(-∞" if upper is None else f"({_fmt(upper)}"
+        high = "∞)" if lower is None else f"{_fmt(lower)}]"
+    else:  # [c_(score-1), c_score)
+        low = "(-∞" if lower is None else f"[{_fmt(lower)}"
+        high = "∞)" if upper is None else f"{_fmt(upper)})"
+    return f"{low}, {high}"
 
 
 def _band(tag: PlannedTag, score: float | None) -> str | None:

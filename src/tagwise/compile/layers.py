@@ -62,13 +62,30 @@ class LayerSql:
             ).as_(tag.code, quoted=True)
             for tag in tags
         ]
+        # each quantile tag's raw number too, for its cut points (:meth:`cuts`): a scan of
+        # the layer instead of a second join of the profile
+        columns += [
+            exp.column(raw_column(t.code), table=_RANKED, quoted=True).as_(
+                raw_column(t.code), quoted=True
+            )
+            for t in ranked
+        ]
         return select.select(*columns, copy=False)
 
     def quantiles(self, tags: Sequence[PlannedTag], tables: Sequence[exp.Identifier]) -> exp.Select:
         """``SELECT p.cid, <one quantile column per tag> FROM profile p LEFT JOIN <inputs>``:
         the window functions of quantile tags over only the columns they read."""
         columns = [self.tag_column(tag).as_(tag.code, quoted=True) for tag in tags]
+        columns += [self.raw(tag).as_(raw_column(tag.code), quoted=True) for tag in tags]
         return self._joined(tags, tables).select(*columns, copy=False)
+
+    def probe(self, tag: PlannedTag, tables: Sequence[exp.Identifier]) -> exp.Select:
+        """``SELECT count(<the tag's column>)`` over the layer's input: computes one tag
+        alone (to find the one whose expression fails)."""
+        column = self.tag_column(tag).as_("v", quoted=True)
+        inner = self._joined([tag], tables).select(column, append=False, copy=False)
+        value = exp.column("v", table="t", quoted=True)
+        return exp.select(exp.Count(this=value)).from_(inner.subquery("t", copy=False))
 
     def _joined(self, tags: Sequence[PlannedTag], tables: Sequence[exp.Identifier]) -> exp.Select:
         """``SELECT p.cid FROM profile p`` joined with the layers and SQL tags ``tags`` read."""
@@ -97,17 +114,20 @@ class LayerSql:
         return exp.Paren(this=to_sql(typed, as_of=self.as_of, column=self.ref))
 
     def tag_column(self, tag: PlannedTag) -> exp.Expression:
-        kind = tag.spec.kind
+        if tag.sql is None and tag.spec.kind is not TagKind.SCORE:
+            return _RULES[tag.spec.kind](self, tag)
+        if tag.sql is not None and tag.spec.kind is not TagKind.SCORE:
+            return exp.column("value", table=f"s_{tag.code}", quoted=True)
+        return self.score(tag, self.raw(tag))
+
+    def raw(self, tag: PlannedTag) -> exp.Expression:
+        """A score tag's number before quantiles: its expression, or its SQL tag's value."""
         if tag.sql is not None:
             raw: exp.Expression = exp.column("value", table=f"s_{tag.code}", quoted=True)
-            if kind is not TagKind.SCORE:
-                return raw
-        elif kind is TagKind.SCORE:
+        else:
             assert tag.score is not None  # noqa: S101 (a planned score tag has its expression)
             raw = to_sql(tag.score, as_of=self.as_of, column=self.ref)
-        else:
-            return _RULES[kind](self, tag)
-        return self.score(tag, exp.cast(raw, exp.DataType.Type.DOUBLE))
+        return exp.cast(raw, exp.DataType.Type.DOUBLE)
 
     def enum(self, tag: PlannedTag) -> exp.Expression:
         case = exp.Case()
@@ -143,23 +163,53 @@ class LayerSql:
         return exp.Nullif(this=exp.cast(listed, "VARCHAR[]"), expression=empty)
 
     def score(self, tag: PlannedTag, raw: exp.Expression) -> exp.Expression:
-        """The raw number, or its 1..N quantile among customers with a number: ``ntile`` over
-        the non-null scores, ties broken by cid."""
+        """The raw number, or its 1..N quantile among customers with a number
+        (:mod:`tagwise.compile.quantiles`): ``1 + floor(N * (2 * below + tied) / (2 * M))``,
+        with ``rank() - 1`` customers below, ``count(*)`` up to the value's last peer and
+        ``M`` in all, so equal values share a score."""
         n = tag.spec.quantiles
         if n is None:
             return raw
         is_null = exp.Is(this=exp.Paren(this=raw.copy()), expression=exp.null())
-        order = exp.Order(
-            expressions=[
-                exp.Ordered(this=raw.copy(), desc=tag.spec.descending),
-                exp.Ordered(this=exp.column("cid", table="p", quoted=True)),
-            ]
+        order = exp.Order(expressions=[exp.Ordered(this=raw.copy(), desc=tag.spec.descending)])
+        rank = exp.Window(
+            this=exp.Anonymous(this="RANK"), partition_by=[is_null.copy()], order=order.copy()
         )
-        window = exp.Window(
-            this=exp.Ntile(this=exp.Literal.number(n)), partition_by=[is_null], order=order
+        through = exp.Window(
+            this=exp.Count(this=exp.Star()),
+            partition_by=[is_null.copy()],
+            order=order,
+            spec=exp.WindowSpec(
+                kind="RANGE", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW"
+            ),
         )
-        quantile = exp.cast(window, exp.DataType.Type.DOUBLE)
+        total = exp.Window(this=exp.Count(this=exp.Star()), partition_by=[is_null.copy()])
+        # below + (below + tied) = (rank - 1) + through; exact in a double: < 2^53
+        twice = exp.Sub(this=exp.Add(this=rank, expression=through), expression=_int(1))
+        ratio = exp.Div(
+            this=exp.cast(exp.Mul(this=_int(n), expression=exp.Paren(this=twice)), "DOUBLE"),
+            expression=exp.cast(exp.Mul(this=_int(2), expression=total), "DOUBLE"),
+        )
+        quantile = exp.cast(
+            exp.Add(this=_int(1), expression=exp.Floor(this=ratio)), exp.DataType.Type.DOUBLE
+        )
         return exp.Case().when(is_null.copy(), exp.null()).else_(quantile)
+
+    def cuts(self, tag: PlannedTag, tables: Sequence[exp.Identifier]) -> exp.Select:
+        """``SELECT score, min(raw), max(raw) FROM layer GROUP BY score`` of a quantile tag:
+        what its cut points are made of (:func:`tagwise.compile.quantiles.cut_points`)."""
+        score = exp.column(tag.code, quoted=True)
+        raw = exp.column(raw_column(tag.code), quoted=True)
+        return (
+            exp.select(
+                score.as_("score", quoted=True),
+                exp.Min(this=raw.copy()).as_("low", quoted=True),
+                exp.Max(this=raw).as_("high", quoted=True),
+            )
+            .from_(exp.Table(this=tables[tag.layer].copy()))
+            .where(exp.Not(this=exp.Paren(this=exp.Is(this=score.copy(), expression=exp.null()))))
+            .group_by(score.copy())
+        )
 
     def sql_tag(self, tag: PlannedTag) -> exp.Select:
         """``SELECT cid, agg(value) AS value FROM (<the tag's query>) q GROUP BY cid``, with
@@ -227,12 +277,22 @@ class LayerSql:
         )
 
 
+def raw_column(code: str) -> str:
+    """The layer column holding a quantile tag's raw number (``f_score:raw``; ``:`` is no
+    character of the language's names, so no tag that rules read has such a code)."""
+    return f"{code}:raw"
+
+
 _RANKED = "w"
 """Alias of a layer's quantile subquery (:meth:`LayerSql.quantiles`)."""
 
 
 def _cid() -> exp.Column:
     return exp.column("cid", table="p", quoted=True)
+
+
+def _int(value: int) -> exp.Expression:
+    return exp.cast(exp.Literal.number(value), exp.DataType.Type.BIGINT)
 
 
 def _bands(tag: PlannedTag, score: exp.Expression) -> exp.Expression:

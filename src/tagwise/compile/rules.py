@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import re
 import uuid
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from datetime import date
@@ -38,6 +39,7 @@ from sqlglot import exp
 from tagwise.compile.explain import Explanation, explain, tag_values
 from tagwise.compile.layers import LayerSql
 from tagwise.compile.plan import PlannedBranch, PlannedTag, TagPlan, walk
+from tagwise.compile.quantiles import Cuts, cut_points
 from tagwise.compile.sqltags import (
     Sources,
     SqlTag,
@@ -393,7 +395,13 @@ def _tag_names(tree: Expr, codes: Collection[str]) -> set[str]:
 
 @contextlib.contextmanager
 def evaluate_tags(
-    engine: Engine, plan: TagPlan, *, profile: exp.Table, as_of: date, ids: Mapping[str, int]
+    engine: Engine,
+    plan: TagPlan,
+    *,
+    profile: exp.Table,
+    as_of: date,
+    ids: Mapping[str, int],
+    record_cuts: Callable[[Mapping[str, Cuts]], None] | None = None,
 ) -> Iterator[exp.Query | None]:
     """Compute every layer of ``plan`` into scratch tables of ``engine``; yield the long form.
 
@@ -410,6 +418,8 @@ def evaluate_tags(
             (:meth:`~tagwise.engine.base.Engine.write_profile`).
         as_of: the run's date.
         ids: each tag's id in the tag store (:func:`tagwise.store.history.tag_ids`).
+        record_cuts: given the cut points of every quantile tag (by code) once the layers
+            exist (:mod:`tagwise.compile.quantiles`), before the block runs.
 
     Raises:
         EngineError: the engine failed (a SQL tag's query, a full disk …).
@@ -419,11 +429,80 @@ def evaluate_tags(
     builder = LayerSql(plan, profile=profile, as_of=as_of, ids=ids)
     layer_tables = [exp.to_identifier(name, quoted=True) for name in names]
     try:
-        for number, name in enumerate(names):
-            engine.create_scratch(name, builder.layer(number, layer_tables))
+        for number in range(len(names)):
+            _create_layer(engine, builder, number, layer_tables)
+        if record_cuts is not None:
+            record_cuts(_cuts(engine, plan, builder, layer_tables))
         yield builder.long_form(layer_tables)
     finally:
         # a failed statement may have aborted the caller's transaction, in which case the
         # scratch tables vanish with its rollback: keep the first error, not the drop's
         with contextlib.suppress(EngineError):
             engine.drop_scratch(names)
+
+
+def _create_layer(
+    engine: Engine, builder: LayerSql, number: int, tables: Sequence[exp.Identifier]
+) -> None:
+    """One layer's scratch table; an overflow names the tag whose expression overflowed."""
+    try:
+        engine.create_scratch(tables[number].name, builder.layer(number, tables))
+    except EngineError as exc:
+        if not _is_overflow(exc):
+            raise
+        raise _overflow(engine, builder, builder.plan.layers[number], tables, exc) from exc
+
+
+def _is_overflow(exc: BaseException) -> bool:
+    """Whether an engine error is a numeric overflow (DuckDB's ``Overflow in …``,
+    PostgreSQL's ``bigint out of range`` / ``value out of range: overflow``)."""
+    return any(p.search(str(exc)) for p in _OVERFLOW)
+
+
+_OVERFLOW = (re.compile(r"overflow", re.IGNORECASE), re.compile(r"out of range", re.IGNORECASE))
+
+
+def _overflow(
+    engine: Engine,
+    builder: LayerSql,
+    codes: Sequence[str],
+    tables: Sequence[exp.Identifier],
+    exc: EngineError,
+) -> EngineError:
+    """The error naming the first tag of a layer whose column overflows on its own (each
+    tag is computed again alone: this only runs after a failure)."""
+    culprit = codes[0] if len(codes) == 1 else None
+    for code in codes if culprit is None else ():
+        try:
+            engine.fetch(builder.probe(builder.plan.tags[code], tables))
+        except EngineError as probe:
+            if _is_overflow(probe):
+                culprit = code
+                break
+    cause = str(exc.__cause__ or exc)
+    what = "a double" if re.search(r"double", cause, re.IGNORECASE) else "a 64-bit integer"
+    named = (
+        f"tag `{culprit}`" if culprit else "one of the tags " + ", ".join(f"`{c}`" for c in codes)
+    )
+    return EngineError(
+        f"{named} overflowed {what} on {engine.name}",
+        hint="integer arithmetic is 64-bit: write a factor as a decimal (`amount * 1.0 * n`) "
+        "to compute in double precision, or make the numbers smaller",
+    )
+
+
+def _cuts(
+    engine: Engine, plan: TagPlan, builder: LayerSql, tables: Sequence[exp.Identifier]
+) -> dict[str, Cuts]:
+    """The cut points of every quantile tag of the plan, one small query each."""
+    found: dict[str, Cuts] = {}
+    for tag in plan.tags.values():
+        n = tag.spec.quantiles
+        if n is None:
+            continue
+        groups = [
+            (int(score), float(low), float(high))
+            for score, low, high in engine.fetch(builder.cuts(tag, tables))
+        ]
+        found[tag.code] = cut_points(groups, n, descending=tag.spec.descending)
+    return found

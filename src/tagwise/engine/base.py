@@ -74,6 +74,11 @@ class Engine(ABC):
         """Rows of a relation of this engine."""
 
     @abstractmethod
+    def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
+        """The rows of a small query (a quantile tag's cut points: one row per score) on
+        the driver; never customer-sized."""
+
+    @abstractmethod
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """A relation of the warehouse (SQL text) holding the rows of ``query``: the long
         form ``(cid, tag_id, value, score)`` that the tag store reads."""

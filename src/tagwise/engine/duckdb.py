@@ -67,6 +67,9 @@ class DuckDBEngine(Engine):
     def count(self, relation: exp.Table) -> int:
         return int(self.wh.scalar(f"SELECT count(*) FROM {self.render(relation)}"))  # noqa: S608 (names quoted by ident()/table()/render())
 
+    def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
+        return self.wh.rows(self.render(query))
+
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         del wh  # the same database: read in place
         return f"({self.render(query)})"

@@ -32,6 +32,7 @@ from tagwise.store.tags import RunTag, TagStore
 from tagwise.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from tagwise.compile.quantiles import Cuts
     from tagwise.compile.rules import TagPlan
 
 __all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
@@ -257,13 +258,22 @@ def _execute(
     step(f"rules: {len(tags)} tags")
     retire = _retired(store, specs)
     ids = store.tag_ids([t.code for t in tags], kinds={t.code: t.kind.value for t in tags})
-    with evaluate_tags(engine, plan, profile=profile, as_of=report.as_of, ids=ids) as long_form:
+    cuts: dict[str, Cuts] = {}
+    with evaluate_tags(
+        engine,
+        plan,
+        profile=profile,
+        as_of=report.as_of,
+        ids=ids,
+        record_cuts=cuts.update,  # written by the swap, in its transaction
+    ) as long_form:
         started = _lap(report, "rules", started)
         step("swap: diff, history and current values")
         values = _NO_VALUES if long_form is None else engine.export(long_form, wh)
         result = store.swap_run(
             new=values,
             actor=actor,
+            cuts=cuts,
             run_id=report.run_id,
             as_of=report.as_of,
             retire=retire,

@@ -52,8 +52,6 @@ class PostgresEngine(Engine):
     name: ClassVar[str] = "postgres"
     dialect: ClassVar[str] = "postgres"
     inexact: ClassVar[Mapping[str, str]] = {
-        "round": "round() of a double rounds its shortest decimal form, so a binary tie "
-        "such as 15.85 (15.8499…) rounds up where DuckDB rounds down",
         "upper": "case mapping follows the database's collation: ß stays ß under C.UTF-8",
         "lower": "case mapping follows the database's collation",
     }
@@ -262,6 +260,9 @@ class PostgresEngine(Engine):
     def count(self, relation: exp.Table) -> int:
         return int(self.execute(f"SELECT count(*) FROM {self.render(relation)}").fetchone()[0])  # noqa: S608 (names quoted by _q()/table())
 
+    def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
+        return [tuple(r) for r in self.execute(self.render(query)).fetchall()]
+
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """Stream the long form out (``COPY … TO STDOUT`` as CSV, through a temporary
         file) into the warehouse's temporary table ``tw_export``."""
@@ -329,11 +330,6 @@ def _portable(node: exp.Expr) -> exp.Expr:
         inner = node.expressions[0].expressions[0]
         if _is_call(inner, "list"):  # list_sort(list_distinct(list(v))): a sorted set
             replaced = _sorted_set(inner.expressions[0])
-    elif isinstance(node, exp.Round) and node.args.get("decimals") is not None:
-        # round(double, n) exists for numeric only (both round halves away from zero)
-        number = exp.cast(node.this.copy(), exp.DataType.Type.DECIMAL)
-        rounded = exp.Round(this=number, decimals=node.args["decimals"].copy())
-        replaced = exp.cast(rounded, exp.DataType.Type.DOUBLE)
     return node if replaced is None else replaced
 
 

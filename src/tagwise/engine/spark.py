@@ -69,8 +69,6 @@ class SparkEngine(Engine):
     name: ClassVar[str] = "spark"
     dialect: ClassVar[str] = "spark"
     inexact: ClassVar[Mapping[str, str]] = {
-        "round": "round() of a double rounds its shortest decimal form, so a binary tie "
-        "such as 15.85 (15.8499…) rounds up where DuckDB rounds down",
         "upper": "Java's full case mapping: upper('ß') is 'SS'",
         "lower": "Java's full case mapping",
     }
@@ -204,6 +202,14 @@ class SparkEngine(Engine):
 
     def count(self, relation: exp.Table) -> int:
         return int(self.sql(f"SELECT count(*) AS n FROM {self.render(relation)}").first()["n"])  # noqa: S608 (names quoted by ident()/table())
+
+    def fetch(self, query: exp.Query) -> list[tuple[Any, ...]]:
+        try:
+            return [tuple(r) for r in self.sql(self.render(query)).collect()]
+        except EngineError:
+            raise
+        except Exception as exc:
+            raise spark_error("spark engine query failed", exc) from exc
 
     def export(self, query: exp.Query, wh: Warehouse) -> str:
         """The long form as Parquet files the warehouse reads directly."""

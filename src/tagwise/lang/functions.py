@@ -14,7 +14,6 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 from types import MappingProxyType
 from typing import Any, NoReturn
@@ -177,10 +176,40 @@ def _check_has_tag(site: CallSite) -> Type:
 
 
 def _sql_round(call: SqlCall) -> exp.Expression:
-    if len(call.args) == 1:
-        return exp.Round(this=call.args[0])
-    digits = exp.Literal.number(_round_digits(call.call))
-    return exp.Round(this=call.args[0], decimals=digits)
+    """:func:`round_half_away` as one tree of IEEE double operations (``*``, ``/``,
+    ``floor``, comparisons), which DuckDB, PostgreSQL and Spark compute bit for bit alike;
+    their own ``round`` functions disagree on doubles (exact binary value or decimal form)."""
+    digits = _round_digits(call.call)
+    x = exp.cast(call.args[0], exp.DataType.Type.DOUBLE)
+    scale = _double(10**digits)
+    a = exp.Abs(this=x.copy())
+    y = exp.Paren(this=exp.Mul(this=a.copy(), expression=scale.copy()))
+    f = exp.cast(exp.Floor(this=y.copy()), exp.DataType.Type.DOUBLE)
+    half = exp.Paren(this=exp.Add(this=f.copy(), expression=_double(0.5)))
+    up = exp.or_(
+        exp.GTE(this=exp.Paren(this=exp.Sub(this=y, expression=f.copy())), expression=_double(0.5)),
+        exp.EQ(this=a.copy(), expression=exp.Div(this=half, expression=scale.copy())),
+    )
+    n = exp.Paren(
+        this=exp.Add(this=f, expression=exp.Case().when(up, _double(1)).else_(_double(0)))
+    )
+    negative = exp.Div(
+        this=exp.Paren(this=exp.Sub(this=_double(0), expression=n.copy())),
+        expression=scale.copy(),
+    )
+    limit = exp.Div(this=_double(2**52), expression=scale.copy())
+    return (
+        exp.Case()
+        .when(exp.GTE(this=a, expression=limit), x.copy())
+        .when(exp.LT(this=x, expression=_double(0)), negative)
+        .else_(exp.Div(this=n, expression=scale))
+    )
+
+
+def _double(value: float) -> exp.Expression:
+    """A double constant written so every engine reads it exactly (integers and 0.5)."""
+    text = str(int(value)) if float(value).is_integer() else repr(value)
+    return exp.cast(exp.Literal.number(text), exp.DataType.Type.DOUBLE)
 
 
 def _sql_days_since(call: SqlCall) -> exp.Expression:
@@ -239,15 +268,26 @@ def _strict(fn: Callable[..., Any]) -> Callable[[PyCall], Evaluator]:
 
 
 def round_half_away(value: float, digits: int = 0) -> float:
-    """Round half away from zero at ``digits`` decimals, exactly (as DuckDB does).
+    """The language's ``round(x, digits)``: half away from zero on the decimal as written.
 
-    Python's ``round`` rounds half to even and ``value * 10**digits`` is inexact, so the
-    float's exact decimal expansion is rounded instead.
+    With ``a = |x|``, ``c = 10**digits`` and ``y = a * c`` (one IEEE rounding), the integer
+    ``n`` is ``floor(y) + 1`` when ``y - floor(y) >= 0.5`` or when ``a`` is the double
+    nearest to the halfway point ``(floor(y) + 0.5) / c``, else ``floor(y)``; the result is
+    ``±n / c``. So 15.85 (stored as 15.8499…) rounds to 15.9, as written, and so do 2.675,
+    1.005 and 0.285. Every step is a double operation, so the SQL engines compute the same
+    bits (:func:`_sql_round`). Numbers with ``a >= 2**52 / c`` (no digit left to round in a
+    double), infinities and NaN come back unchanged; the result is always a float and
+    never ``-0.0``.
     """
-    if isinstance(value, int) or not math.isfinite(value) or abs(value) >= 2.0**52:
-        return value  # integers are unchanged, as DuckDB's ROUND(BIGINT, d)
-    quantum = Decimal(1).scaleb(-digits)
-    return float(Decimal(value).quantize(quantum, rounding=ROUND_HALF_UP))
+    x = float(value)
+    scale = float(10**digits)
+    a = abs(x)
+    if not math.isfinite(x) or a >= 2.0**52 / scale:
+        return x
+    y = a * scale
+    f = float(math.floor(y))
+    n = f + 1.0 if y - f >= 0.5 or a == (f + 0.5) / scale else f
+    return (0.0 - n) / scale if x < 0 else n / scale
 
 
 # DuckDB (utf8proc) maps case one code point at a time (simple case mapping), where

@@ -331,6 +331,15 @@ def _feed(wh: Warehouse) -> None:
         )
 
 
+def _cuts(wh: Warehouse) -> None:
+    """Revision 5: the cut points of quantile tags, per run (frozen population statistics
+    that explanations and real-time scoring reuse)."""
+    wh.execute(
+        "CREATE TABLE IF NOT EXISTS tags.cuts (run_id BIGINT NOT NULL, tag VARCHAR NOT NULL, "
+        "cuts DOUBLE[] NOT NULL, PRIMARY KEY (run_id, tag))"
+    )
+
+
 def _finish(wh: Warehouse) -> None:
     wh.execute(_VIEWS)
     wh.execute(f"CREATE OR REPLACE VIEW tags.changes AS {changes_sql()}")
@@ -346,6 +355,7 @@ LAYOUT = Part(
         Revision(2, _narrow, "narrow computed/defs/locks/past tables"),
         Revision(3, _views_only, "shadow values of tags.current aggregate only locked pairs"),
         Revision(4, _feed, "change feed: tags.commits and tags.edits"),
+        Revision(5, _cuts, "quantile cut points per run: tags.cuts"),
     ),
     detect=_detect,
     finish=_finish,
@@ -503,6 +513,16 @@ class TagStore:
             "`tagwise customer show ID --as-of DATE`",
         )
 
+    def cuts(self, run_id: int, tag: str) -> tuple[float | None, ...] | None:
+        """The cut points a committed run recorded for a quantile tag (None: no such run,
+        or one from before cut points were recorded)."""
+        found = self.wh.rows(
+            "SELECT cuts FROM tags.cuts WHERE run_id = ? AND tag = ?", [run_id, tag]
+        )
+        if not found:
+            return None
+        return tuple(None if c is None else float(c) for c in found[0][0])
+
     def last_seq(self) -> int:
         """The sequence number of the newest commit (0 when there is none)."""
         return int(self.wh.scalar("SELECT coalesce(max(seq), 0) FROM tags.commits"))
@@ -543,6 +563,7 @@ class TagStore:
         source: str = "rule",
         retire: Sequence[str] = (),
         actor: str | None = None,
+        cuts: Mapping[str, Sequence[float | None]] | None = None,
     ) -> SwapResult:
         """Make the rows of ``new`` the computed values of ``tags`` as of ``as_of``, with
         their history and the run's commit in the feed, in one transaction.
@@ -550,7 +571,8 @@ class TagStore:
         ``new`` is a table name or a parenthesized query with the columns
         ``(cid, tag_id, value, score)`` (ids from :meth:`tag_ids`); it is read once per
         path (fresh tags, diffed tags), filtered by ``tag_id``. ``retire`` lists deprecated
-        tags whose values end at ``as_of``.
+        tags whose values end at ``as_of``; ``cuts`` holds the cut points of the run's
+        quantile tags (:mod:`tagwise.compile.quantiles`).
 
         Raises:
             Conflict: a tag already has values as of a later date (:meth:`check_forward`).
@@ -584,6 +606,11 @@ class TagStore:
                 [run_id, [t.code for t in tags], result.tag_values, result.changes],
             )
             result.seq = _next_seq(self.wh)
+            if cuts:
+                self.wh.con.executemany(
+                    "INSERT INTO tags.cuts VALUES (?, ?, ?)",
+                    [[run_id, tag, list(points)] for tag, points in sorted(cuts.items())],
+                )
             self.wh.execute(
                 f"INSERT INTO tags.commits VALUES (?, 'run', ?, ?, ?, NULL, {when}, now(), ?)",  # noqa: S608 (fixed tables; values int() or lit())
                 [result.seq, run_id, source, actor, result.changes],
