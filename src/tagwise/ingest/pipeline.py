@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tagwise.errors import EngineError
+from tagwise.errors import EngineError, SourceError
 from tagwise.ingest.identity import mark_dirty, rows_table, touches_identity
 from tagwise.ingest.normalize import ColumnPlan, column_plan
 from tagwise.ingest.sources import REJECTS_TABLE, Staged, stage_source
@@ -75,6 +75,7 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
     started = time.perf_counter()
     _step(ctx, f"{spec.name}: reading")
     staged = stage_source(wh, spec, data_dir=ctx.data_dir, root=ctx.root)
+    _refuse_empty_master(spec, staged)
     plans = _plans(spec, staged, ctx.country_code)
     report = SourceReport(name=spec.name, files=staged.files, read=staged.read)
     schema, name = rows_table(spec)
@@ -96,6 +97,25 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
             mark_dirty(wh)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def _refuse_empty_master(spec: SourceSpec, staged: Staged) -> None:
+    """A customer master without a single row would remove every customer: almost always
+    a broken export (a header only), so it is refused and the previous data stays.
+
+    Raises:
+        SourceError: the customer master's files hold no rows.
+    """
+    if spec.role != "customers" or staged.read:
+        return
+    files = ", ".join(f"`{f}`" for f in staged.files) or "its files"
+    verb = "holds" if len(staged.files) == 1 else "hold"
+    raise SourceError(
+        f"source `{spec.name}`: the customer master has no rows ({files} {verb} only a "
+        "header); "
+        "loading it would remove every customer, so its previous data was kept",
+        hint="check the export; a customer master needs at least one row",
+    )
 
 
 def _step(ctx: IngestContext, message: str) -> None:

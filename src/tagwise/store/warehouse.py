@@ -75,8 +75,8 @@ class Warehouse:
             if _LOCKED.search(str(exc)):
                 raise Conflict(
                     "the workspace warehouse is open in another process",
-                    hint="stop `tagwise serve` or the other command, or send the request "
-                    "through the server's HTTP API",
+                    hint="wait for the other tagwise command (or the program holding "
+                    "the warehouse file) to finish, then try again",
                 ) from exc
             raise EngineError(f"cannot open warehouse `{path}`: {exc}") from exc
         except duckdb.Error as exc:

@@ -42,6 +42,8 @@ def ingest(
 def print_ingest(report: IngestReport) -> None:
     """The human-readable ingest summary."""
     rows = [(r.name, r.read, r.loaded, r.rejected, _top_reason(r.reasons)) for r in report.sources]
+    if not rows:
+        return  # every source failed: the errors follow on stderr
     output.table(
         None,
         ["source", "read", "loaded", "rejected", "top reason"],
