@@ -122,6 +122,7 @@ class Workspace:
             ensure_tables(self._warehouse)  # also upgrades an older layout
             ensure_identity(self._warehouse, self._master)
             self._reconcile_runs()
+            self.catalog.settle_ingests(before=self._opened_at)  # killed or crashed ones
         return self._warehouse
 
     def _master(self) -> SourceSpec | None:
@@ -210,7 +211,11 @@ class Workspace:
         """
         # ingestion's modules load only here: `run` and the read commands do not need them
         from tagwise.ingest.normalize import MACROS  # noqa: PLC0415
-        from tagwise.ingest.pipeline import IngestContext, ingest_source  # noqa: PLC0415
+        from tagwise.ingest.pipeline import (  # noqa: PLC0415
+            IngestContext,
+            ingest_source,
+            interrupted,
+        )
 
         specs = self.sources().ordered(list(names) if names else None)
         self.warehouse.execute(MACROS)
@@ -227,6 +232,9 @@ class Workspace:
             )
             try:
                 result = ingest_source(self.warehouse, spec, ctx)
+            except KeyboardInterrupt as exc:  # Ctrl-C: the source keeps its previous data
+                loaded = [r.name for r in report.sources]
+                raise interrupted(self.catalog, spec, ctx, started=started, loaded=loaded) from exc
             except TagwiseError as exc:
                 report.errors.append((spec.name, exc))
                 self.catalog.finish_ingest(

@@ -26,7 +26,14 @@ from sqlglot import exp
 
 from tagwise.engine.base import Engine
 from tagwise.engine.duckdb import DuckDBEngine
-from tagwise.errors import ConfigError, Conflict, NotFound, SpecError, TagwiseError
+from tagwise.errors import (
+    ConfigError,
+    Conflict,
+    Interrupted,
+    NotFound,
+    SpecError,
+    TagwiseError,
+)
 from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
 from tagwise.specs import Specs
 from tagwise.store.catalog import Catalog, SpecVersion
@@ -218,6 +225,10 @@ def run_tags(
         catalog.finish_run(run_id, status="failed", timings=report.timings, error=str(exc))
         engine.drop_snapshot(run_id)
         raise
+    except KeyboardInterrupt as exc:
+        if not _committed(wh, run_id):
+            raise _interrupted(catalog, engine, report) from exc
+        # Ctrl-C after the warehouse commit: the run is done; record it as usual
     finally:
         wh.execute("RESET preserve_insertion_order")
     catalog.finish_run(
@@ -247,6 +258,24 @@ def run_tags(
     committed = wh.rows(f"SELECT run_id FROM meta.runs ORDER BY run_id DESC LIMIT {KEEP_SNAPSHOTS}")
     engine.keep_snapshots({int(r[0]) for r in committed})
     return report
+
+
+def _committed(wh: Warehouse, run_id: int) -> bool:
+    """Whether the warehouse committed the run's values (``meta.runs`` holds it)."""
+    if not wh.has_table("meta", "runs"):
+        return False
+    return bool(wh.scalar("SELECT count(*) FROM meta.runs WHERE run_id = ?", [run_id]))
+
+
+def _interrupted(catalog: Catalog, engine: Engine, report: RunReport) -> Interrupted:
+    """Record a run that Ctrl-C stopped before its commit; the error to raise."""
+    message = "interrupted (Ctrl-C) before the run committed; nothing was changed"
+    catalog.finish_run(report.run_id, status="interrupted", timings=report.timings, error=message)
+    engine.drop_snapshot(report.run_id)
+    return Interrupted(
+        f"run {report.run_id} interrupted: nothing was changed, the previous values stay",
+        hint="run it again when you are ready",
+    )
 
 
 def _execute(
