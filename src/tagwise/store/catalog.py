@@ -103,6 +103,11 @@ def resolve_url(url: str, root: Path) -> str:
     return url
 
 
+def _aware(moment: datetime) -> datetime:
+    """A catalog timestamp with its zone (SQLite returns UTC ones without)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def current_actor() -> str:
     """The OS user running Tagwise, recorded as who ingested, applied or ran."""
     try:
