@@ -90,6 +90,8 @@ def quarantine(
             (r["source"], f"{r['file']}:{r['line']}", r["column"], r["raw_value"], r["reason"])
             for r in rows
         ],
+        shrink=["reason", "raw value"],
+        drop=["source"] if source is not None else (),
     )
 
 

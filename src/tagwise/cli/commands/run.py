@@ -105,6 +105,7 @@ def runs(
             for r in rows
         ],
         numeric=["run", "tags", "values", "changes", "seconds"],
+        shrink=["error"],
     )
 
 

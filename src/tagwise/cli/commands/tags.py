@@ -44,6 +44,8 @@ def tags_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
             for r in rows
         ],
         numeric=["customers", "coverage", "last run"],
+        shrink=["name"],
+        drop=["last run", "status", "category"],
     )
 
 
@@ -188,6 +190,8 @@ def customer_show(
             )
             for t in profile["tags"]
         ],
+        shrink=["why", "value", "name"],
+        drop=["since", "name"],
     )
     if profile["changes"]:
         output.table(
