@@ -91,7 +91,7 @@ def quarantine(
             for r in rows
         ],
         shrink=["reason", "raw value"],
-        drop=["source"] if source is not None else (),
+        drop=["source", "column", "raw value"],  # the file tells the source
     )
 
 

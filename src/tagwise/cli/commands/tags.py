@@ -45,7 +45,7 @@ def tags_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
         ],
         numeric=["customers", "coverage", "last run"],
         shrink=["name"],
-        drop=["last run", "status", "category"],
+        drop=["last run", "status", "category", "kind", "name"],
     )
 
 
