@@ -331,9 +331,9 @@ def _execute(
 
 
 def _source_reads(engine: Engine, query: exp.Query, plan: TagPlan) -> set[str]:
-    """The sources a run reads from the warehouse: the customer master's keys on every
-    engine, and on DuckDB every ``src`` table of the profile and of the SQL tags (the other
-    engines check their own source tables when they prepare)."""
+    """The sources a run reads from the warehouse besides the customer master (whose keys
+    every engine reads): on DuckDB every ``src`` table of the profile and of the SQL tags;
+    none on the other engines, which check their own source tables when they prepare."""
     if engine.name != "duckdb":
         return set()
     trees = [query, *(t.sql.query for t in plan.tags.values() if t.sql is not None)]
@@ -347,7 +347,8 @@ def _check_ingested(wh: Warehouse, sources: SourcesSpec, reads: set[str]) -> Non
         NotFound: the customer master, or a source the run reads, was never ingested.
     """
     master = sources.customers
-    needed = [*([master.name] if master else []), *sorted(reads - {getattr(master, "name", "")})]
+    first = [master.name] if master is not None else []
+    needed = [*first, *sorted(reads - set(first))]
     missing = [name for name in needed if name in sources.sources and not wh.has_table("src", name)]
     if not missing:
         return
