@@ -255,6 +255,14 @@ class CatalogError(TagwiseError):
     code = "catalog"
 
 
+class Interrupted(TagwiseError):
+    """The user interrupted the operation (Ctrl-C); the message says what was kept."""
+
+    code = "interrupted"
+    status = 499
+    exit_code = 130
+
+
 class ConfigError(TagwiseError):
     """Settings or ``tagwise.toml`` are invalid."""
 

@@ -123,8 +123,8 @@ def source_tables(sources: SourcesSpec) -> dict[str, list[str]]:
 def _collect(specs: Specs, load: Any) -> Any:
     try:
         return load()
-    except SpecError as exc:
-        specs.errors.append(exc)
+    except SpecError as exc:  # a file's problems come together (spec.load.SpecProblems)
+        specs.errors.extend(getattr(exc, "problems", [exc]))
         return None
 
 

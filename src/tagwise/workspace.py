@@ -120,6 +120,7 @@ class Workspace:
             # the registry of the warehouse's parts, upgraded in this order on open
             upgrade(self._warehouse, [TAGS_LAYOUT, identity_layout(self._master)])
             self._reconcile_runs()
+            self.catalog.settle_ingests(before=self._opened_at)  # killed or crashed ones
         return self._warehouse
 
     def _master(self) -> SourceSpec | None:
@@ -205,7 +206,11 @@ class Workspace:
         """
         # ingestion's modules load only here: `run` and the read commands do not need them
         from tagwise.ingest.normalize import MACROS  # noqa: PLC0415
-        from tagwise.ingest.pipeline import IngestContext, ingest_source  # noqa: PLC0415
+        from tagwise.ingest.pipeline import (  # noqa: PLC0415
+            IngestContext,
+            ingest_source,
+            interrupted,
+        )
 
         specs = self.sources().ordered(list(names) if names else None)
         self.warehouse.execute(MACROS)
@@ -222,6 +227,9 @@ class Workspace:
             )
             try:
                 result = ingest_source(self.warehouse, spec, ctx)
+            except KeyboardInterrupt as exc:  # Ctrl-C: the source keeps its previous data
+                loaded = [r.name for r in report.sources]
+                raise interrupted(self.catalog, spec, ctx, started=started, loaded=loaded) from exc
             except TagwiseError as exc:
                 report.errors.append((spec.name, exc))
                 self.catalog.finish_ingest(

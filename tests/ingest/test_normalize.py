@@ -199,3 +199,22 @@ def test_integers_with_separators(con, value: int, sep: str, currency: bool) -> 
     if currency and value >= 0:
         text = "¥" + text
     assert call(con, "tw_integer", text) == value
+
+
+_LINES_ALPHABET = _TEXT_ALPHABET + "\n\r"
+
+
+def reference_string(raw: str) -> str | None:
+    """A string column's value: line breaks kept (CRLF and CR become LF), every line
+    cleaned as a one-line text, blank lines at both ends dropped."""
+    if "\n" not in raw and "\r" not in raw:
+        return reference_text(raw)
+    lines = raw.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = "\n".join(reference_text(line) or "" for line in lines).strip("\n")
+    return text or None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(_LINES_ALPHABET, max_size=24))
+def test_strings_keep_their_line_breaks(con, raw: str) -> None:
+    assert call(con, "tw_string", raw) == reference_string(raw)

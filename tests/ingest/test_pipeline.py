@@ -332,3 +332,57 @@ def test_unknown_format_is_a_source_error(tmp_path: Path) -> None:
     assert "cannot tell the format" in err.message
     assert "format:" in (err.hint or "")
     ws.close()
+
+
+def test_a_header_only_customer_master_is_refused_and_keeps_every_customer(broken, cli) -> None:
+    broken.ws.ingest()
+    before = _snapshot(broken.ws)
+    customers = before["customers"]
+    assert customers  # there is something to lose
+    broken.ws.close()
+    header = customers_csv([])  # the header (with its BOM) and no row
+    (broken.root / "data" / "customers.csv").write_bytes(header)
+    result = cli("-w", broken.root, "ingest")
+    assert result.code == 1
+    assert result.err.count("\n") == 1 and "Traceback" not in result.err
+    assert result.err.startswith("error[source]: source `customers`: the customer master has no")
+    assert "`data/customers.csv` holds only a header" in result.err
+    with tagwise.open(broken.root) as ws:
+        after = _snapshot(ws)
+        statuses = [(r.source, r.status) for r in ws.catalog.ingest_runs(limit=3)]
+    assert after["customers"] == customers and after["keys"] == before["keys"]
+    assert after["orders"] == before["orders"]  # still ingested against the kept customers
+    assert statuses[:2] == [("orders", "ok"), ("customers", "failed")]
+
+
+def test_a_quoted_field_keeps_its_line_breaks(tmp_path: Path) -> None:
+    ws = tagwise.init(tmp_path / "ws")
+    (ws.root / "sources.yaml").write_text(
+        "sources:\n  customers:\n    role: customers\n    path: customers.csv\n"
+        "    customer_key: customer_id\n    primary_key: [customer_id]\n    columns:\n"
+        "      customer_id: {type: string, required: true}\n"
+        "      address: {type: string}\n      note: {type: string}\n",
+        encoding="utf-8",
+    )
+    written = {
+        "C1": ("上海市\n浦东新区  世纪大道 1 号", "one line"),
+        "C2": ("first line\r\nsecond line ", "  padded  "),
+        "C3": ("\n 只有一行 \n", "a\n\nb"),
+    }
+    lines = ["customer_id,address,note"]
+    lines += [f'{key},"{address}","{note}"' for key, (address, note) in written.items()]
+    (ws.data_dir / "customers.csv").write_bytes(("\n".join(lines) + "\n").encode())
+    report = ws.ingest()
+    assert not report.errors and report.sources[0].loaded == 3
+    loaded = {
+        r[0]: (r[1], r[2])
+        for r in ws.warehouse.rows("SELECT customer_id, address, note FROM ident.records")
+    }
+    ws.close()
+    # the rule (README, Ingestion): line breaks stay (CRLF becomes LF); each line is trimmed
+    # and its runs of spaces collapse, as a one-line value's are
+    assert loaded == {
+        "C1": ("上海市\n浦东新区 世纪大道 1 号", "one line"),
+        "C2": ("first line\nsecond line", "padded"),
+        "C3": ("只有一行", "a\n\nb"),
+    }

@@ -85,7 +85,10 @@ def run(args: list[str]) -> int:
         return err.exit_code
     except typer.Exit as exc:
         return int(exc.exit_code or 0)
-    except (typer.Abort, KeyboardInterrupt):
+    except KeyboardInterrupt:  # Ctrl-C outside an operation that says what it kept
+        sys.stderr.write("interrupted: the step in progress was rolled back\n")
+        return 130
+    except typer.Abort:
         sys.stderr.write("aborted\n")
         return 130
     except TyperException as exc:

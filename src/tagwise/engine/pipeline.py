@@ -22,9 +22,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from sqlglot import exp
+
 from tagwise.engine.base import Engine
 from tagwise.engine.duckdb import DuckDBEngine
-from tagwise.errors import Conflict, NotFound, SpecError, TagwiseError
+from tagwise.errors import (
+    ConfigError,
+    Conflict,
+    Interrupted,
+    NotFound,
+    SpecError,
+    TagwiseError,
+)
 from tagwise.spec.tags import Refresh, Status, TagSpec, TagsSpec
 from tagwise.specs import Specs
 from tagwise.store.catalog import Catalog, SpecVersion
@@ -34,11 +43,26 @@ from tagwise.store.warehouse import Warehouse
 if TYPE_CHECKING:
     from tagwise.compile.quantiles import Cuts
     from tagwise.compile.rules import TagPlan
+    from tagwise.spec.sources import SourcesSpec
 
-__all__ = ["KEEP_SNAPSHOTS", "RunReport", "due_tags", "run_tags", "select_tags"]
+__all__ = [
+    "EARLIEST_AS_OF",
+    "KEEP_SNAPSHOTS",
+    "LATEST_AS_OF_AHEAD",
+    "RunReport",
+    "check_as_of",
+    "due_tags",
+    "run_tags",
+    "select_tags",
+]
 
 KEEP_SNAPSHOTS = 5
 """Profile snapshots kept for explanations (older ones are dropped after a run)."""
+
+EARLIEST_AS_OF = date(1900, 1, 1)
+"""The earliest as-of date of a run (windows of years before it still compute)."""
+LATEST_AS_OF_AHEAD = timedelta(days=366)
+"""How far after today a run's as-of date may be (a year of planned runs)."""
 
 _DUE_AFTER = {
     Refresh.REALTIME: timedelta(hours=1),
@@ -125,6 +149,23 @@ def due_tags(
     return out
 
 
+def check_as_of(as_of: date, *, today: date | None = None) -> date:
+    """``as_of`` if a run can compute as of it: from :data:`EARLIEST_AS_OF` to
+    :data:`LATEST_AS_OF_AHEAD` after today (later dates are typos, and the window
+    arithmetic of dates near 9999-12-31 cannot be represented).
+
+    Raises:
+        ConfigError: the date is outside that range.
+    """
+    latest = (today or date.today()) + LATEST_AS_OF_AHEAD
+    if EARLIEST_AS_OF <= as_of <= latest:
+        return as_of
+    raise ConfigError(
+        f"as-of date `{as_of.isoformat()}` is out of range",
+        hint=f"choose a date from {EARLIEST_AS_OF.isoformat()} to {latest.isoformat()}",
+    )
+
+
 def _tags(specs: Specs) -> TagsSpec:
     if specs.tags is None:  # load_specs always sets it; keep mypy honest
         raise SpecError("the tags folder could not be read")
@@ -174,6 +215,7 @@ def run_tags(
         TagwiseError: the run failed; it is recorded as failed and nothing changed.
     """
     engine = engine or DuckDBEngine(wh)
+    check_as_of(as_of)
     versions = _applied_versions(catalog, specs)
     store = TagStore(wh)
     store.check_forward(as_of, [t.code for t in tags] + _retired(store, specs))
@@ -197,6 +239,10 @@ def run_tags(
         catalog.finish_run(run_id, status="failed", timings=report.timings, error=str(exc))
         engine.drop_snapshot(run_id)
         raise
+    except KeyboardInterrupt as exc:
+        if not _committed(wh, run_id):
+            raise _interrupted(catalog, engine, report) from exc
+        # Ctrl-C after the warehouse commit: the run is done; record it as usual
     finally:
         wh.execute("RESET preserve_insertion_order")
     catalog.finish_run(
@@ -227,6 +273,24 @@ def run_tags(
     return report
 
 
+def _committed(wh: Warehouse, run_id: int) -> bool:
+    """Whether the warehouse committed the run's values (``meta.runs`` holds it)."""
+    if not wh.has_table("meta", "runs"):
+        return False
+    return bool(wh.scalar("SELECT count(*) FROM meta.runs WHERE run_id = ?", [run_id]))
+
+
+def _interrupted(catalog: Catalog, engine: Engine, report: RunReport) -> Interrupted:
+    """Record a run that Ctrl-C stopped before its commit; the error to raise."""
+    message = "interrupted (Ctrl-C) before the run committed; nothing was changed"
+    catalog.finish_run(report.run_id, status="interrupted", timings=report.timings, error=message)
+    engine.drop_snapshot(report.run_id)
+    return Interrupted(
+        f"run {report.run_id} interrupted: nothing was changed, the previous values stay",
+        hint="run it again when you are ready",
+    )
+
+
 def _execute(
     engine: Engine,
     store: TagStore,
@@ -248,10 +312,11 @@ def _execute(
     started = time.perf_counter()
     step("features: building the profile")
     plan = _plan(specs).only([t.code for t in tags])  # checked: no second check
-    engine.prepare(wh, specs.sources)
     query = profile_select(
         specs.features, specs.sources, as_of=report.as_of, attributes=plan.reads()
     )
+    _check_ingested(wh, specs.sources, _source_reads(engine, query, plan))
+    engine.prepare(wh, specs.sources)
     profile = engine.write_profile(query, report.run_id)
     report.customers = engine.count(profile)
     started = _lap(report, "features", started)
@@ -286,6 +351,40 @@ def _execute(
         result.per_tag,
     )
     report.retired = list(retire)
+
+
+def _source_reads(engine: Engine, query: exp.Query, plan: TagPlan) -> set[str]:
+    """The sources a run reads from the warehouse besides the customer master (whose keys
+    every engine reads): on DuckDB every ``src`` table of the profile and of the SQL tags;
+    none on the other engines, which check their own source tables when they prepare."""
+    if engine.name != "duckdb":
+        return set()
+    trees = [query, *(t.sql.query for t in plan.tags.values() if t.sql is not None)]
+    return {t.name for tree in trees for t in tree.find_all(exp.Table) if t.db == "src"}
+
+
+def _check_ingested(wh: Warehouse, sources: SourcesSpec, reads: set[str]) -> None:
+    """Refuse a run whose sources have not been ingested into the warehouse yet.
+
+    Raises:
+        NotFound: the customer master, or a source the run reads, was never ingested.
+    """
+    master = sources.customers
+    first = [master.name] if master is not None else []
+    needed = [*first, *sorted(reads - set(first))]
+    missing = [name for name in needed if name in sources.sources and not wh.has_table("src", name)]
+    if not missing:
+        return
+    if master is not None and missing[0] == master.name:
+        raise NotFound(
+            f"no data yet: the customer master `{master.name}` has not been ingested",
+            hint="load the sources first with `tagwise ingest`",
+        )
+    more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+    raise NotFound(
+        f"source `{missing[0]}` has not been ingested{more}",
+        hint=f"load it first with `tagwise ingest {' '.join(missing)}`",
+    )
 
 
 _NO_VALUES = (

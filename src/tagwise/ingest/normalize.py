@@ -1,7 +1,9 @@
 """Standardization and validation of raw values, as DuckDB macros and SQL per column.
 
 Raw text is standardized on the way in: full-width characters become half-width and
-whitespace is trimmed and collapsed (``tw_text``); dates and timestamps accept the common
+whitespace is trimmed and collapsed (``tw_text``); a string column keeps the line breaks of a
+quoted multi-line CSV field (``tw_string``: CRLF and CR become LF, each line is trimmed and
+collapsed, leading and trailing blank lines are dropped); dates and timestamps accept the common
 Chinese business formats (``2024-01-05``, ``2024/1/5``, ``20240105``, ``2024年1月5日``, with
 or without a time); phone numbers become E.164 (``+8613800138000``); emails are trimmed
 and lower-cased; gender spellings (男/女/M/F/male/female/1/2) become ``M``/``F``/``U``;
@@ -59,6 +61,12 @@ CREATE OR REPLACE TEMP MACRO tw_text(v) AS CASE
     WHEN regexp_matches(v, {lit(_NEEDS_CLEANING)})
     THEN nullif(trim(regexp_replace(tw_half(v), '\\s+', ' ', 'g')), '')
     ELSE nullif(v, '') END;
+-- a string keeps its line breaks (a quoted multi-line CSV field): each line is cleaned
+CREATE OR REPLACE TEMP MACRO tw_lines(t) AS nullif(trim(regexp_replace(regexp_replace(
+    regexp_replace(t, '\\r\\n?', chr(10), 'g'), '[^\\S\\n]+', ' ', 'g'), ' ?\\n ?', chr(10), 'g'),
+    ' ' || chr(10)), '');
+CREATE OR REPLACE TEMP MACRO tw_string(v) AS CASE
+    WHEN regexp_matches(v, '[\\r\\n]') THEN tw_lines(tw_half(v)) ELSE tw_text(v) END;
 CREATE OR REPLACE TEMP MACRO tw_present(v) AS
     coalesce(regexp_matches(v, '[^\\s\\x{{3000}}\\x{{00A0}}\\x{{FEFF}}]'), FALSE);
 CREATE OR REPLACE TEMP MACRO tw_ascii_of(t) AS CASE
@@ -116,7 +124,7 @@ _INTEGER_TYPES = {
 _FLOAT_TYPES = {"FLOAT", "DOUBLE", "REAL"}
 
 _TEXT_MACROS = {
-    ColumnType.STRING: ("tw_text({v})", "VARCHAR"),
+    ColumnType.STRING: ("tw_string({v})", "VARCHAR"),
     ColumnType.INTEGER: ("tw_integer({v})", "BIGINT"),
     ColumnType.NUMBER: ("tw_number({v})", "DOUBLE"),
     ColumnType.BOOLEAN: ("tw_bool({v})", "BOOLEAN"),

@@ -17,17 +17,26 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
-from tagwise.errors import EngineError
+from tagwise.errors import EngineError, Interrupted, SourceError
 from tagwise.identity.layout import mark_dirty, rows_table, touches_identity
 from tagwise.ingest.normalize import ColumnPlan, column_plan
 from tagwise.ingest.sources import REJECTS_TABLE, Staged, stage_source
 from tagwise.spec.sources import SourceSpec
+from tagwise.store.catalog import Catalog, IngestRun
 from tagwise.store.sql import ident, lit, table
 from tagwise.store.warehouse import Warehouse
 
-__all__ = ["NEW_PREFIX", "REASON_KIND", "IngestContext", "SourceReport", "ingest_source"]
+__all__ = [
+    "NEW_PREFIX",
+    "REASON_KIND",
+    "IngestContext",
+    "SourceReport",
+    "ingest_source",
+    "interrupted",
+]
 
 REASON_KIND = "coalesce(\"column\" || ': ', '') || split_part(reason, ' (first at', 1)"
 """SQL of a quarantine row's reason without its detail (``SourceReport.reasons`` counts
@@ -75,6 +84,7 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
     started = time.perf_counter()
     _step(ctx, f"{spec.name}: reading")
     staged = stage_source(wh, spec, data_dir=ctx.data_dir, root=ctx.root)
+    _refuse_empty_master(spec, staged)
     plans = _plans(spec, staged, ctx.country_code)
     report = SourceReport(name=spec.name, files=staged.files, read=staged.read)
     schema, name = rows_table(spec)
@@ -96,6 +106,53 @@ def ingest_source(wh: Warehouse, spec: SourceSpec, ctx: IngestContext) -> Source
             mark_dirty(wh)
     report.seconds = round(time.perf_counter() - started, 3)
     return report
+
+
+def interrupted(
+    catalog: Catalog, spec: SourceSpec, ctx: IngestContext, *, started: datetime, loaded: list[str]
+) -> Interrupted:
+    """Record that Ctrl-C stopped the ingest of ``spec`` (its transaction rolled back, so
+    it keeps its previous data) and return the error that says what was kept."""
+    error = "interrupted (Ctrl-C) before it committed: the source keeps its previous data"
+    catalog.finish_ingest(
+        IngestRun(
+            source=spec.name,
+            status="interrupted",
+            started_at=started,
+            finished_at=None,
+            files=[],
+            error=error,
+            id=ctx.ingest_id,
+        )
+    )
+    kept = (
+        f"; loaded before it: {', '.join(f'`{n}`' for n in loaded)}"
+        if loaded
+        else "; nothing was changed"
+    )
+    return Interrupted(
+        f"interrupted while loading `{spec.name}`: it keeps its previous data{kept}",
+        hint="run `tagwise ingest` again to load the rest",
+    )
+
+
+def _refuse_empty_master(spec: SourceSpec, staged: Staged) -> None:
+    """A customer master without a single row would remove every customer: almost always
+    a broken export (a header only), so it is refused and the previous data stays.
+
+    Raises:
+        SourceError: the customer master's files hold no rows.
+    """
+    if spec.role != "customers" or staged.read:
+        return
+    files = ", ".join(f"`{f}`" for f in staged.files) or "its files"
+    verb = "holds" if len(staged.files) == 1 else "hold"
+    raise SourceError(
+        f"source `{spec.name}`: the customer master has no rows ({files} {verb} only a "
+        "header); "
+        "loading it would remove every customer, so its previous data was kept",
+        hint="check the export; a customer master needs at least one row",
+    )
 
 
 def _step(ctx: IngestContext, message: str) -> None:

@@ -23,7 +23,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from tagwise.errors import SpecError
-from tagwise.spec.load import Document, load_yaml, spec_error
+from tagwise.spec.load import Document, load_yaml, raise_all, spec_errors
 
 __all__ = ["Agg", "FeatureSpec", "FeaturesSpec", "load_features"]
 
@@ -104,7 +104,8 @@ def load_features(path: Path) -> tuple[FeaturesSpec, Document]:
     """Load ``features.yaml`` (shape only; :mod:`tagwise.compile.features` checks names).
 
     Raises:
-        SpecError: with file, line and column of the first problem.
+        SpecError: with file, line and column of each problem (a
+            :class:`~tagwise.spec.load.SpecProblems` when there are several).
     """
     doc = load_yaml(path)
     raw = doc.data or {}
@@ -113,16 +114,24 @@ def load_features(path: Path) -> tuple[FeaturesSpec, Document]:
             "expected a mapping `features:` of feature names", location=doc.location(())
         )
     specs: dict[str, FeatureSpec] = {}
+    problems: list[SpecError] = []
     for name, body in (raw.get("features") or {}).items():
         at = ("features", str(name))
         if not _NAME.match(str(name)):
-            raise SpecError(
-                f"feature name `{name}` must be snake_case ascii", location=doc.location(at)
+            problems.append(
+                SpecError(
+                    f"feature name `{name}` must be snake_case ascii", location=doc.location(at)
+                )
             )
-        if not isinstance(body, dict):
-            raise SpecError(f"feature `{name}` must be a mapping", location=doc.location(at))
-        try:
-            specs[str(name)] = FeatureSpec.model_validate({**body, "name": str(name)})
-        except ValidationError as exc:
-            raise spec_error(exc, doc, prefix=at, known=list(FeatureSpec.model_fields)) from exc
+        elif not isinstance(body, dict):
+            problems.append(
+                SpecError(f"feature `{name}` must be a mapping", location=doc.location(at))
+            )
+        else:
+            try:
+                specs[str(name)] = FeatureSpec.model_validate({**body, "name": str(name)})
+            except ValidationError as exc:
+                known = list(FeatureSpec.model_fields)
+                problems.extend(spec_errors(exc, doc, prefix=at, known=known))
+    raise_all(problems)  # every feature's problems, not only the first feature's
     return FeaturesSpec(features=specs, file=path), doc

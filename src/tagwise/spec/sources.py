@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from tagwise.errors import NotFound, SpecError, did_you_mean
-from tagwise.spec.load import Document, load_yaml, spec_error
+from tagwise.spec.load import Document, load_yaml, raise_all, spec_errors
 
 __all__ = [
     "MATCH_FIELDS",
@@ -331,25 +331,32 @@ def load_sources(path: Path) -> SourcesSpec:
     """Load and validate ``sources.yaml``.
 
     Raises:
-        SpecError: with file, line and column of the first problem.
+        SpecError: with file, line and column of each problem (a
+            :class:`~tagwise.spec.load.SpecProblems` when there are several).
     """
     doc = load_yaml(path)
     raw = doc.data or {}
     if not isinstance(raw, dict) or not isinstance(raw.get("sources", {}), dict):
         raise SpecError("expected a mapping `sources:` of source names", location=doc.location(()))
-    unknown = set(raw) - {"sources"}
-    if unknown:
-        key = sorted(unknown)[0]
-        raise SpecError(f"unknown top-level key `{key}`", location=doc.location((key,)))
+    problems = [
+        SpecError(f"unknown top-level key `{key}`", location=doc.location((key,)))
+        for key in sorted(set(raw) - {"sources"})
+    ]
     specs: dict[str, SourceSpec] = {}
     for name, body in (raw.get("sources") or {}).items():
-        specs[str(name)] = _source(doc, str(name), body)
+        try:
+            specs[str(name)] = _source(doc, str(name), body)
+        except SpecError as exc:  # every source's problems, not only the first source's
+            problems.append(exc)
     customers = [s.name for s in specs.values() if s.role == "customers"]
     if len(customers) > 1:
-        raise SpecError(
-            f"only one source may have role customers, found {', '.join(customers)}",
-            location=doc.location(("sources", customers[1], "role")),
+        problems.append(
+            SpecError(
+                f"only one source may have role customers, found {', '.join(customers)}",
+                location=doc.location(("sources", customers[1], "role")),
+            )
         )
+    raise_all(problems)
     return SourcesSpec(sources=specs, file=path)
 
 
@@ -368,4 +375,5 @@ def _source(doc: Document, name: str, body: Any) -> SourceSpec:
             *GoldenSpec.model_fields,
             "from",
         ]
-        raise spec_error(exc, doc, prefix=at, known=fields) from exc
+        raise_all(spec_errors(exc, doc, prefix=at, known=fields))
+        raise  # unreachable: a validation error has at least one problem

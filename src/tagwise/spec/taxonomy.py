@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 
 from tagwise.errors import Location, SpecError
-from tagwise.spec.load import Document, load_yaml, spec_error
+from tagwise.spec.load import Document, load_yaml, raise_all, spec_errors
 
 __all__ = ["DEFAULT_TAXONOMY", "Category", "Taxonomy", "load_taxonomy"]
 
@@ -180,7 +180,8 @@ def load_taxonomy(path: Path) -> Taxonomy:
     try:
         spec = _TaxonomyFile.model_validate(raw)
     except ValidationError as exc:
-        raise spec_error(exc, doc, known=[*Category.model_fields, "categories"]) from exc
+        raise_all(spec_errors(exc, doc, known=[*Category.model_fields, "categories"]))
+        raise  # unreachable: a validation error has at least one problem
     locations: dict[str, Location] = {}
     _check_codes(doc, spec.categories, ("categories",), locations)
     return Taxonomy(spec.categories, file=path, locations=locations)

@@ -53,6 +53,13 @@ class IngestRun:
     id: int | None = None
 
 
+SETTLED_INGEST = (
+    "the process stopped (killed or crashed) before the ingest was recorded; a source "
+    "whose load had not committed keeps its previous data"
+)
+"""The error of an ingest that :meth:`Catalog.settle_ingests` found still running."""
+
+
 @dataclass(frozen=True, slots=True)
 class RunRecord:
     """One ``tagwise run`` as the catalog knows it."""
@@ -94,6 +101,11 @@ def resolve_url(url: str, root: Path) -> str:
         path.parent.mkdir(parents=True, exist_ok=True)
         return parsed.set(database=str(path)).render_as_string(hide_password=False)
     return url
+
+
+def _aware(moment: datetime) -> datetime:
+    """A catalog timestamp with its zone (SQLite returns UTC ones without)."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def current_actor() -> str:
@@ -197,6 +209,26 @@ class Catalog:
         }
         with self._begin() as conn:
             conn.execute(sa.update(ingest_runs).where(ingest_runs.c.id == run.id).values(**values))
+
+    def settle_ingests(self, *, before: datetime) -> int:
+        """Mark ingests still ``running`` that started before ``before`` as
+        ``interrupted``: their process was killed or crashed (the caller holds the
+        warehouse, so no other process is ingesting). Returns how many were settled."""
+        stale = [
+            r.id
+            for r in self.ingest_runs(limit=1000)
+            if r.status == "running"
+            and r.started_at.replace(tzinfo=r.started_at.tzinfo or UTC) < before
+        ]
+        if not stale:
+            return 0
+        with self._begin() as conn:
+            conn.execute(
+                sa.update(ingest_runs)
+                .where(ingest_runs.c.id.in_(stale), ingest_runs.c.status == "running")
+                .values(status="interrupted", finished_at=datetime.now(UTC), error=SETTLED_INGEST)
+            )
+        return len(stale)
 
     def ingest_runs(self, *, source: str | None = None, limit: int = 100) -> list[IngestRun]:
         """Latest ingest runs first."""

@@ -60,6 +60,10 @@ CREATE TABLE IF NOT EXISTS meta.quarantine (
 _LOCKED = re.compile(r"(Could not set lock|Conflicting lock)", re.IGNORECASE)
 
 
+_INTERRUPTED = "Query interrupted"
+"""What DuckDB's Python client raises (as a RuntimeError) when SIGINT stops a query."""
+
+
 class Warehouse:
     """One DuckDB connection to the workspace's warehouse file."""
 
@@ -78,8 +82,8 @@ class Warehouse:
             if _LOCKED.search(str(exc)):
                 raise Conflict(
                     "the workspace warehouse is open in another process",
-                    hint="stop `tagwise serve` or the other command, or send the request "
-                    "through the server's HTTP API",
+                    hint="wait for the other tagwise command (or the program holding "
+                    "the warehouse file) to finish, then try again",
                 ) from exc
             raise EngineError(f"cannot open warehouse `{path}`: {exc}") from exc
         except duckdb.Error as exc:
@@ -89,12 +93,19 @@ class Warehouse:
         self.execute(_SCHEMA)
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> duckdb.DuckDBPyConnection:
-        """Run SQL; driver errors become :class:`EngineError`."""
+        """Run SQL; driver errors become :class:`EngineError`, and a query stopped by
+        Ctrl-C (SIGINT) raises :class:`KeyboardInterrupt`, as Python code would."""
         try:
             return self.con.execute(sql, params) if params is not None else self.con.execute(sql)
+        except duckdb.InterruptException as exc:
+            raise KeyboardInterrupt from exc  # Ctrl-C during a query: stop like Python does
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
             raise EngineError(f"warehouse query failed: {first}") from exc
+        except RuntimeError as exc:
+            if str(exc) == _INTERRUPTED:
+                raise KeyboardInterrupt from exc
+            raise
 
     def rows(self, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
         """Run a query and fetch all rows."""

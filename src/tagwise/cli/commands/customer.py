@@ -94,6 +94,8 @@ def customer_show(
             )
             for t in profile["tags"]
         ],
+        shrink=["why", "value", "name"],
+        drop=["since", "name"],
     )
     if profile["changes"]:
         output.table(

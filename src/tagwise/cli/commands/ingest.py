@@ -41,6 +41,8 @@ def ingest(
 def print_ingest(report: IngestReport) -> None:
     """The human-readable ingest summary."""
     rows = [(r.name, r.read, r.loaded, r.rejected, _top_reason(r.reasons)) for r in report.sources]
+    if not rows:
+        return  # every source failed: the errors follow on stderr
     output.table(
         None,
         ["source", "read", "loaded", "rejected", "top reason"],
@@ -85,6 +87,8 @@ def quarantine(
             (r["source"], f"{r['file']}:{r['line']}", r["column"], r["raw_value"], r["reason"])
             for r in rows
         ],
+        shrink=["reason", "raw value"],
+        drop=["source", "column", "raw value"],  # the file tells the source
     )
 
 

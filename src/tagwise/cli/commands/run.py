@@ -8,18 +8,36 @@ import typer
 
 from tagwise.cli import output
 from tagwise.cli.options import JsonOption, LimitOption, parse_date, workspace_of
-from tagwise.engine.pipeline import RunReport
+from tagwise.engine.pipeline import RunReport, check_as_of
 
-__all__ = ["print_run", "register"]
+__all__ = ["print_run", "register", "split_codes"]
+
+
+def split_codes(values: list[str] | None) -> list[str] | None:
+    """Tag codes from repeated options and comma-separated lists (``--tags a,b --tags c``)."""
+    if not values:
+        return None
+    codes = [code.strip() for value in values for code in value.split(",")]
+    return [code for code in codes if code] or None
 
 
 def run(  # noqa: PLR0917 (Typer: one parameter per option)
     ctx: typer.Context,
     tags: Annotated[
-        list[str] | None, typer.Option("--tags", help="Only these tags (and what they use).")
+        list[str] | None,
+        typer.Option(
+            "--tags",
+            help="Only these tags (and what they use): repeat the option or separate codes "
+            "with commas (--tags a,b).",
+        ),
     ] = None,
     as_of: Annotated[
-        str | None, typer.Option("--as-of", help="Compute as of this date (default: today).")
+        str | None,
+        typer.Option(
+            "--as-of",
+            help="Compute as of this date, YYYY-MM-DD (default: today); from 1900-01-01 to "
+            "a year after today.",
+        ),
     ] = None,
     due: Annotated[
         bool, typer.Option("--due", help="Only tags whose refresh interval has passed.")
@@ -34,8 +52,10 @@ def run(  # noqa: PLR0917 (Typer: one parameter per option)
 ) -> None:
     """Compute features and tags, diff them against the current values, record the history."""
     when = parse_date(as_of)
+    if when is not None:
+        check_as_of(when)  # before the workspace opens
     with workspace_of(ctx) as ws, output.progress(not as_json) as step:
-        report = ws.run(tags=tags, as_of=when, due=due, engine=engine, progress=step)
+        report = ws.run(tags=split_codes(tags), as_of=when, due=due, engine=engine, progress=step)
     if as_json:
         output.emit_json(report.to_dict())
     else:
@@ -70,6 +90,7 @@ def runs(
             for r in rows
         ],
         numeric=["run", "tags", "values", "changes", "seconds"],
+        shrink=["error"],
     )
 
 

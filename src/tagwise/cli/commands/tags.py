@@ -41,6 +41,8 @@ def tags_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
             for r in rows
         ],
         numeric=["customers", "coverage", "last run"],
+        shrink=["name"],
+        drop=["last run", "status", "category", "kind", "name"],
     )
 
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
+import sys
 import time
 from datetime import date
 from pathlib import Path
@@ -27,6 +29,9 @@ MAX_DEMO_DUPLICATES = 0.3
 """tagwise.demo.generate.MAX_DUPLICATES, without importing numpy."""
 DEMO_AS_OF = date(2026, 11, 1)
 """The demo data's as-of date (tagwise.demo.generate.DEMO_AS_OF, without importing numpy)."""
+DEMO_MARKER = ".tagwise/demo"
+"""Written by `tagwise demo` into the folder it builds: only such a folder may be replaced
+by `demo --force` (a workspace of your own is never deleted)."""
 
 
 def init(  # noqa: PLR0917 (Typer: one parameter per option)
@@ -80,7 +85,12 @@ def demo(
         ),
     ] = DEFAULT_DEMO_DUPLICATES,
     force: Annotated[
-        bool, typer.Option("--force", help="Replace the folder if it already exists.")
+        bool,
+        typer.Option(
+            "--force",
+            help="Replace the folder if an earlier `tagwise demo` built it (any other folder "
+            "is refused).",
+        ),
     ] = False,
     as_json: JsonOption = False,
 ) -> None:
@@ -95,6 +105,10 @@ def demo(
     timings: dict[str, float] = {}
     start = time.perf_counter()
     with workspace_api.init(directory, demo=True) as ws:
+        (directory / DEMO_MARKER).write_text(
+            "built by `tagwise demo`; `tagwise demo --force` may replace this folder\n",
+            encoding="utf-8",
+        )
         stats = _generate(ws.data_dir, customers, duplicates, show=not as_json)
         timings["generate_s"] = round(time.perf_counter() - start, 2)
         start = time.perf_counter()
@@ -142,10 +156,35 @@ def demo(
             rows,
             numeric=["customers", "share"],
         )
+    command = f"{command_name()} -w {_shown(directory)}"
     output.stdout.print(
-        f"Next: `tagwise -w {directory} tags list`, `tagwise -w {directory} customer show "
-        f"C00000001`, `tagwise -w {directory} quarantine`."
+        f"Next: `{command} tags list`, `{command} customer show C00000001`, `{command} quarantine`."
     )
+
+
+def command_name() -> str:
+    """How to call this very ``tagwise`` from the current folder: ``tagwise`` when the
+    command on PATH is this one, else the path of the running script (e.g.
+    ``.venv/bin/tagwise`` after ``make demo``), else ``python -m tagwise``."""
+    script = Path(sys.argv[0])
+    on_path = shutil.which("tagwise")
+    if script.name == "tagwise" and script.is_file():
+        if on_path is not None and Path(on_path).resolve() == script.resolve():
+            return "tagwise"
+        return _shown(script)
+    if on_path is not None:
+        return "tagwise"
+    return f"{_shown(Path(sys.executable))} -m tagwise"
+
+
+def _shown(path: Path) -> str:
+    """A path as the user can type it here: relative below the current folder."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        relative = absolute.relative_to(Path.cwd())
+    except ValueError:
+        return str(absolute)
+    return str(relative) if relative.parts else "."
 
 
 _KEY_TAGS = ("spend_level", "rfm_segment", "lifecycle_stage", "churn_risk")
@@ -169,6 +208,12 @@ def _remove_workspace(directory: Path) -> None:
         raise Conflict(
             f"`{directory}` is not a Tagwise workspace; refusing to delete it",
             hint="choose an empty or new folder",
+        )
+    if not (directory / DEMO_MARKER).is_file():
+        raise Conflict(
+            f"`{directory}` is a workspace that `tagwise demo` did not build; refusing to "
+            "delete it",
+            hint="choose another folder for the demo (--force replaces only a demo)",
         )
     shutil.rmtree(directory)
 
