@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tagwise.workspace import Workspace, open_workspace
+from tagwise.workspace import Actor, Workspace, open_workspace
 
 __all__ = ["State", "workspace_of"]
 
@@ -20,6 +20,7 @@ class State:
 
 
 def workspace_of(ctx: typer.Context) -> Workspace:
-    """Open the workspace chosen by ``--workspace`` or found above the current folder."""
+    """Open the workspace chosen by ``--workspace`` or found above the current folder, on
+    behalf of the operating-system user via the CLI."""
     state = ctx.obj if isinstance(ctx.obj, State) else State()
-    return open_workspace(state.workspace)
+    return open_workspace(state.workspace, actor=Actor.os_user(via="cli"))

@@ -160,11 +160,13 @@ def run_tags(
     tags: Sequence[TagSpec],
     *,
     as_of: date,
+    actor: str,
     engine: Engine | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> RunReport:
     """Compute ``tags`` as of ``as_of`` on ``engine`` (default: DuckDB in the warehouse)
-    and make them current in the warehouse's tag store, atomically.
+    and make them current in the warehouse's tag store, atomically; the catalog records
+    ``actor`` (an actor's label, ``alice@cli``) as who ran it.
 
     Raises:
         Conflict: the spec files differ from the applied versions.
@@ -172,7 +174,7 @@ def run_tags(
     """
     engine = engine or DuckDBEngine(wh)
     versions = _applied_versions(catalog, specs)
-    run_id = catalog.start_run(as_of, [t.code for t in tags], engine=engine.name)
+    run_id = catalog.start_run(as_of, [t.code for t in tags], actor=actor, engine=engine.name)
     report = RunReport(run_id=run_id, as_of=as_of, tags=[t.code for t in tags])
     try:
         # row order means nothing in snapshots and tag values; letting DuckDB write them

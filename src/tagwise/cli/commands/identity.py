@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -11,6 +11,7 @@ from tagwise.cli import output
 from tagwise.cli.commands.ingest import JsonOption
 from tagwise.cli.commands.tags import customer_app
 from tagwise.cli.state import workspace_of
+from tagwise.results import DecisionResult, ResolveResult
 
 __all__ = ["print_resolution", "register"]
 
@@ -28,26 +29,26 @@ def resolve(ctx: typer.Context, as_json: JsonOption = False) -> None:
     with workspace_of(ctx) as ws, output.progress(not as_json) as step:
         report = ws.resolve(progress=step)
     if as_json:
-        output.emit_json(report.to_dict())
+        output.emit_result(report)
     else:
-        print_resolution(report.to_dict())
+        print_resolution(report)
 
 
-def print_resolution(report: dict[str, Any]) -> None:
-    """The human-readable summary of one resolution (``ResolveReport.to_dict()``)."""
-    events = ", ".join(f"{n:,} {k}" for k, n in report["events"].items()) or "no changes"
+def print_resolution(report: ResolveResult) -> None:
+    """The human-readable summary of one resolution."""
+    events = ", ".join(f"{n:,} {k}" for k, n in report.events.items()) or "no changes"
     output.stdout.print(
-        f"identity: {report['records']:,} records → {report['customers']:,} customers "
-        f"({report['merged_customers']:,} with several records, "
-        f"{report['merged_records']:,} records); {report['capped']:,} identifiers capped; "
-        f"{report['matches']:,} probabilistic merges{_matching(report)}; "
-        f"{report['review']:,} pairs to review; "
-        f"{events} ({report['seconds']:.1f} s)"
+        f"identity: {report.records:,} records → {report.customers:,} customers "
+        f"({report.merged_customers:,} with several records, "
+        f"{report.merged_records:,} records); {report.capped:,} identifiers capped; "
+        f"{report.matches:,} probabilistic merges{_matching(report)}; "
+        f"{report.review:,} pairs to review; "
+        f"{events} ({report.seconds:.1f} s)"
     )
 
 
-def _matching(report: dict[str, Any]) -> str:
-    where = report.get("matching", "off")
+def _matching(report: ResolveResult) -> str:
+    where = report.matching
     return {"off": " (matching off)", "reused": " (pairs reused: records unchanged)"}.get(
         where, f" (splink on {where})"
     )
@@ -99,19 +100,18 @@ def unmerge(
     _print_decision(result, as_json=as_json)
 
 
-def _print_decision(result: dict[str, Any], *, as_json: bool) -> None:
+def _print_decision(result: DecisionResult, *, as_json: bool) -> None:
     if as_json:
-        output.emit_json(result)
+        output.emit_result(result)
         return
-    report = result["identity"]
-    output.stdout.print(f"recorded decision(s) {', '.join(f'#{i}' for i in result['decisions'])}")
-    print_resolution(report)
-    run = result["run"]
+    output.stdout.print(f"recorded decision(s) {', '.join(f'#{i}' for i in result.decisions)}")
+    print_resolution(result.identity)
+    run = result.recomputed
     if run is not None:
         output.stdout.print(
-            f"recomputed tags: run {run['run_id']} as of {run['as_of']}, {run['changes']:,} changes"
+            f"recomputed tags: run {run.run_id} as of {run.as_of}, {run.changes:,} changes"
         )
-    elif report["changed"]:
+    elif result.identity.changed:
         output.stdout.print("tags not recomputed: run `tagwise run` to refresh them")
 
 
@@ -124,9 +124,9 @@ def matches(
     """The review queue: record pairs that probabilistic matching found likely but not
     certain; decide each with `tagwise customer merge` or `separate`."""
     with workspace_of(ctx) as ws:
-        pairs = ws.review_queue(limit=limit)
+        queue = ws.review_queue(limit=limit)
     if as_json:
-        output.emit_json({"pairs": pairs})
+        output.emit_result(queue)
         return
     output.table(
         "pairs to review",
@@ -143,17 +143,17 @@ def matches(
         ],
         [
             (
-                f"{p['probability']:.3f}",
-                p["left"]["customer_id"],
-                p["left"].get("name"),
-                p["left"].get("birthday"),
-                p["left"].get("city"),
-                p["right"]["customer_id"],
-                p["right"].get("name"),
-                p["right"].get("birthday"),
-                p["right"].get("city"),
+                f"{p.probability:.3f}",
+                p.left.customer_id,
+                p.left.fields.get("name"),
+                p.left.fields.get("birthday"),
+                p.left.fields.get("city"),
+                p.right.customer_id,
+                p.right.fields.get("name"),
+                p.right.fields.get("birthday"),
+                p.right.fields.get("city"),
             )
-            for p in pairs
+            for p in queue.pairs
         ],
     )
 

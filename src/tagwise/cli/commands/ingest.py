@@ -8,7 +8,7 @@ import typer
 
 from tagwise.cli import output
 from tagwise.cli.state import workspace_of
-from tagwise.workspace import IngestReport
+from tagwise.results import IngestResult
 
 __all__ = ["print_ingest", "register"]
 
@@ -30,16 +30,16 @@ def ingest(
     with workspace_of(ctx) as ws, output.progress(not as_json) as step:
         report = ws.ingest(sources or None, progress=step)
     if as_json:
-        output.emit_json(report.to_dict())
+        output.emit_result(report)
     else:
         print_ingest(report)
-        for _, err in report.errors:
-            output.print_error(err)
+        for failed in report.errors:
+            output.print_problem(failed)
     if report.errors:
-        raise typer.Exit(code=report.errors[0][1].exit_code)
+        raise typer.Exit(code=report.errors[0].exit_code)
 
 
-def print_ingest(report: IngestReport) -> None:
+def print_ingest(report: IngestResult) -> None:
     """The human-readable ingest summary."""
     rows = [(r.name, r.read, r.loaded, r.rejected, _top_reason(r.reasons)) for r in report.sources]
     output.table(
@@ -56,7 +56,7 @@ def print_ingest(report: IngestReport) -> None:
     if report.identity is not None:
         from tagwise.cli.commands.identity import print_resolution  # noqa: PLC0415 (cycle)
 
-        print_resolution(report.identity.to_dict())
+        print_resolution(report.identity)
 
 
 def _top_reason(reasons: dict[str, int]) -> str:
@@ -77,17 +77,14 @@ def quarantine(
     with workspace_of(ctx) as ws:
         if source is not None:
             ws.sources().ordered([source])
-        rows = ws.quarantine(source, limit=limit)
+        rejected = ws.quarantine(source, limit=limit)
     if as_json:
-        output.emit_json({"rows": rows})
+        output.emit_result(rejected)
         return
     output.table(
         None,
         ["source", "file:line", "column", "raw value", "reason"],
-        [
-            (r["source"], f"{r['file']}:{r['line']}", r["column"], r["raw_value"], r["reason"])
-            for r in rows
-        ],
+        [(r.source, f"{r.file}:{r.line}", r.column, r.raw_value, r.reason) for r in rejected.rows],
     )
 
 

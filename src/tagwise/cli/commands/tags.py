@@ -10,6 +10,7 @@ from tagwise.cli import output
 from tagwise.cli.commands.ingest import JsonOption
 from tagwise.cli.commands.run import parse_date
 from tagwise.cli.state import workspace_of
+from tagwise.results import CustomerProfile, ProfileTag
 
 __all__ = ["register"]
 
@@ -23,25 +24,25 @@ customer_app = typer.Typer(help="One customer's profile (客户画像).", no_arg
 def tags_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every tag: category, kind, status, coverage and last run."""
     with workspace_of(ctx) as ws:
-        rows = ws.tags_overview()
+        listing = ws.tags_overview()
     if as_json:
-        output.emit_json({"tags": rows})
+        output.emit_result(listing)
         return
     output.table(
         None,
         ["code", "name", "category", "kind", "status", "customers", "coverage", "last run"],
         [
             (
-                r["code"],
-                r["name"],
-                r["category"],
-                r["kind"],
-                r["status"],
-                r["customers"],
-                _share(r["coverage"]),
-                r["last_run"],
+                r.code,
+                r.name,
+                r.category,
+                r.kind,
+                r.status,
+                r.customers,
+                _share(r.coverage),
+                r.last_run_id,
             )
-            for r in rows
+            for r in listing.tags
         ],
         numeric=["customers", "coverage", "last run"],
     )
@@ -57,12 +58,12 @@ def tags_show(
     with workspace_of(ctx) as ws:
         detail = ws.tag_detail(code)
     if as_json:
-        output.emit_json(detail)
+        output.emit_result(detail)
         return
-    d = detail["definition"]
+    d = detail.definition  # the definition as written in YAML: its keys are the spec's
     output.stdout.print(
         f"{d.get('name', code)} ({code}) · {d.get('category')} · {d.get('kind')} · "
-        f"{d.get('status', 'published')} · version {detail['version']}"
+        f"{d.get('status', 'published')} · version {detail.version}"
     )
     if d.get("description"):
         output.stdout.print(d["description"])
@@ -71,26 +72,26 @@ def tags_show(
         f"sensitivity {d.get('sensitivity', 'internal')} · review {d.get('review', 'none')}"
     )
     _print_method(d)
-    last = detail["last_computation"]
-    coverage = _share(detail["coverage"])
+    last = detail.last_computation
+    coverage = _share(detail.coverage)
     if last:
         output.stdout.print(
-            f"coverage {detail['customers']:,} customers ({coverage}); last computed by run "
-            f"{last['run_id']} as of {last['as_of']}, {last['changes']:,} changes"
+            f"coverage {detail.customers:,} customers ({coverage}); last computed by run "
+            f"{last.run_id} as of {last.as_of}, {last.changes:,} changes"
         )
     else:
         output.stdout.print("not computed yet: `tagwise run`")
     output.table(
         "distribution",
         ["value", "customers"],
-        [(r["value"], r["customers"]) for r in detail["distribution"]],
+        [(r.value, r.customers) for r in detail.distribution],
         numeric=["customers"],
     )
-    if detail["last_run_changes"]:
+    if detail.last_run_changes:
         output.table(
             "changes in the last run",
             ["from", "to", "customers"],
-            [(c["from"], c["to"], c["customers"]) for c in detail["last_run_changes"]],
+            [(c.old_value, c.new_value, c.customers) for c in detail.last_run_changes],
             numeric=["customers"],
         )
 
@@ -129,79 +130,117 @@ def customer_show(
     with workspace_of(ctx) as ws:
         profile = ws.customer(customer_id, as_of=parse_date(as_of))
     if as_json:
-        output.emit_json(profile)
+        output.emit_result(profile)
         return
-    attrs = profile["attributes"]
+    _print_customer(profile)
+
+
+def _print_customer(profile: CustomerProfile) -> None:
     output.stdout.print(
-        f"{profile['customer_id']} (cid {profile['cid']})  "
+        f"{profile.customer_id} (cid {profile.cid})  "
         + "  ".join(
             f"{k}={v}"
-            for k, v in attrs.items()
+            for k, v in profile.attributes.items()  # the customer master's own columns
             if k not in ("cid", "customer_id") and v is not None
         )
     )
-    if len(profile["records"]) > 1:
-        sources = profile["attribute_sources"]
-        output.table(
-            "records (one customer)",
-            ["record", "file:line", "linked by", "attributes taken from it"],
-            [
-                (
-                    r["customer_id"] + (" (survivor)" if r["survivor"] else ""),
-                    f"{r['file']}:{r['line']}" if r["file"] else "",
-                    r["linked_by"] or "",
-                    ", ".join(a for a, k in sources.items() if k == r["customer_id"]),
-                )
-                for r in profile["records"]
-            ],
-        )
-    if profile["identity_history"]:
-        output.table(
-            "merges and splits",
-            ["resolution", "at", "record", "kind", "from cid", "to cid", "reason"],
-            [
-                (
-                    e["resolution"],
-                    e["at"],
-                    e["record"],
-                    e["kind"],
-                    e["old_cid"],
-                    e["new_cid"],
-                    e["reason"],
-                )
-                for e in profile["identity_history"]
-            ],
-        )
-    title = f"tags as of {profile['as_of']}" if profile["as_of"] else "tags"
+    _print_records(profile)
+    output.stdout.print(_state(profile))
+    _print_features(profile)
+    title = f"tags as on {profile.as_of}" if profile.historical else "tags"
     output.table(
         title,
         ["tag", "name", "value", "source", "run", "since", "why"],
         [
             (
-                t["tag"],
-                t["name"],
-                ", ".join(t["values"]) or _score(t["score"]),
-                t["source"] + (" (locked)" if t["locked"] else ""),
-                t["run"],
-                t["since"],
-                t["why"],
+                t.tag,
+                t.name,
+                ", ".join(t.values) or _score(t.score),
+                t.source + (" (locked)" if t.locked else ""),
+                _tag_run(t, profile),
+                t.since.date() if t.since else None,
+                t.why,
             )
-            for t in profile["tags"]
+            for t in profile.tags
         ],
     )
-    if profile["changes"]:
+    if profile.changes:
         output.table(
             "recent changes",
             ["run", "as of", "tag", "from", "to"],
             [
                 (
-                    c["run"],
-                    c["as_of"],
-                    c["tag"],
-                    c["old"] or _score(c["old_score"]),
-                    c["new"] or _score(c["new_score"]),
+                    c.run_id,
+                    c.as_of,
+                    c.tag,
+                    c.old_value or _score(c.old_score),
+                    c.new_value or _score(c.new_score),
                 )
-                for c in profile["changes"]
+                for c in profile.changes
+            ],
+        )
+
+
+def _state(profile: CustomerProfile) -> str:
+    asked = f"tags as on {profile.as_of}; " if profile.historical else ""
+    if profile.run_id is None:
+        return f"{asked}no run has computed tags{' by then' if asked else ' yet'}"
+    return f"{asked}state of run {profile.run_id} (as of {profile.run_as_of})"
+
+
+def _print_features(profile: CustomerProfile) -> None:
+    if profile.features is None:
+        if profile.run_id is not None:
+            output.stdout.print(
+                f"features: run {profile.run_id}'s profile snapshot is no longer kept "
+                "or has no row for this customer"
+            )
+        return
+    output.table(
+        f"features (run {profile.run_id}, as of {profile.run_as_of})",
+        ["feature", "value"],
+        [(name, _feature(value)) for name, value in profile.features.items()],
+    )
+
+
+def _feature(value: object) -> object:
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return value
+
+
+def _tag_run(tag: ProfileTag, profile: CustomerProfile) -> str:
+    """The run a value is explained on, with its as-of date when it is not the profile's."""
+    if tag.run_id is None:
+        return ""
+    if tag.run_id == profile.run_id:
+        return str(tag.run_id)
+    return f"{tag.run_id} (as of {tag.as_of})"
+
+
+def _print_records(profile: CustomerProfile) -> None:
+    if len(profile.records) > 1:
+        sources = profile.attribute_sources
+        output.table(
+            "records (one customer)",
+            ["record", "file:line", "linked by", "attributes taken from it"],
+            [
+                (
+                    r.customer_id + (" (survivor)" if r.survivor else ""),
+                    f"{r.file}:{r.line}" if r.file else "",
+                    r.linked_by or "",
+                    ", ".join(a for a, k in sources.items() if k == r.customer_id),
+                )
+                for r in profile.records
+            ],
+        )
+    if profile.identity_history:
+        output.table(
+            "merges and splits",
+            ["resolution", "at", "record", "kind", "from cid", "to cid", "reason"],
+            [
+                (e.resolution_id, e.at, e.record, e.kind, e.old_cid, e.new_cid, e.reason)
+                for e in profile.identity_history
             ],
         )
 

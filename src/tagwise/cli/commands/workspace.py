@@ -110,9 +110,9 @@ def demo(
             "workspace": str(ws.root),
             "customers": ws.customer_count(),
             "generated": stats,
-            **report.to_dict(),
-            "applied": applied.to_dict()["summary"],
-            "run": run.to_dict(),
+            **report.model_dump(mode="json"),
+            "applied": applied.summary.model_dump(mode="json"),
+            "computed": run.model_dump(mode="json"),
             "summary": summary,
             "timings": timings,
         }
@@ -132,8 +132,8 @@ def demo(
     )
     for code, info in summary["distributions"].items():
         rows = [
-            (value, count, f"{count / max(run.customers, 1):.1%}")
-            for value, count in info["values"]
+            (v["value"], v["customers"], f"{v['customers'] / max(run.customers, 1):.1%}")
+            for v in info["values"]
         ]
         output.table(
             f"{info['name']} ({code})",
@@ -159,7 +159,11 @@ def _summary(ws: workspace_api.Workspace, computed: list[str]) -> dict[str, Any]
     return {
         "customers_tagged": int(tagged),
         "distributions": {
-            c: {"name": names.get(c, c), "values": ws.tag_distribution(c, limit=8)} for c in keys
+            c: {
+                "name": names.get(c, c),
+                "values": [v.model_dump() for v in ws.tag_distribution(c, limit=8)],
+            }
+            for c in keys
         },
     }
 
