@@ -59,7 +59,7 @@ def test_postgres_computes_the_same_tags_as_duckdb(shop: Path, cli) -> None:
     with tagwise.open(shop) as ws:
         profile = ws.engine("postgres").profile_row
         for cid, _tag, _ in differ:
-            row = profile(on_postgres["run"], cid)
+            row = profile(on_postgres["run_id"], cid)
             raw = (row["first_order_days"] - row["last_order_days"]) / (row["orders_total"] - 1)
             assert math.isclose(raw * 10 % 1, 0.5, abs_tol=1e-9), raw
 
@@ -76,7 +76,7 @@ def test_values_computed_on_postgres_are_explained_from_its_snapshot(shop: Path,
         cid = ws.warehouse.scalar(
             "SELECT cid FROM meta.customer_keys WHERE customer_id = 'C00000002'"
         )
-        row = ws.engine("postgres").profile_row(report["run"], cid)
+        row = ws.engine("postgres").profile_row(report["run_id"], cid)
     assert row[feature] == shown["features"][feature] == float(value)
     assert row["orders_total"] == shown["features"]["orders_total"]
 
@@ -84,7 +84,7 @@ def test_values_computed_on_postgres_are_explained_from_its_snapshot(shop: Path,
 def test_postgres_runs_keep_only_recent_snapshots_and_publish_keys_once(
     shop: Path, cli, pg_url: str
 ) -> None:
-    runs = [run(cli, shop, "postgres")["run"] for _ in range(7)]
+    runs = [run(cli, shop, "postgres")["run_id"] for _ in range(7)]
     with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
         tables = {
             r[0]

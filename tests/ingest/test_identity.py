@@ -219,11 +219,11 @@ def test_golden_record_follows_the_survivorship_rules(ws) -> None:
     assert golden["phone"] == "+8613800138001"
     # lineage: each attribute names the record it came from
     profile = ws.customer("C003")
-    sources = profile["attribute_sources"]
+    sources = profile.attribute_sources
     assert sources["level"] == "C002" and sources["unionid"] == "C003" and sources["name"] == "C001"
-    assert [r["customer_id"] for r in profile["records"]] == ["C001", "C002", "C003"]
-    assert profile["customer_id"] == "C001"
-    linked = {r["customer_id"]: r["linked_by"] for r in profile["records"]}
+    assert [r.customer_id for r in profile.records] == ["C001", "C002", "C003"]
+    assert profile.customer_id == "C001"
+    linked = {r.customer_id: r.linked_by for r in profile.records}
     assert "email zhang.wei@qq.com" in linked["C002"] and "phone +8613800138001" in linked["C003"]
 
 
@@ -292,7 +292,7 @@ tags:
     result = cli("-w", ws.root, "customer", "unmerge", "C003", "--reason", "wrong merge", "--json")
     assert result.code == 0, result.err
     body = result.json()
-    assert body["run"] is not None
+    assert body["recomputed"]["run_id"] is not None
     with tagwise.open(ws.root) as again:
         split = clusters(again)
         assert split["C003"] == again.warehouse.scalar(
