@@ -50,7 +50,8 @@ _DUE_AFTER = {
 
 @dataclass(slots=True)
 class RunReport:
-    """What a run did."""
+    """What a run did, filled in as it goes (the workspace returns it as a
+    :class:`tagwise.results.RunResult`)."""
 
     run_id: int
     as_of: date
@@ -61,20 +62,6 @@ class RunReport:
     timings: dict[str, float] = field(default_factory=dict)
     per_tag: dict[str, tuple[int, int]] = field(default_factory=dict)
     retired: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``run --json`` shape."""
-        return {
-            "run": self.run_id,
-            "as_of": self.as_of.isoformat(),
-            "tags": self.tags,
-            "customers": self.customers,
-            "tag_values": self.tag_values,
-            "changes": self.changes,
-            "timings": self.timings,
-            "retired": self.retired,
-            "per_tag": {k: {"values": v, "changes": c} for k, (v, c) in self.per_tag.items()},
-        }
 
 
 def select_tags(
