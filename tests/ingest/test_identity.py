@@ -363,6 +363,8 @@ def test_decisions_record_the_actor_they_are_given(ws) -> None:
     assert run.actor == "dedupe-bot@api"
     decided = ws.warehouse.rows("SELECT actor FROM ident.decisions")
     assert {r[0] for r in decided} == {"dedupe-bot@api"}
+    (applied,) = ws.catalog.versions("tag", "big_spender")  # by the workspace's default
+    assert applied.applied_by == f"{tagwise.Actor.os_user().name}@python"
 
 
 def test_unmerging_a_single_record_is_a_clear_error(ws, cli) -> None:
