@@ -49,7 +49,8 @@ def init(  # noqa: PLR0917 (Typer: one parameter per option)
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace: tagwise.toml, sources.yaml, features.yaml, tags/, segments/."""
-    with workspace_api.init(directory, demo=demo, catalog_url=catalog_url) as ws:
+    cli_user = workspace_api.Actor.os_user(via="cli")
+    with workspace_api.init(directory, demo=demo, catalog_url=catalog_url, actor=cli_user) as ws:
         stats = _generate(ws.data_dir, customers, duplicates, show=not as_json) if demo else None
         result: dict[str, Any] = {"workspace": str(ws.root), "catalog": ws.catalog.url}
     if stats is not None:
@@ -93,7 +94,9 @@ def demo(
         _remove_workspace(directory)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    with workspace_api.init(directory, demo=True) as ws:
+    with workspace_api.init(
+        directory, demo=True, actor=workspace_api.Actor.os_user(via="cli")
+    ) as ws:
         stats = _generate(ws.data_dir, customers, duplicates, show=not as_json)
         timings["generate_s"] = round(time.perf_counter() - start, 2)
         start = time.perf_counter()
