@@ -291,3 +291,29 @@ def test_no_sql_is_built_from_f_strings_of_raw_names() -> None:
         for path in (SRC / package).rglob("*.py"):
             text = path.read_text(encoding="utf-8")
             assert "'{" not in text, path
+
+
+CLI_MAY_IMPORT = (
+    "tagwise.cli",
+    "tagwise.workspace",
+    "tagwise.errors",
+    "tagwise.settings",
+    "tagwise.results",
+    "tagwise.demo",  # `tagwise demo` runs the data generator, which no operation owns
+)
+
+
+def test_the_cli_imports_only_the_workspace_errors_settings_and_results() -> None:
+    """STYLE.md 1: interfaces read typed results; they never reach into engines or stores."""
+    for path in (SRC / "cli").rglob("*.py"):
+        inside = {m for m in imports_of(path) if m.startswith("tagwise.")}
+        bad = {m for m in inside if not m.startswith(CLI_MAY_IMPORT)}
+        assert not bad, f"{module_name(path)} imports {bad}"
+
+
+def test_the_cli_check_sees_a_forbidden_import(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from tagwise.engine.pipeline import RunReport\n", encoding="utf-8")
+    assert {m for m in imports_of(bad) if not m.startswith(CLI_MAY_IMPORT)} == {
+        "tagwise.engine.pipeline"
+    }

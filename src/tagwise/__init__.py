@@ -30,6 +30,7 @@ try:
         SpecError,
         TagwiseError,
     )
+    from tagwise.model.actor import Actor
     from tagwise.workspace import Workspace, init
     from tagwise.workspace import open_workspace as open
 finally:
@@ -37,6 +38,7 @@ finally:
         _gc.enable()
 
 __all__ = [
+    "Actor",
     "CatalogError",
     "ConfigError",
     "Conflict",

@@ -1,5 +1,12 @@
 """A customer's profile with provenance: attributes, features, tags and why each is there.
 
+A profile is one moment: the **state run** R, the latest committed run that computed tags
+(with ``--as-of D``: the latest such run as of D or earlier). Its features are R's profile
+snapshot. Each tag's value is explained on the snapshot of the run that set it or last
+confirmed it (the latest run up to R's moment that computed the tag), and is labelled with
+that run and its as-of date, which the CLI shows when it is not R. A ``run --due`` with
+nothing due records no run, so it never moves the state.
+
 Explanations are derived, not stored (DESIGN.md): each value records its run and the
 definition version; the run's profile snapshot is re-read and the rule re-evaluated with
 the Python back-end, which reports the branch that matched and the values it read.
@@ -7,13 +14,14 @@ the Python back-end, which reports the branch that matched and the values it rea
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from tagwise.errors import TagwiseError
 from tagwise.identity.store import identity_history, lineage, members, record_of
+from tagwise.results import CustomerProfile, ProfileTag, TagChange
 from tagwise.spec.tags import TagKind, TagSpec
 from tagwise.specs import Specs, source_tables
 from tagwise.store.sql import table
@@ -21,54 +29,77 @@ from tagwise.store.sql import table
 if TYPE_CHECKING:
     from tagwise.compile.plan import TagPlan
     from tagwise.engine.base import Engine
+    from tagwise.store.catalog import RunRecord
     from tagwise.workspace import Workspace
 
-__all__ = ["customer_profile"]
+__all__ = ["customer_profile", "state_run"]
 
 _VALUE_KEYS = ("tag", "value", "score", "source", "version", "run", "since", "locked", "shadow")
 
+_RUNS_SEEN = 10_000
+"""Runs the state is looked for among (newest first)."""
 
-def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> dict[str, Any]:
-    """Everything ``tagwise customer show`` prints, as one JSON-ready dict."""
+
+def customer_profile(ws: Workspace, customer_id: str, *, as_of: date | None) -> CustomerProfile:
+    """Everything ``tagwise customer show`` prints, as of one state run."""
     _, cid = record_of(ws.warehouse, customer_id)
-    explainer = _Explainer(ws, cid, as_of=as_of)
+    state = state_run(ws.catalog.runs(limit=_RUNS_SEEN, status="ok"), as_of)
+    explainer = _Explainer(ws, cid, state=state, as_of=as_of)
     master = explainer.specs.sources.customers if explainer.specs.sources else None
     attributes = explainer.row("src", master.name) if master else {}
     for hidden in ("_file", "_line"):
         attributes.pop(hidden, None)
-    values = _values(ws, cid, as_of)
     records = [asdict(m) for m in members(ws.warehouse, master, cid)] if master else []
     key = master.customer_key if master else None
-    return {
-        "customer_id": attributes.get(key, customer_id) if key else customer_id,
-        "cid": cid,
-        "as_of": as_of.isoformat() if as_of else None,
-        "attributes": attributes,
-        "records": records,
-        "attribute_sources": lineage(ws.warehouse, cid) if len(records) > 1 else {},
-        "identity_history": [asdict(e) for e in identity_history(ws.warehouse, cid)],
-        "features": explainer.features(values),
-        "tags": explainer.tags(values),
-        "changes": _changes(ws, int(cid)),
-    }
+    return CustomerProfile.model_validate(
+        {
+            "customer_id": attributes.get(key, customer_id) if key else customer_id,
+            "cid": cid,
+            "as_of": as_of or (state.as_of if state else None),
+            "historical": as_of is not None,
+            "run_id": state.id if state else None,
+            "run_as_of": state.as_of if state else None,
+            "attributes": attributes,
+            "records": records,
+            "attribute_sources": lineage(ws.warehouse, cid) if len(records) > 1 else {},
+            "identity_history": [asdict(e) for e in identity_history(ws.warehouse, cid)],
+            "features": explainer.features(),
+            "tags": explainer.tags(),
+            "changes": _changes(ws, int(cid)),
+        }
+    )
+
+
+def state_run(runs: Sequence[RunRecord], as_of: date | None) -> RunRecord | None:
+    """The run whose state a profile shows: among committed runs that computed tags, the
+    newest (with ``as_of``: the one with the greatest as-of date not after it, then the
+    newest); ``None`` when there is none."""
+    computed = [r for r in runs if r.status == "ok" and r.tags]
+    if as_of is not None:
+        computed = [r for r in computed if r.as_of <= as_of]
+        return max(computed, key=lambda r: (r.as_of, r.id), default=None)
+    return max(computed, key=lambda r: r.id, default=None)
 
 
 class _Explainer:
-    """One customer's explanations: specs, plan, snapshots and runs are read once.
+    """One customer's explanations as of a state run: specs, plan, snapshots and runs are
+    read once.
 
-    A current value is explained on the snapshot of the latest run that computed its tag
-    (which confirmed it); a past one (``as_of``) on the run that set it.
+    A value is explained on the snapshot of the latest run, up to the moment shown, that
+    computed its tag (it set or confirmed the value): for current values the tag's last
+    computation, for ``as_of`` the last one as of that date or earlier.
     """
 
-    def __init__(self, ws: Workspace, cid: int, *, as_of: date | None) -> None:
+    def __init__(
+        self, ws: Workspace, cid: int, *, state: RunRecord | None, as_of: date | None
+    ) -> None:
         self.ws = ws
         self.cid = cid
+        self.state = state
         self.specs: Specs = ws.specs(check=False)
-        self.latest: Mapping[str, int] = (
-            {}
-            if as_of
-            else {c: int(v["run_id"]) for c, v in ws.catalog.last_computations().items()}
-        )
+        computations = ws.catalog.last_computations(as_of=as_of)
+        self.latest: Mapping[str, int] = {c: int(v["run_id"]) for c, v in computations.items()}
+        self.values = _tag_values(ws, cid, as_of)
         self._profiles: dict[int, dict[str, Any]] = {}
         self._runs: dict[int, date | None] = {}
         self._plans: dict[tuple[str, int | None], TagPlan | None] = {}
@@ -97,47 +128,47 @@ class _Explainer:
         found = self.ws.catalog.run(run_id)
         return self.ws.engine(found.engine if found is not None else None)
 
-    def features(self, values: list[dict[str, Any]]) -> dict[str, Any]:
-        """Feature values from the latest ok run's snapshot (else the newest value's run)."""
-        runs = self.ws.catalog.runs(limit=1, status="ok")
-        run = (
-            runs[0].id
-            if runs
-            else max((v["run"] for v in values if v["run"] is not None), default=None)
-        )
-        profile = self.profile(run) if run is not None else {}
+    def features(self) -> dict[str, Any] | None:
+        """Feature values in the state run's snapshot (``None``: no state run, or its
+        snapshot is gone or has no row for the customer)."""
+        profile = self.profile(self.state.id) if self.state is not None else {}
+        if not profile:
+            return None
         names = list(self.specs.features.features) if self.specs.features else []
         return {n: profile[n] for n in names if n in profile}
 
-    def tags(self, values: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def tags(self) -> list[ProfileTag]:
         """Values grouped per tag, each with its provenance and why."""
         grouped: dict[str, list[dict[str, Any]]] = {}
-        for v in values:
+        for v in self.values:
             grouped.setdefault(v["tag"], []).append(v)
         return [self._entry(code, rows) for code, rows in grouped.items()]
 
-    def _entry(self, code: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def _entry(self, code: str, rows: list[dict[str, Any]]) -> ProfileTag:
         first = rows[0]
         spec = self._spec(code, first["version"])
-        run = self.latest.get(code, first["run"])
+        computed = first["source"] in ("rule", "sql")
+        run = self.latest.get(code, first["run"]) if computed else None
         why = None
-        if spec is not None and first["source"] in ("rule", "sql") and run is not None:
+        if spec is not None and computed and run is not None:
             why = self._why(spec, first["version"], int(run))
-        return {
-            "tag": code,
-            "name": spec.name if spec else code,
-            "category": spec.category if spec else None,
-            "kind": spec.kind.value if spec else None,
-            "values": [r["value"] for r in rows if r["value"] is not None],
-            "score": first["score"],
-            "source": first["source"],
-            "version": first["version"],
-            "run": first["run"],
-            "since": first["since"],
-            "locked": bool(first["locked"]),
-            "shadow": first["shadow"],
-            "why": why,
-        }
+        return ProfileTag(
+            tag=code,
+            name=spec.name if spec else code,
+            category=spec.category if spec else None,
+            kind=spec.kind.value if spec else None,
+            values=[r["value"] for r in rows if r["value"] is not None],
+            score=first["score"],
+            source=first["source"],
+            version=first["version"],
+            run_id=run,
+            as_of=self._as_of(run) if run is not None else None,
+            set_by_run_id=first["run"],
+            since=first["since"],
+            locked=bool(first["locked"]),
+            shadow=first["shadow"],
+            why=why,
+        )
 
     def _spec(self, code: str, version: int | None) -> TagSpec | None:
         """The definition of the version that decided a value (files when it is current)."""
@@ -205,13 +236,13 @@ class _Explainer:
         return self._computed[key]
 
     def _set_based_values(self) -> dict[str, Any]:
-        """Current values as expressions read them (quantile and SQL tags are not
+        """The values shown, as expressions read them (quantile and SQL tags are not
         re-computed per customer): a multi tag is the list of its values."""
         if self._set_based is None:
-            rows = [(v.tag, v.value, v.score) for v in self.ws.tag_store.current(cid=self.cid)]
             kinds = {c: t.kind for c, t in self.specs.tags.tags.items()} if self.specs.tags else {}
             out: dict[str, Any] = {}
-            for tag, value, score in rows:
+            for row in self.values:
+                tag, value, score = row["tag"], row["value"], row["score"]
                 if kinds.get(tag) is TagKind.MULTI:
                     out.setdefault(tag, []).append(value)
                 else:
@@ -220,7 +251,10 @@ class _Explainer:
         return self._set_based
 
 
-def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]:
+def _tag_values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]:
+    """A customer's tag values, current or (``as_of``) those held on that date, ordered by
+    tag and value: tag, value, score, source, version, run (that set it), since, locked,
+    shadow."""
     store = ws.tag_store
     found = store.current(cid=cid) if as_of is None else store.as_of(as_of, cid=cid)
     return [
@@ -238,16 +272,19 @@ def _values(ws: Workspace, cid: int, as_of: date | None) -> list[dict[str, Any]]
     ]
 
 
-def _changes(ws: Workspace, cid: int, limit: int = 20) -> list[dict[str, Any]]:
+def _changes(ws: Workspace, cid: int, limit: int = 20) -> list[TagChange]:
+    """A customer's latest changes, newest first (the rules' and people's)."""
     return [
-        {
-            "run": c.run_id,
-            "as_of": c.as_of,
-            "tag": c.tag,
-            "old": c.old_value,
-            "new": c.new_value,
-            "old_score": c.old_score,
-            "new_score": c.new_score,
-        }
+        TagChange.model_validate(
+            {
+                "run_id": c.run_id,
+                "as_of": c.as_of,
+                "tag": c.tag,
+                "old_value": c.old_value,
+                "new_value": c.new_value,
+                "old_score": c.old_score,
+                "new_score": c.new_score,
+            }
+        )
         for c in ws.tag_store.changes(cid=cid, limit=limit)
     ]

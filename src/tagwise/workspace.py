@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, replace
 from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
@@ -14,10 +14,10 @@ import sqlalchemy as sa
 
 from tagwise._version import __version__
 from tagwise.engine.base import Engine
-from tagwise.engine.pipeline import RunReport
 from tagwise.errors import (
     ConfigError,
     Conflict,
+    Interrupted,
     NotFound,
     SpecError,
     TagwiseError,
@@ -29,20 +29,51 @@ from tagwise.identity.layout import RECORDS, is_dirty
 from tagwise.identity.layout import layout as identity_layout
 from tagwise.identity.resolve import ResolveReport, resolve
 from tagwise.identity.store import record_of
+from tagwise.model.actor import Actor
+from tagwise.results import (
+    ChangeCount,
+    CustomerProfile,
+    DecisionResult,
+    ExportResult,
+    IngestError,
+    IngestResult,
+    LintResult,
+    PlanResult,
+    Problem,
+    QualityResult,
+    QuarantineResult,
+    ResolveResult,
+    ReviewPair,
+    ReviewQueue,
+    ReviewRecord,
+    RunList,
+    RunResult,
+    RunSummary,
+    SourceResult,
+    SourceRows,
+    TagComputation,
+    TagCounts,
+    TagDetail,
+    TagList,
+    TagOverview,
+    TagVersion,
+    ValueCount,
+)
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourceSpec, SourcesSpec, load_sources
 from tagwise.specs import Specs, load_specs
-from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, current_actor, resolve_url
+from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, resolve_url
 from tagwise.store.layout import upgrade
 from tagwise.store.tags import LAYOUT as TAGS_LAYOUT
 from tagwise.store.tags import TagStore
 from tagwise.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    from tagwise.engine.pipeline import RunReport
     from tagwise.ingest.pipeline import SourceReport
 
-__all__ = ["IngestReport", "Workspace", "find_root", "init", "open_workspace"]
+__all__ = ["Actor", "Workspace", "find_root", "init", "open_workspace"]
 
 SOURCES_FILE = "sources.yaml"
 FEATURES_FILE = "features.yaml"
@@ -50,42 +81,23 @@ STATE_DIR = ".tagwise"
 DEFAULT_CATALOG = "sqlite:///.tagwise/catalog.sqlite"
 
 
-@dataclass(slots=True)
-class IngestReport:
-    """The result of ``ingest``: one report per source, in ingest order."""
-
-    sources: list[SourceReport] = field(default_factory=list)
-    errors: list[tuple[str, TagwiseError]] = field(default_factory=list)
-    identity: ResolveReport | None = None
-    """The identity resolution that followed, when a source could change who is who."""
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``ingest --json`` shape."""
-        return {
-            "identity": self.identity.to_dict() if self.identity else None,
-            "sources": [
-                {
-                    "name": r.name,
-                    "files": r.files,
-                    "read": r.read,
-                    "loaded": r.loaded,
-                    "rejected": r.rejected,
-                    "new_customers": r.new_customers,
-                    "reasons": r.reasons,
-                    "seconds": r.seconds,
-                }
-                for r in self.sources
-            ],
-            "errors": [{"source": name, **err.to_dict()} for name, err in self.errors],
-        }
-
-
 class Workspace:
-    """A folder holding ``tagwise.toml``, the YAML specs and the embedded stores."""
+    """A folder holding ``tagwise.toml``, the YAML specs and the embedded stores.
 
-    def __init__(self, root: Path, settings: Settings | None = None) -> None:
+    Every operation runs on behalf of an :class:`Actor`: the one it is given
+    (``actor=``), else the workspace's :attr:`actor` (by default the operating-system user,
+    via the Python API). The catalog records the actor of what it writes; reads take the
+    argument too, so that every interface calls every operation the same way, and record
+    nothing.
+    """
+
+    def __init__(
+        self, root: Path, settings: Settings | None = None, *, actor: Actor | None = None
+    ) -> None:
         self.root = root.resolve()
         self.settings = settings or Settings.load(self.root)
+        self.actor: Actor = actor or Actor.os_user(via="python")
+        """The default actor of this workspace's operations."""
         self._catalog: Catalog | None = None
         self._warehouse: Warehouse | None = None
         self._engines: dict[str, Engine] = {}
@@ -163,25 +175,34 @@ class Workspace:
                     error="the process stopped before the run committed; nothing was changed",
                 )
 
-    def runs(self, *, limit: int = 20) -> list[dict[str, Any]]:
-        """Latest runs first, with status, counts, timings and errors."""
+    def _acting(self, actor: Actor | None) -> Actor:
+        """The actor of one operation: the one given, else the workspace's."""
+        return actor or self.actor
+
+    def runs(self, *, limit: int = 20, actor: Actor | None = None) -> RunList:
+        """Latest runs first, with status, counts, timings, errors and who ran them."""
+        del actor  # reads record nothing (see the class docstring)
         _ = self.warehouse  # settles interrupted runs first
-        return [
-            {
-                "run": r.id,
-                "status": r.status,
-                "as_of": r.as_of,
-                "started_at": r.started_at,
-                "finished_at": r.finished_at,
-                "tags": len(r.tags),
-                "customers": r.customers,
-                "tag_values": r.tag_values,
-                "changes": r.changes,
-                "timings": r.timings,
-                "error": r.error,
-            }
-            for r in self.catalog.runs(limit=limit)
-        ]
+        return RunList(
+            runs=[
+                RunSummary(
+                    run_id=r.id,
+                    status=r.status,
+                    as_of=r.as_of,
+                    started_at=r.started_at,
+                    finished_at=r.finished_at,
+                    tags=len(r.tags),
+                    customers=r.customers,
+                    tag_values=r.tag_values,
+                    changes=r.changes,
+                    timings=dict(r.timings),
+                    error=r.error,
+                    actor=r.actor,
+                    engine=r.engine,
+                )
+                for r in self.catalog.runs(limit=limit)
+            ]
+        )
 
     @property
     def data_dir(self) -> Path:
@@ -198,7 +219,8 @@ class Workspace:
         names: Sequence[str] | None = None,
         *,
         progress: Callable[[str], None] | None = None,
-    ) -> IngestReport:
+        actor: Actor | None = None,
+    ) -> IngestResult:
         """Load sources (all by default, the customer master first).
 
         A source that cannot be read is reported in ``errors`` and leaves its previous
@@ -206,102 +228,147 @@ class Workspace:
         """
         # ingestion's modules load only here: `run` and the read commands do not need them
         from tagwise.ingest.normalize import MACROS  # noqa: PLC0415
+
+        who = self._acting(actor)
+        specs = self.sources().ordered(list(names) if names else None)
+        self.warehouse.execute(MACROS)
+        sources: list[SourceResult] = []
+        errors: list[IngestError] = []
+        for spec in specs:
+            started = datetime.now(UTC)
+            ingest_id = self.catalog.start_ingest(spec.name, started, actor=who.label)
+            done = IngestRun(spec.name, "ok", started, None, files=[], id=ingest_id)
+            try:
+                sources.append(
+                    self._ingest_one(spec, done, progress, loaded=[r.name for r in sources])
+                )
+            except Interrupted:
+                raise  # Ctrl-C ends the whole ingest (what was loaded before it stays)
+            except TagwiseError as exc:
+                errors.append(IngestError(source=spec.name, **Problem.of(exc).model_dump()))
+        identity = None
+        if is_dirty(self.warehouse) and self.warehouse.has_table(*RECORDS):
+            identity = self.resolve(progress=progress, actor=who)
+        self._clean_tmp()
+        return IngestResult(sources=sources, errors=errors, identity=identity)
+
+    def _ingest_one(
+        self,
+        spec: SourceSpec,
+        done: IngestRun,
+        progress: Callable[[str], None] | None,
+        *,
+        loaded: list[str],
+    ) -> SourceResult:
+        """Ingest one source and record how it ended in the catalog (``done``: its started
+        ingest); a source that cannot be read is recorded as failed, then raised; Ctrl-C
+        is recorded as interrupted (``loaded``: the sources loaded before it)."""
         from tagwise.ingest.pipeline import (  # noqa: PLC0415
             IngestContext,
             ingest_source,
             interrupted,
         )
 
-        specs = self.sources().ordered(list(names) if names else None)
-        self.warehouse.execute(MACROS)
-        report = IngestReport()
-        for spec in specs:
-            started = datetime.now(UTC)
-            run_id = self.catalog.start_ingest(spec.name, started)
-            ctx = IngestContext(
-                root=self.root,
-                data_dir=self.data_dir,
-                country_code=self.settings.ingest.country_code,
-                ingest_id=run_id,
-                progress=progress,
+        ctx = IngestContext(
+            root=self.root,
+            data_dir=self.data_dir,
+            country_code=self.settings.ingest.country_code,
+            ingest_id=done.id or 0,
+            progress=progress,
+        )
+        try:
+            result = ingest_source(self.warehouse, spec, ctx)
+        except KeyboardInterrupt as exc:  # Ctrl-C: the source keeps its previous data
+            raise interrupted(
+                self.catalog, spec, ctx, started=done.started_at, loaded=loaded
+            ) from exc
+        except TagwiseError as exc:
+            self.catalog.finish_ingest(replace(done, status="failed", error=str(exc)))
+            raise
+        self.catalog.finish_ingest(
+            replace(
+                done,
+                files=result.files,
+                read=result.read,
+                loaded=result.loaded,
+                rejected=result.rejected,
+                new_customers=result.new_customers,
+                reasons=result.reasons,
             )
-            try:
-                result = ingest_source(self.warehouse, spec, ctx)
-            except KeyboardInterrupt as exc:  # Ctrl-C: the source keeps its previous data
-                loaded = [r.name for r in report.sources]
-                raise interrupted(self.catalog, spec, ctx, started=started, loaded=loaded) from exc
-            except TagwiseError as exc:
-                report.errors.append((spec.name, exc))
-                self.catalog.finish_ingest(
-                    IngestRun(
-                        source=spec.name,
-                        status="failed",
-                        started_at=started,
-                        finished_at=None,
-                        files=[],
-                        error=str(exc),
-                        id=run_id,
-                    )
-                )
-                continue
-            report.sources.append(result)
-            self.catalog.finish_ingest(
-                IngestRun(
-                    source=spec.name,
-                    status="ok",
-                    started_at=started,
-                    finished_at=None,
-                    files=result.files,
-                    read=result.read,
-                    loaded=result.loaded,
-                    rejected=result.rejected,
-                    new_customers=result.new_customers,
-                    reasons=result.reasons,
-                    id=run_id,
-                )
-            )
-        if is_dirty(self.warehouse) and self.warehouse.has_table(*RECORDS):
-            report.identity = self.resolve(progress=progress)
-        self._clean_tmp()
-        return report
+        )
+        return _source_result(result)
 
     # -- identity ---------------------------------------------------------------------------
 
-    def resolve(self, *, progress: Callable[[str], None] | None = None) -> ResolveReport:
+    def resolve(
+        self, *, progress: Callable[[str], None] | None = None, actor: Actor | None = None
+    ) -> ResolveResult:
         """Resolve the customer master's records into customers (also after every ingest
         that changes records or identifiers); see :mod:`tagwise.identity.resolve`."""
-        return resolve(
-            self.warehouse, self.sources(), self.settings, root=self.root, progress=progress
+        del actor  # a resolution applies decisions already recorded with their actors
+        return _resolve_result(
+            resolve(
+                self.warehouse, self.sources(), self.settings, root=self.root, progress=progress
+            )
         )
 
     def merge_customers(
-        self, first: str, second: str, *, reason: str = "", recompute: bool = True
-    ) -> dict[str, Any]:
+        self,
+        first: str,
+        second: str,
+        *,
+        reason: str = "",
+        recompute: bool = True,
+        actor: Actor | None = None,
+    ) -> DecisionResult:
         """A person decides that two records are one customer: record it, resolve, and
         recompute the tags of the customers concerned."""
-        return self._decide_pair("merge", first, second, reason or "merged by hand", recompute)
+        return self._decide_pair(
+            "merge",
+            first,
+            second,
+            reason=reason or "merged by hand",
+            recompute=recompute,
+            who=self._acting(actor),
+        )
 
     def separate_customers(
-        self, first: str, second: str, *, reason: str = "", recompute: bool = True
-    ) -> dict[str, Any]:
+        self,
+        first: str,
+        second: str,
+        *,
+        reason: str = "",
+        recompute: bool = True,
+        actor: Actor | None = None,
+    ) -> DecisionResult:
         """A person decides that two records are different customers (a review decision)."""
         return self._decide_pair(
-            "separate", first, second, reason or "kept apart by hand", recompute
+            "separate",
+            first,
+            second,
+            reason=reason or "kept apart by hand",
+            recompute=recompute,
+            who=self._acting(actor),
         )
 
     def _decide_pair(
-        self, kind: str, first: str, second: str, reason: str, recompute: bool
-    ) -> dict[str, Any]:
+        self, kind: str, first: str, second: str, *, reason: str, recompute: bool, who: Actor
+    ) -> DecisionResult:
         (rid_a, _), (rid_b, _) = record_of(self.warehouse, first), record_of(self.warehouse, second)
         if rid_a == rid_b:
             raise Conflict(f"`{first}` and `{second}` are the same record")
         pairs = [(rid_a, rid_b)] if kind == "merge" else [(rid_a, rid_b), (rid_b, rid_a)]
-        ids = decide(self.warehouse, kind, pairs, reason=reason, actor=current_actor())
-        return self._after_decision(ids, recompute=recompute)
+        ids = decide(self.warehouse, kind, pairs, reason=reason, actor=who.label)
+        return self._after_decision(ids, recompute=recompute, who=who)
 
     def unmerge_customer(
-        self, record: str, *, reason: str = "", recompute: bool = True
-    ) -> dict[str, Any]:
+        self,
+        record: str,
+        *,
+        reason: str = "",
+        recompute: bool = True,
+        actor: Actor | None = None,
+    ) -> DecisionResult:
         """Undo a wrong merge: the record ``record`` leaves its customer (and stays apart
         from the customer's other records), both customers' tags are recomputed.
 
@@ -309,6 +376,7 @@ class Workspace:
             NotFound: no such record.
             Conflict: the record is its customer's only record.
         """
+        who = self._acting(actor)
         rid, cid = record_of(self.warehouse, record)
         others = identity_store.other_records(self.warehouse, rid, cid)
         if not others:
@@ -321,23 +389,33 @@ class Workspace:
             "separate",
             [(rid, other) for other in others],
             reason=reason or "unmerged by hand",
-            actor=current_actor(),
+            actor=who.label,
         )
-        return self._after_decision(ids, recompute=recompute)
+        return self._after_decision(ids, recompute=recompute, who=who)
 
-    def review_queue(self, *, limit: int = 50) -> list[dict[str, Any]]:
+    def review_queue(self, *, limit: int = 50, actor: Actor | None = None) -> ReviewQueue:
         """Record pairs waiting for a person, most likely first, with the compared fields."""
-        pairs = identity_store.review_queue(self.warehouse, self.sources().customers, limit=limit)
-        return [asdict(pair) for pair in pairs]
+        del actor  # reads record nothing (see the class docstring)
+        master = self.sources().customers
+        pairs = identity_store.review_queue(self.warehouse, master, limit=limit)
+        return ReviewQueue(
+            pairs=[
+                ReviewPair(
+                    probability=p.probability,
+                    left=_review_record(p.left),
+                    right=_review_record(p.right),
+                )
+                for p in pairs
+            ]
+        )
 
-    def _after_decision(self, ids: list[int], *, recompute: bool) -> dict[str, Any]:
-        report = self.resolve()
-        result: dict[str, Any] = {"decisions": ids, "identity": report.to_dict(), "run": None}
+    def _after_decision(self, ids: list[int], *, recompute: bool, who: Actor) -> DecisionResult:
+        report = self.resolve(actor=who)
+        recomputed = None
         last = self.catalog.runs(limit=1, status="ok")
         if recompute and report.changed and last:
-            run = self.run(as_of=last[0].as_of)
-            result["run"] = run.to_dict()
-        return result
+            recomputed = self.run(as_of=last[0].as_of, actor=who)
+        return DecisionResult(decisions=ids, identity=report, recomputed=recomputed)
 
     # -- specs ------------------------------------------------------------------------------
 
@@ -345,33 +423,36 @@ class Workspace:
         """Every spec file, loaded (and checked), with all problems collected."""
         return load_specs(self.root, self.settings, check=check)
 
-    def lint(self) -> list[TagwiseError]:
-        """Every problem in the spec files (empty when all is well)."""
-        return self.specs().errors
+    def lint(self, *, actor: Actor | None = None) -> LintResult:
+        """Every problem in the spec files (none when all is well)."""
+        del actor  # reads record nothing (see the class docstring)
+        problems = [Problem.of(e) for e in self.specs().errors]
+        return LintResult(ok=not problems, problems=problems)
 
-    def plan(self) -> Plan:
+    def plan(self, *, actor: Actor | None = None) -> PlanResult:
         """What ``apply`` would record: added, changed and removed definitions.
 
         Raises:
             SpecError: the specs have problems (``tagwise lint`` lists them all).
         """
+        del actor  # reads record nothing (see the class docstring)
         specs = self._valid_specs()
-        return make_plan(specs.items(), self._latest())
+        return _plan_result(make_plan(specs.items(), self._latest()))
 
-    def apply(self) -> Plan:
-        """Record a new immutable version of every changed definition.
+    def apply(self, *, actor: Actor | None = None) -> PlanResult:
+        """Record a new immutable version of every changed definition, applied by the
+        actor.
 
         Raises:
             SpecError: the specs have problems.
             Conflict: a change is not allowed (a published tag's kind, back to draft).
         """
+        who = self._acting(actor)
         specs = self._valid_specs()
         latest = self._latest()
         plan = make_plan(specs.items(), latest)
-        self.catalog.add_versions(
-            versions_to_apply(plan, specs.items(), latest, actor=current_actor())
-        )
-        return plan
+        self.catalog.add_versions(versions_to_apply(plan, specs.items(), latest, actor=who.label))
+        return _plan_result(plan)
 
     def engine(self, name: str | None = None) -> Engine:
         """The compute engine called ``name`` (default: ``[engine] name``), opened once.
@@ -387,8 +468,13 @@ class Workspace:
         return self._engines[name]
 
     def export_sources(
-        self, folder: Path, *, fmt: str = "parquet", partitions: int = 8
-    ) -> dict[str, int]:
+        self,
+        folder: Path,
+        *,
+        fmt: str = "parquet",
+        partitions: int = 8,
+        actor: Actor | None = None,
+    ) -> ExportResult:
         """Write the ingested sources as datasets ``folder/<source>`` for the spark engine.
 
         Raises:
@@ -396,23 +482,26 @@ class Workspace:
         """
         from tagwise.engine.spark import export_sources  # noqa: PLC0415
 
+        del actor  # writes files outside the stores: nothing to record
         if fmt not in ("parquet", "csv"):
             raise ConfigError(f"unknown format `{fmt}`", hint="use parquet or csv")
         sources = self._valid_specs().sources
         assert sources is not None  # noqa: S101 (load_specs always sets it)
-        return export_sources(
+        rows = export_sources(
             self.warehouse, folder.resolve(), sources, partitions=partitions, fmt=fmt
         )
+        return _export_result(str(folder), rows)
 
     def publish_sources(
-        self, url: str | None = None, schema: str | None = None
-    ) -> tuple[str, dict[str, int]]:
+        self, url: str | None = None, schema: str | None = None, *, actor: Actor | None = None
+    ) -> ExportResult:
         """Copy the ingested sources into tables of a PostgreSQL database (default: the
-        postgres engine's settings). Returns the target (``database/schema``) and rows.
+        postgres engine's settings); the target is ``database/schema``.
 
         Raises:
             ConfigError: no URL, or psycopg is missing.
         """
+        del actor  # writes outside the stores: nothing to record
         url = url or self.settings.engine.postgres_url
         schema = schema or self.settings.engine.postgres_schema
         if not url:
@@ -437,7 +526,7 @@ class Workspace:
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise ConfigError(f"cannot publish to PostgreSQL: {first}", hint="check --url") from exc
         shown = sa.make_url(url).render_as_string(hide_password=True)
-        return f"{shown} schema {schema}", rows
+        return _export_result(f"{shown} schema {schema}", rows)
 
     def run(
         self,
@@ -447,14 +536,21 @@ class Workspace:
         due: bool = False,
         engine: str | None = None,
         progress: Callable[[str], None] | None = None,
-    ) -> RunReport:
+        actor: Actor | None = None,
+    ) -> RunResult:
         """Compute tags as of a date (default today) on an engine (default: the workspace's)
-        and make them current, atomically."""
+        and make them current, atomically.
+
+        With ``due``, only tags whose refresh interval has passed; when none has, nothing
+        is computed or recorded (no run, no snapshot): the result has no ``run_id``.
+        """
         from tagwise.engine.pipeline import run_tags, select_tags  # noqa: PLC0415
 
+        who = self._acting(actor)
         specs = self._valid_specs()
+        when = as_of or date.today()
         if is_dirty(self.warehouse):  # an ingest stopped before resolving
-            self.resolve(progress=progress)
+            self.resolve(progress=progress, actor=who)
         chosen = select_tags(
             specs,
             codes=tags,
@@ -462,15 +558,19 @@ class Workspace:
             last=self.catalog.last_computations(),
             now=datetime.now(UTC),
         )
-        return run_tags(
+        if due and not chosen:
+            return RunResult(run_id=None, as_of=when, tags=[])
+        report = run_tags(
             self.warehouse,
             self.catalog,
             specs,
             chosen,
-            as_of=as_of or date.today(),
+            as_of=when,
+            actor=who.label,
             engine=self.engine(engine),
             progress=progress,
         )
+        return _run_result(report)
 
     def _valid_specs(self) -> Specs:
         specs = self.specs()
@@ -494,51 +594,59 @@ class Workspace:
         """The tag store: current values, history, locks and the change feed."""
         return TagStore(self.warehouse)
 
-    def tag_distribution(self, code: str, *, limit: int = 20) -> list[tuple[str, int]]:
-        """Customers per current value of a tag, most common first."""
-        return self.tag_store.distribution(code, limit=limit)
-
     def tagged_customers(self) -> int:
         """Customers having at least one current value."""
         return self.tag_store.tagged_customers()
 
-    def tag_coverage(self) -> dict[str, int]:
+    def tag_distribution(
+        self, code: str, *, limit: int = 20, actor: Actor | None = None
+    ) -> list[ValueCount]:
+        """Customers per current value of a tag, most common first."""
+        del actor  # reads record nothing (see the class docstring)
+        return [
+            ValueCount(value=v, customers=n)
+            for v, n in self.tag_store.distribution(code, limit=limit)
+        ]
+
+    def _coverage(self) -> dict[str, int]:
         """Customers having at least one current value, per tag."""
         return self.tag_store.coverage()
 
-    def tags_overview(self) -> list[dict[str, Any]]:
+    def tags_overview(self, *, actor: Actor | None = None) -> TagList:
         """Every defined tag with its coverage and last computation."""
+        del actor  # reads record nothing (see the class docstring)
         specs = self.specs(check=False)
-        coverage = self.tag_coverage()
+        coverage = self._coverage()
         last = self.catalog.last_computations()
         total = self._profile_customers()
         out = []
         for code, tag in specs.tags.tags.items() if specs.tags else []:
             computed = last.get(code)
             out.append(
-                {
-                    "code": code,
-                    "name": tag.name,
-                    "category": tag.category,
-                    "kind": tag.kind.value,
-                    "status": tag.status.value,
-                    "refresh": tag.refresh.value,
-                    "sensitivity": tag.sensitivity.value,
-                    "owner": tag.owner,
-                    "customers": coverage.get(code, 0),
-                    "coverage": round(coverage.get(code, 0) / total, 4) if total else None,
-                    "last_run": computed["run_id"] if computed else None,
-                    "last_computed": computed["computed_at"] if computed else None,
-                }
+                TagOverview(
+                    code=code,
+                    name=tag.name,
+                    category=tag.category,
+                    kind=tag.kind.value,
+                    status=tag.status.value,
+                    refresh=tag.refresh.value,
+                    sensitivity=tag.sensitivity.value,
+                    owner=tag.owner,
+                    customers=coverage.get(code, 0),
+                    coverage=round(coverage.get(code, 0) / total, 4) if total else None,
+                    last_run_id=computed["run_id"] if computed else None,
+                    last_computed_at=computed["computed_at"] if computed else None,
+                )
             )
-        return out
+        return TagList(tags=out)
 
-    def tag_detail(self, code: str) -> dict[str, Any]:
+    def tag_detail(self, code: str, *, actor: Actor | None = None) -> TagDetail:
         """Definition, value distribution, coverage, last run and its changes, versions.
 
         Raises:
             NotFound: no such tag in the spec files or the catalog.
         """
+        del actor  # reads record nothing (see the class docstring)
         specs = self.specs(check=False)
         tag = specs.tags.tags.get(code) if specs.tags else None
         versions = self.catalog.versions("tag", code)
@@ -555,35 +663,44 @@ class Workspace:
         )
         last = self.catalog.last_computations().get(code)
         total = self._profile_customers()
-        customers = self.tag_coverage().get(code, 0)
-        return {
-            "code": code,
-            "definition": definition,
-            "version": versions[-1].version if versions else None,
-            "versions": [
-                {
-                    "version": v.version,
-                    "status": v.status,
-                    "applied_at": v.applied_at,
-                    "applied_by": v.applied_by,
-                }
+        customers = self._coverage().get(code, 0)
+        return TagDetail(
+            code=code,
+            definition=definition,
+            version=versions[-1].version if versions else None,
+            versions=[
+                TagVersion(
+                    version=v.version,
+                    status=v.status,
+                    applied_at=v.applied_at,
+                    applied_by=v.applied_by,
+                )
                 for v in versions
             ],
-            "distribution": [
-                {"value": v, "customers": n} for v, n in self.tag_distribution(code, limit=50)
+            distribution=[
+                ValueCount(value=v, customers=n)
+                for v, n in self.tag_store.distribution(code, limit=50)
             ],
-            "customers": customers,
-            "coverage": round(customers / total, 4) if total else None,
-            "last_computation": last,
-            "last_run_changes": self._last_changes(code, last["run_id"]) if last else [],
-        }
+            customers=customers,
+            coverage=round(customers / total, 4) if total else None,
+            last_computation=_computation(last) if last else None,
+            last_run_changes=[
+                ChangeCount(old_value=o, new_value=n, customers=c)
+                for o, n, c in self._last_changes(code, last["run_id"])
+            ]
+            if last
+            else [],
+        )
 
-    def _last_changes(self, code: str, run_id: int) -> list[dict[str, Any]]:
-        rows = self.tag_store.run_changes(code, run_id, limit=20)
-        return [{"from": o, "to": n, "customers": c} for o, n, c in rows]
+    def _last_changes(self, code: str, run_id: int) -> list[tuple[str | None, str | None, int]]:
+        """(old value, new value, customers) of a tag's changes in a run, most first."""
+        return self.tag_store.run_changes(code, run_id, limit=20)
 
-    def customer(self, customer_id: str, *, as_of: date | None = None) -> dict[str, Any]:
-        """A customer's profile: attributes, features and tags with provenance and why.
+    def customer(
+        self, customer_id: str, *, as_of: date | None = None, actor: Actor | None = None
+    ) -> CustomerProfile:
+        """A customer's profile as of one run: attributes, features and tags with
+        provenance and why (see :mod:`tagwise.explain` for which run).
 
         With ``as_of``, the tags are those the customer had on that date (from history).
 
@@ -592,22 +709,29 @@ class Workspace:
         """
         from tagwise.explain import customer_profile  # noqa: PLC0415
 
+        del actor  # reads record nothing (see the class docstring)
         return customer_profile(self, customer_id, as_of=as_of)
 
     def _profile_customers(self) -> int:
         latest = self.catalog.runs(limit=1, status="ok")
         return latest[0].customers if latest else 0
 
-    def quarantine(self, source: str | None = None, *, limit: int = 50) -> list[dict[str, Any]]:
+    def quarantine(
+        self, source: str | None = None, *, limit: int = 50, actor: Actor | None = None
+    ) -> QuarantineResult:
         """Rejected rows with their file, line, column, raw value and reason."""
+        del actor  # reads record nothing (see the class docstring)
         where, params = ("WHERE source = ?", [source]) if source else ("", [])
-        return self.warehouse.dicts(
+        rows = self.warehouse.dicts(
             f'SELECT source, file, line, "column", raw_value, reason, problems, record '  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"FROM meta.quarantine {where} ORDER BY source, file, line LIMIT {int(limit)}",
             params,
         )
+        return QuarantineResult.model_validate({"rows": rows})
 
-    def quality(self, names: Sequence[str] | None = None) -> dict[str, Any]:
+    def quality(
+        self, names: Sequence[str] | None = None, *, actor: Actor | None = None
+    ) -> QualityResult:
         """The data quality report of the sources (all by default) and of identity
         resolution, with each source's last ingest; see :mod:`tagwise.ingest.quality`.
 
@@ -616,6 +740,7 @@ class Workspace:
         """
         from tagwise.ingest.quality import quality_report  # noqa: PLC0415
 
+        del actor  # reads record nothing (see the class docstring)
         report = quality_report(self.warehouse, self.sources(), self.settings, names)
         for source in report["sources"]:
             last = self.catalog.ingest_runs(source=source["name"], limit=1)
@@ -624,10 +749,11 @@ class Workspace:
                 if last
                 else None
             )
-        return report
+        return QualityResult.model_validate(report)
 
-    def customer_count(self) -> int:
+    def customer_count(self, *, actor: Actor | None = None) -> int:
         """Customers that have a cid."""
+        del actor  # reads record nothing (see the class docstring)
         return identity_store.customer_count(self.warehouse)
 
     def _clean_tmp(self) -> None:
@@ -646,6 +772,41 @@ class Workspace:
             self._catalog = None
 
 
+def _source_result(report: SourceReport) -> SourceResult:
+    return SourceResult.model_validate(asdict(report))
+
+
+def _resolve_result(report: ResolveReport) -> ResolveResult:
+    return ResolveResult.model_validate(asdict(report))
+
+
+def _run_result(report: RunReport) -> RunResult:
+    counts = {k: TagCounts(values=v, changes=c) for k, (v, c) in report.per_tag.items()}
+    data = {**asdict(report), "per_tag": counts}
+    return RunResult.model_validate(data)
+
+
+def _plan_result(plan: Plan) -> PlanResult:
+    data = plan.to_dict()
+    data["errors"] = [Problem.of(e) for e in plan.errors]
+    return PlanResult.model_validate(data)
+
+
+def _export_result(target: str, rows: Mapping[str, int]) -> ExportResult:
+    return ExportResult(
+        target=target, sources=[SourceRows(name=n, rows=r) for n, r in rows.items()]
+    )
+
+
+def _computation(row: Mapping[str, Any]) -> TagComputation:
+    return TagComputation.model_validate({k: row[k] for k in TagComputation.model_fields})
+
+
+def _review_record(record: Mapping[str, Any]) -> ReviewRecord:
+    fields = {k: v for k, v in record.items() if k not in ("rid", "customer_id")}
+    return ReviewRecord(rid=record["rid"], customer_id=record["customer_id"], fields=fields)
+
+
 def find_root(start: Path | None = None) -> Path:
     """The nearest folder at or above ``start`` holding ``tagwise.toml``.
 
@@ -662,9 +823,10 @@ def find_root(start: Path | None = None) -> Path:
     )
 
 
-def open_workspace(path: str | Path | None = None) -> Workspace:
-    """Open the workspace at ``path`` (or the nearest one above the current folder)."""
-    return Workspace(find_root(Path(path) if path is not None else None))
+def open_workspace(path: str | Path | None = None, *, actor: Actor | None = None) -> Workspace:
+    """Open the workspace at ``path`` (or the nearest one above the current folder);
+    ``actor`` is the default actor of its operations (default: the OS user, via Python)."""
+    return Workspace(find_root(Path(path) if path is not None else None), actor=actor)
 
 
 def _template(name: str) -> str:
@@ -677,6 +839,7 @@ def init(
     demo: bool = False,
     catalog_url: str | None = None,
     name: str | None = None,
+    actor: Actor | None = None,
 ) -> Workspace:
     """Create a workspace: tagwise.toml, sources.yaml, features.yaml, tags/, segments/, stores.
 
@@ -704,7 +867,7 @@ def init(
     if demo:
         _copy_starter_taxonomy(root)
     (root / STATE_DIR / ".gitignore").write_text("*\n", encoding="utf-8")
-    ws = Workspace(root)
+    ws = Workspace(root, actor=actor)
     ws.catalog.set_meta("name", ws.settings.name)
     ws.catalog.set_meta("created_at", datetime.now(UTC).isoformat())
     ws.catalog.set_meta("created_by_version", __version__)

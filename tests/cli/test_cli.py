@@ -212,3 +212,24 @@ def test_init_without_demo_has_no_tags_and_lints_clean(cli, tmp_path: Path) -> N
     assert cli("init", root).code == 0
     assert cli("-w", root, "lint").code == 0
     assert not list((root / "tags").glob("*.yaml"))
+
+
+def test_the_catalog_records_who_acted_and_through_which_interface(cli, tmp_path: Path) -> None:
+    import getpass  # noqa: PLC0415
+
+    import tagwise  # noqa: PLC0415
+
+    user = getpass.getuser()
+    case = broken_workspace(tmp_path / "ws")
+    case.ws.ingest(["customers"])  # the Python API's default actor
+    case.ws.close()
+    assert cli("-w", case.root, "ingest", "orders").code == 0
+    robot = tagwise.Actor("nightly", kind="service", via="api")
+    with tagwise.open(case.root, actor=robot) as ws:
+        ws.ingest(["customers"])
+        by_id = sorted((r.id, r.source, r.actor) for r in ws.catalog.ingest_runs())
+    assert [(source, actor) for _, source, actor in by_id] == [
+        ("customers", f"{user}@python"),
+        ("orders", f"{user}@cli"),
+        ("customers", "nightly@api"),
+    ]

@@ -140,3 +140,24 @@ def test_demo_refuses_a_non_empty_folder_without_force(cli, tmp_path: Path) -> N
     forced = cli("demo", target, "--customers", "200", "--force")
     assert forced.code == 1 and "not a Tagwise workspace" in forced.err
     assert (target / "todo.txt").exists()
+
+
+def test_the_demo_acts_as_the_os_user_via_the_cli(demo) -> None:
+    import getpass  # noqa: PLC0415
+    import sqlite3  # noqa: PLC0415
+
+    root, _ = demo
+    con = sqlite3.connect(root / ".tagwise" / "catalog.sqlite")
+    try:
+        actors = {
+            table: {r[0] for r in con.execute(f"SELECT {column} FROM {table}")}
+            for table, column in (
+                ("ingest_runs", "actor"),
+                ("runs", "actor"),
+                ("spec_versions", "applied_by"),
+            )
+        }
+    finally:
+        con.close()
+    user = f"{getpass.getuser()}@cli"
+    assert actors == {"ingest_runs": {user}, "runs": {user}, "spec_versions": {user}}

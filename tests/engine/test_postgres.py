@@ -56,7 +56,7 @@ def test_postgres_computes_the_same_tags_as_duckdb(shop: Path, cli) -> None:
         ties = ws.warehouse.scalar(
             "SELECT count(*) FROM read_parquet(?) WHERE orders_total > 1 AND abs(("
             "(first_order_days - last_order_days) / (orders_total - 1)) * 10 % 1 - 0.5) < 1e-9",
-            [str(ws.warehouse.snapshot_path(on_duckdb["run"]))],
+            [str(ws.warehouse.snapshot_path(on_duckdb["run_id"]))],
         )
     assert ties > 0
 
@@ -73,7 +73,7 @@ def test_values_computed_on_postgres_are_explained_from_its_snapshot(shop: Path,
         cid = ws.warehouse.scalar(
             "SELECT cid FROM meta.customer_keys WHERE customer_id = 'C00000002'"
         )
-        row = ws.engine("postgres").profile_row(report["run"], cid)
+        row = ws.engine("postgres").profile_row(report["run_id"], cid)
     assert row[feature] == shown["features"][feature] == float(value)
     assert row["orders_total"] == shown["features"]["orders_total"]
 
@@ -81,7 +81,7 @@ def test_values_computed_on_postgres_are_explained_from_its_snapshot(shop: Path,
 def test_postgres_runs_keep_only_recent_snapshots_and_publish_keys_once(
     shop: Path, cli, pg_url: str
 ) -> None:
-    runs = [run(cli, shop, "postgres")["run"] for _ in range(7)]
+    runs = [run(cli, shop, "postgres")["run_id"] for _ in range(7)]
     with psycopg.connect(pg_url.replace("+psycopg", "")) as conn:
         tables = {
             r[0]

@@ -96,7 +96,7 @@ def test_snapshots_of_the_last_runs_are_kept_and_explain_old_values(shop: Path, 
     customer = first_tagged(shop, "lifecycle_stage", run=2, on="2026-11-15")
     may = cli("-w", shop, "customer", "show", customer, "--as-of", "2026-11-15", "--json")
     stage = next(t for t in may.json()["tags"] if t["tag"] == "lifecycle_stage")
-    assert stage["run"] == 2
+    assert stage["run_id"] == 2
     # the why cites a feature's value as run 2's snapshot file holds it
     read = re.match(r"(\w+) = (-?\d+(?:\.\d+)?)", stage["why"])
     assert read, stage["why"]
@@ -154,7 +154,7 @@ def test_time_travel_answers_what_the_tags_were_on_a_date(shop: Path, cli) -> No
     assert back.err.startswith("error[conflict]: cannot run as of 2026-11-01")
     assert current(shop) == june
     changes = cli("-w", shop, "customer", "show", "C00000001", "--json").json()["changes"]
-    assert {c["run"] for c in changes} <= {1, 2}
+    assert {c["run_id"] for c in changes} <= {1, 2}
     shown = cli("-w", shop, "customer", "show", "C00000001", "--as-of", "2026-11-05", "--json")
     tags_now = {t["tag"]: t["values"] or [t["score"]] for t in shown.json()["tags"]}
     cid = shown.json()["cid"]
@@ -172,7 +172,7 @@ def test_customer_show_explains_rule_values(shop: Path, cli) -> None:
     data = cli("-w", shop, "customer", "show", customer, "--json").json()
     spend = data["features"]["spend_365d"]
     level = next(t for t in data["tags"] if t["tag"] == "spend_level")
-    assert level["source"] == "rule" and level["version"] == 1 and level["run"] == 1
+    assert level["source"] == "rule" and level["version"] == 1 and level["run_id"] == 1
     assert "spend_365d" in level["why"] and level["values"][0] in level["why"]
     expected = "高消费" if spend >= 10000 else "中消费" if spend >= 2000 else None
     if expected:
@@ -203,7 +203,7 @@ def test_changed_specs_must_be_applied_and_get_a_new_version(shop: Path, cli) ->
             ws.warehouse.rows("SELECT DISTINCT version FROM tags.current WHERE tag = 'spend_level'")
         )
         assert versions == {(2,)}
-        assert ws.tag_detail("spend_level")["version"] == 2
+        assert ws.tag_detail("spend_level").version == 2
 
 
 def test_removed_tags_are_deprecated_and_keep_their_history(shop: Path, cli) -> None:
@@ -253,7 +253,7 @@ def test_a_failed_run_is_recorded_and_changes_nothing(shop: Path, cli) -> None:
     assert current(shop) == before
     assert snapshots(shop) == {1}  # the failed run's snapshot is gone, run 1's stays
     listing = {t["code"]: t for t in cli("-w", shop, "tags", "list", "--json").json()["tags"]}
-    assert listing["spend_level"]["last_run"] == 1
+    assert listing["spend_level"]["last_run_id"] == 1
 
 
 def test_lint_reports_every_problem_with_its_line(shop: Path, cli) -> None:
@@ -313,7 +313,7 @@ def test_killed_run_leaves_the_previous_values(shop: Path, tmp_path: Path) -> No
         assert state in (before, complete)
         outcomes.add(state == complete)
     with tagwise.open(shop) as ws:
-        statuses = {r["status"] for r in ws.runs(limit=50)}
+        statuses = {r.status for r in ws.runs(limit=50).runs}
         committed = {r.run_id for r in ws.tag_store.committed_runs()}
     assert "running" not in statuses
     assert False in outcomes

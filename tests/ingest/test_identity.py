@@ -219,11 +219,11 @@ def test_golden_record_follows_the_survivorship_rules(ws) -> None:
     assert golden["phone"] == "+8613800138001"
     # lineage: each attribute names the record it came from
     profile = ws.customer("C003")
-    sources = profile["attribute_sources"]
+    sources = profile.attribute_sources
     assert sources["level"] == "C002" and sources["unionid"] == "C003" and sources["name"] == "C001"
-    assert [r["customer_id"] for r in profile["records"]] == ["C001", "C002", "C003"]
-    assert profile["customer_id"] == "C001"
-    linked = {r["customer_id"]: r["linked_by"] for r in profile["records"]}
+    assert [r.customer_id for r in profile.records] == ["C001", "C002", "C003"]
+    assert profile.customer_id == "C001"
+    linked = {r.customer_id: r.linked_by for r in profile.records}
     assert "email zhang.wei@qq.com" in linked["C002"] and "phone +8613800138001" in linked["C003"]
 
 
@@ -260,7 +260,8 @@ def test_new_record_joins_an_existing_customer_others_keep_their_cid(ws) -> None
     assert event[0] == "merge" and event[2] == before["C004"] and "+8613900001111" in event[3]
 
 
-def test_unmerge_round_trip_recomputes_tags(ws, cli) -> None:
+def add_spend_tag(ws: tagwise.Workspace) -> None:
+    """A feature (spend: the sum of order amounts) and a flag tag on it, applied and run."""
     (ws.root / "features.yaml").write_text(
         "features:\n  spend: {source: orders, agg: sum, column: amount}\n", encoding="utf-8"
     )
@@ -283,6 +284,10 @@ tags:
     )
     ws.apply()
     ws.run()
+
+
+def test_unmerge_round_trip_recomputes_tags(ws, cli) -> None:
+    add_spend_tag(ws)
     original = clusters(ws)
     flagged = {
         r[0] for r in ws.warehouse.rows("SELECT cid FROM tags.current WHERE tag = 'big_spender'")
@@ -292,7 +297,7 @@ tags:
     result = cli("-w", ws.root, "customer", "unmerge", "C003", "--reason", "wrong merge", "--json")
     assert result.code == 0, result.err
     body = result.json()
-    assert body["run"] is not None
+    assert body["recomputed"]["run_id"] is not None
     with tagwise.open(ws.root) as again:
         split = clusters(again)
         assert split["C003"] == again.warehouse.scalar(
@@ -320,6 +325,46 @@ tags:
             for r in again.warehouse.rows("SELECT cid FROM tags.current WHERE tag = 'big_spender'")
         }
         assert original["C001"] in flagged
+
+
+def test_merge_and_unmerge_in_text_mode_say_what_was_decided(ws, cli) -> None:
+    """#12: the text output read `run_id` from a dict keyed `run`: a traceback and exit 1
+    after the decision was committed."""
+    add_spend_tag(ws)
+    ws.close()
+    unmerged = cli("-w", ws.root, "customer", "unmerge", "C003", "--reason", "wrong merge")
+    assert unmerged.code == 0, unmerged.err
+    assert unmerged.err == ""
+    lines = unmerged.out.splitlines()
+    assert lines[0] == "recorded decision(s) #1, #2"  # C003 apart from C001 and from C002
+    assert lines[1].startswith("identity: ") and "1 split" in lines[1]
+    assert lines[2].startswith("recomputed tags: run 2 as of ")
+    merged = cli("-w", ws.root, "customer", "merge", "C003", "C001", "--reason", "same person")
+    assert merged.code == 0, merged.err
+    lines = merged.out.splitlines()
+    assert lines[0] == "recorded decision(s) #3"
+    assert lines[2].startswith("recomputed tags: run 3 as of ")
+    with tagwise.open(ws.root) as again:
+        runs = again.runs().runs
+        decided = again.warehouse.rows("SELECT actor FROM ident.decisions ORDER BY decision_id")
+    # the decisions and the runs they caused record the CLI's actor; the first run (from
+    # the Python API in add_spend_tag) records the Python one
+    user = tagwise.Actor.os_user().name
+    assert [r.actor for r in runs] == [f"{user}@cli", f"{user}@cli", f"{user}@python"]
+    assert [r[0] for r in decided] == [f"{user}@cli"] * 3
+
+
+def test_decisions_record_the_actor_they_are_given(ws) -> None:
+    add_spend_tag(ws)
+    robot = tagwise.Actor("dedupe-bot", kind="service", via="api", address="10.0.0.7")
+    result = ws.unmerge_customer("C003", actor=robot)
+    assert result.recomputed is not None
+    (run,) = [r for r in ws.runs().runs if r.run_id == result.recomputed.run_id]
+    assert run.actor == "dedupe-bot@api"
+    decided = ws.warehouse.rows("SELECT actor FROM ident.decisions")
+    assert {r[0] for r in decided} == {"dedupe-bot@api"}
+    (applied,) = ws.catalog.versions("tag", "big_spender")  # by the workspace's default
+    assert applied.applied_by == f"{tagwise.Actor.os_user().name}@python"
 
 
 def test_unmerging_a_single_record_is_a_clear_error(ws, cli) -> None:

@@ -121,7 +121,7 @@ def test_review_queue_and_decisions(demo: Path, cli) -> None:
     assert merged.code == 0, merged.err
     with tagwise.open(demo) as ws:
         cids = dict(ws.warehouse.rows("SELECT customer_id, cid FROM meta.customer_keys"))
-        remaining = ws.review_queue(limit=500)
+        remaining = ws.review_queue(limit=500).pairs
     assert cids[first["left"]["customer_id"]] == cids[first["right"]["customer_id"]]
     assert len(remaining) == len(queue) - 1
     if second is not None:
@@ -136,7 +136,7 @@ def test_review_queue_and_decisions(demo: Path, cli) -> None:
         )
         assert kept.code == 0, kept.err
         with tagwise.open(demo) as ws:
-            after = ws.review_queue(limit=500)
+            after = ws.review_queue(limit=500).pairs
             cids = dict(ws.warehouse.rows("SELECT customer_id, cid FROM meta.customer_keys"))
         assert len(after) == len(queue) - 2
         assert cids[second["left"]["customer_id"]] != cids[second["right"]["customer_id"]]

@@ -114,9 +114,9 @@ def test_orders_check_customers_keys_and_ranges(broken) -> None:
 
 
 def test_reingesting_the_same_files_changes_nothing(broken) -> None:
-    first = broken.ws.ingest().to_dict()
+    first = broken.ws.ingest().model_dump()
     before = _snapshot(broken.ws)
-    second = broken.ws.ingest().to_dict()
+    second = broken.ws.ingest().model_dump()
     assert _snapshot(broken.ws) == before
     loaded = {s["name"]: s["loaded"] for s in first["sources"]}
     assert first["sources"][0]["new_customers"] == loaded["customers"] > 0
@@ -149,9 +149,9 @@ def test_a_source_that_cannot_be_read_keeps_its_previous_data(broken) -> None:
     before = _snapshot(broken.ws)
     (broken.root / "data" / "orders.csv").unlink()
     report = broken.ws.ingest()
-    assert [name for name, _ in report.errors] == ["orders"]
-    assert report.errors[0][1].code == "source"
-    assert "orders.csv" in report.errors[0][1].message
+    assert [e.source for e in report.errors] == ["orders"]
+    assert report.errors[0].code == "source"
+    assert "orders.csv" in report.errors[0].message
     assert _snapshot(broken.ws)["orders"] == before["orders"]
 
 
@@ -159,8 +159,8 @@ def test_missing_declared_column_names_the_column_and_what_the_file_has(broken) 
     text = (broken.root / "data" / "orders.csv").read_text().replace("amount", "amnt", 1)
     (broken.root / "data" / "orders.csv").write_text(text)
     report = broken.ws.ingest()
-    ((name, err),) = report.errors
-    assert name == "orders"
+    (err,) = report.errors
+    assert err.source == "orders"
     assert "`amount` is missing" in err.message
     assert "did you mean `amnt`" in (err.hint or "")
 
@@ -326,8 +326,8 @@ def test_unknown_format_is_a_source_error(tmp_path: Path) -> None:
     )
     (ws.data_dir / "book.xlsx").write_bytes(b"PK\x03\x04")
     report = ws.ingest()
-    ((name, err),) = report.errors
-    assert name == "sheet"
+    (err,) = report.errors
+    assert err.source == "sheet"
     assert err.code == "source"
     assert "cannot tell the format" in err.message
     assert "format:" in (err.hint or "")

@@ -41,7 +41,7 @@ def test_ingest_runs_round_trip(catalog_url: str) -> None:
     catalog = Catalog(catalog_url)
     catalog.migrate()
     started = datetime(2026, 11, 25, 8, 0, tzinfo=UTC)
-    run_id = catalog.start_ingest("orders", started)
+    run_id = catalog.start_ingest("orders", started, actor="alice@cli")
     assert catalog.ingest_runs()[0].status == "running"
     catalog.finish_ingest(
         IngestRun(
@@ -57,12 +57,25 @@ def test_ingest_runs_round_trip(catalog_url: str) -> None:
             id=run_id,
         )
     )
-    other = catalog.start_ingest("events", started)
+    other = catalog.start_ingest("events", started, actor="importer@api")
     (run,) = catalog.ingest_runs(source="orders")
     assert (run.id, run.read, run.loaded, run.rejected) == (run_id, 10, 8, 2)
     assert run.files == ["data/订单.csv"]
     assert run.reasons == {"金额: not a number": 2}
     assert [r.id for r in catalog.ingest_runs()] == [other, run_id]
+    assert [r.actor for r in catalog.ingest_runs()] == ["importer@api", "alice@cli"]
+    catalog.close()
+
+
+def test_runs_record_the_actor_they_are_given(catalog_url: str) -> None:
+    catalog = Catalog(catalog_url)
+    catalog.migrate()
+    first = catalog.start_run(datetime(2026, 11, 1).date(), ["a"], actor="bob@python")
+    second = catalog.start_run(datetime(2026, 11, 2).date(), [], actor="scheduler@api")
+    assert {r.id: r.actor for r in catalog.runs()} == {
+        first: "bob@python",
+        second: "scheduler@api",
+    }
     catalog.close()
 
 
@@ -86,7 +99,7 @@ def test_a_catalog_at_the_first_revision_upgrades_with_its_data(catalog_url: str
     catalog = Catalog(catalog_url)
     assert catalog.migrate("0001") == "0001"
     started = datetime(2026, 11, 1, tzinfo=UTC)
-    run_id = catalog.start_ingest("orders", started)
+    run_id = catalog.start_ingest("orders", started, actor="alice@cli")
     assert catalog.migrate() == HEAD
     assert [r.id for r in catalog.ingest_runs()] == [run_id]
     assert catalog.runs() == []

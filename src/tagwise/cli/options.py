@@ -14,7 +14,7 @@ from typing import Annotated
 import typer
 
 from tagwise.errors import ConfigError
-from tagwise.workspace import Workspace, open_workspace
+from tagwise.workspace import Actor, Workspace, open_workspace
 
 __all__ = ["JsonOption", "LimitOption", "State", "parse_date", "workspace_of"]
 
@@ -33,9 +33,10 @@ class State:
 
 
 def workspace_of(ctx: typer.Context) -> Workspace:
-    """Open the workspace chosen by ``--workspace`` or found above the current folder."""
+    """Open the workspace chosen by ``--workspace`` or found above the current folder, on
+    behalf of the operating-system user via the CLI."""
     state = ctx.obj if isinstance(ctx.obj, State) else State()
-    return open_workspace(state.workspace)
+    return open_workspace(state.workspace, actor=Actor.os_user(via="cli"))
 
 
 def parse_date(text: str | None) -> date | None:

@@ -19,8 +19,17 @@ from rich.console import Console, JustifyMethod
 from rich.table import Table
 
 from tagwise.errors import TagwiseError
+from tagwise.results import Problem, Result
 
-__all__ = ["emit_json", "print_error", "progress", "stdout", "table"]
+__all__ = [
+    "emit_json",
+    "emit_result",
+    "print_error",
+    "print_problem",
+    "progress",
+    "stdout",
+    "table",
+]
 
 stdout = Console(highlight=False, soft_wrap=True)
 if not stdout.is_terminal:
@@ -43,14 +52,19 @@ def emit_json(data: Mapping[str, Any]) -> None:
 
 def print_error(err: TagwiseError, *, as_json: bool = False) -> None:
     """One line on stderr (and the JSON shape on stdout when asked)."""
-    location = f"{err.location}: " if err.location else ""
-    hint = f" (hint: {err.hint})" if err.hint else ""
-    message = f"error[{err.code}]: {location}{err.message}{hint}"
-    if hasattr(err, "span"):
-        message = f"error[{err.code}]: {err}"
-    sys.stderr.write(message.replace("\n", " ") + "\n")
+    print_problem(Problem.of(err))
     if as_json:
         emit_json({"error": err.to_dict()})
+
+
+def print_problem(problem: Problem) -> None:
+    """A problem of a result (lint, plan, ingest) as one line on stderr."""
+    sys.stderr.write(problem.text + "\n")
+
+
+def emit_result(result: Result) -> None:
+    """Print a result as its JSON object on stdout (``--json``)."""
+    emit_json(result.model_dump(mode="json"))
 
 
 def table(

@@ -417,7 +417,7 @@ def evaluate_tags(
         profile: the profile relation of the engine
             (:meth:`~tagwise.engine.base.Engine.write_profile`).
         as_of: the run's date.
-        ids: each tag's id in the tag store (:func:`tagwise.store.history.tag_ids`).
+        ids: each tag's id in the tag store (:meth:`tagwise.store.tags.TagStore.tag_ids`).
         record_cuts: given the cut points of every quantile tag (by code) once the layers
             exist (:mod:`tagwise.compile.quantiles`), before the block runs.
 

@@ -75,7 +75,8 @@ _DUE_AFTER = {
 
 @dataclass(slots=True)
 class RunReport:
-    """What a run did."""
+    """What a run did, filled in as it goes (the workspace returns it as a
+    :class:`tagwise.results.RunResult`)."""
 
     run_id: int
     as_of: date
@@ -86,20 +87,6 @@ class RunReport:
     timings: dict[str, float] = field(default_factory=dict)
     per_tag: dict[str, tuple[int, int]] = field(default_factory=dict)
     retired: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``run --json`` shape."""
-        return {
-            "run": self.run_id,
-            "as_of": self.as_of.isoformat(),
-            "tags": self.tags,
-            "customers": self.customers,
-            "tag_values": self.tag_values,
-            "changes": self.changes,
-            "timings": self.timings,
-            "retired": self.retired,
-            "per_tag": {k: {"values": v, "changes": c} for k, (v, c) in self.per_tag.items()},
-        }
 
 
 def select_tags(
@@ -202,12 +189,13 @@ def run_tags(
     tags: Sequence[TagSpec],
     *,
     as_of: date,
+    actor: str,
     engine: Engine | None = None,
     progress: Callable[[str], None] | None = None,
-    actor: str | None = None,
 ) -> RunReport:
     """Compute ``tags`` as of ``as_of`` on ``engine`` (default: DuckDB in the warehouse)
-    and make them current in the warehouse's tag store, atomically.
+    and make them current in the warehouse's tag store, atomically; the catalog records
+    ``actor`` (an actor's label, ``alice@cli``) as who ran it.
 
     Raises:
         Conflict: the spec files differ from the applied versions, or a tag already has
@@ -219,7 +207,7 @@ def run_tags(
     versions = _applied_versions(catalog, specs)
     store = TagStore(wh)
     store.check_forward(as_of, [t.code for t in tags] + _retired(store, specs))
-    run_id = catalog.start_run(as_of, [t.code for t in tags], engine=engine.name)
+    run_id = catalog.start_run(as_of, [t.code for t in tags], actor=actor, engine=engine.name)
     report = RunReport(run_id=run_id, as_of=as_of, tags=[t.code for t in tags])
     try:
         # row order means nothing in snapshots and tag values; letting DuckDB write them

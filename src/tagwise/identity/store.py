@@ -143,7 +143,7 @@ def lineage(wh: Warehouse, cid: int) -> dict[str, str]:
 class IdentityEvent:
     """A record that changed customer in a resolution."""
 
-    resolution: int
+    resolution_id: int
     at: datetime
     record: str
     """The record's key."""

@@ -7,7 +7,6 @@ created by older versions keep working.
 
 from __future__ import annotations
 
-import getpass
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from tagwise.store.tables import (
     workspace_meta,
 )
 
-__all__ = ["Catalog", "IngestRun", "RunRecord", "SpecVersion", "current_actor", "resolve_url"]
+__all__ = ["Catalog", "IngestRun", "RunRecord", "SpecVersion", "resolve_url"]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -108,14 +107,6 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def current_actor() -> str:
-    """The OS user running Tagwise, recorded as who ingested, applied or ran."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
-
-
 class Catalog:
     """Reads and writes the catalog database."""
 
@@ -176,8 +167,9 @@ class Catalog:
             conn.execute(sa.delete(workspace_meta).where(workspace_meta.c.key == key))
             conn.execute(sa.insert(workspace_meta).values(key=key, value=value))
 
-    def start_ingest(self, source: str, started_at: datetime) -> int:
-        """Record that an ingest of ``source`` started; returns the run id."""
+    def start_ingest(self, source: str, started_at: datetime, *, actor: str) -> int:
+        """Record that ``actor`` (an actor's label, ``alice@cli``) started an ingest of
+        ``source``; returns the ingest's id."""
         values = {
             "source": source,
             "status": "running",
@@ -188,7 +180,7 @@ class Catalog:
             "rejected_rows": 0,
             "new_customers": 0,
             "reasons": {},
-            "actor": current_actor(),
+            "actor": actor,
         }
         with self._begin() as conn:
             key = conn.execute(sa.insert(ingest_runs).values(**values)).inserted_primary_key
@@ -298,8 +290,11 @@ class Catalog:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def start_run(self, as_of: date, tags: Sequence[str], *, engine: str = "duckdb") -> int:
-        """Record that a run started; returns its id."""
+    def start_run(
+        self, as_of: date, tags: Sequence[str], *, actor: str, engine: str = "duckdb"
+    ) -> int:
+        """Record that ``actor`` (an actor's label, ``alice@cli``) started a run; returns
+        its id."""
         values = {
             "engine": engine,
             "status": "running",
@@ -310,7 +305,7 @@ class Catalog:
             "tag_values": 0,
             "changes": 0,
             "timings": {},
-            "actor": current_actor(),
+            "actor": actor,
         }
         with self._begin() as conn:
             key = conn.execute(sa.insert(runs).values(**values)).inserted_primary_key
@@ -360,15 +355,25 @@ class Catalog:
             with self._begin() as conn:
                 conn.execute(sa.insert(tag_computations), [dict(r) for r in rows])
 
-    def last_computations(self) -> dict[str, Mapping[str, Any]]:
-        """The latest successful computation of every tag."""
-        newest = (
-            sa.select(tag_computations.c.tag, sa.func.max(tag_computations.c.id).label("i"))
-            .group_by(tag_computations.c.tag)
-            .subquery()
+    def last_computations(self, *, as_of: date | None = None) -> dict[str, Mapping[str, Any]]:
+        """The latest successful computation of every tag; with ``as_of``, the latest one
+        as of that date or earlier (the greatest as-of date, then the newest)."""
+        if as_of is None:
+            newest = (
+                sa.select(tag_computations.c.tag, sa.func.max(tag_computations.c.id).label("i"))
+                .group_by(tag_computations.c.tag)
+                .subquery()
+            )
+            query = sa.select(tag_computations).join(newest, tag_computations.c.id == newest.c.i)
+            with self._begin() as conn:
+                return {r["tag"]: dict(r) for r in conn.execute(query).mappings().all()}
+        query = (
+            sa.select(tag_computations)
+            .where(tag_computations.c.as_of <= as_of)
+            .order_by(tag_computations.c.as_of, tag_computations.c.id)
         )
-        query = sa.select(tag_computations).join(newest, tag_computations.c.id == newest.c.i)
         with self._begin() as conn:
+            # ascending: the last row of each tag wins
             return {r["tag"]: dict(r) for r in conn.execute(query).mappings().all()}
 
     def close(self) -> None:

@@ -3,23 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from tagwise.cli import output
 from tagwise.cli.commands.resolve import print_resolution
-from tagwise.cli.options import JsonOption, LimitOption, parse_date, workspace_of
+from tagwise.cli.options import JsonOption, parse_date, workspace_of
+from tagwise.results import CustomerProfile, DecisionResult, ProfileTag
 
 __all__ = ["register"]
 
 customer_app = typer.Typer(help="One customer's profile (客户画像).", no_args_is_help=True)
-
-ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the merge history).")]
-NoRunOption = Annotated[
-    bool,
-    typer.Option("--no-run", help="Do not recompute the tags of the customers concerned."),
-]
 
 
 @customer_app.command("show")
@@ -35,87 +30,132 @@ def customer_show(
     with workspace_of(ctx) as ws:
         profile = ws.customer(customer_id, as_of=parse_date(as_of))
     if as_json:
-        output.emit_json(profile)
+        output.emit_result(profile)
         return
-    attrs = profile["attributes"]
+    _print_customer(profile)
+
+
+def _print_customer(profile: CustomerProfile) -> None:
     output.stdout.print(
-        f"{profile['customer_id']} (cid {profile['cid']})  "
+        f"{profile.customer_id} (cid {profile.cid})  "
         + "  ".join(
             f"{k}={v}"
-            for k, v in attrs.items()
+            for k, v in profile.attributes.items()  # the customer master's own columns
             if k not in ("cid", "customer_id") and v is not None
         )
     )
-    if len(profile["records"]) > 1:
-        sources = profile["attribute_sources"]
-        output.table(
-            "records (one customer)",
-            ["record", "file:line", "linked by", "attributes taken from it"],
-            [
-                (
-                    r["customer_id"] + (" (survivor)" if r["survivor"] else ""),
-                    f"{r['file']}:{r['line']}" if r["file"] else "",
-                    r["linked_by"] or "",
-                    ", ".join(a for a, k in sources.items() if k == r["customer_id"]),
-                )
-                for r in profile["records"]
-            ],
-        )
-    if profile["identity_history"]:
-        output.table(
-            "merges and splits",
-            ["resolution", "at", "record", "kind", "from cid", "to cid", "reason"],
-            [
-                (
-                    e["resolution"],
-                    e["at"],
-                    e["record"],
-                    e["kind"],
-                    e["old_cid"],
-                    e["new_cid"],
-                    e["reason"],
-                )
-                for e in profile["identity_history"]
-            ],
-        )
-    title = f"tags as of {profile['as_of']}" if profile["as_of"] else "tags"
+    _print_records(profile)
+    output.stdout.print(_state(profile))
+    _print_features(profile)
+    title = f"tags as on {profile.as_of}" if profile.historical else "tags"
     output.table(
         title,
         ["tag", "name", "value", "source", "run", "since", "why"],
         [
             (
-                t["tag"],
-                t["name"],
-                ", ".join(t["values"]) or _score(t["score"]),
-                t["source"] + (" (locked)" if t["locked"] else ""),
-                t["run"],
-                t["since"],
-                t["why"],
+                t.tag,
+                t.name,
+                ", ".join(t.values) or _score(t.score),
+                t.source + (" (locked)" if t.locked else ""),
+                _tag_run(t, profile),
+                t.since.date() if t.since else None,
+                t.why,
             )
-            for t in profile["tags"]
+            for t in profile.tags
         ],
         shrink=["why", "value", "name"],
         drop=["since", "name"],
     )
-    if profile["changes"]:
+    if profile.changes:
         output.table(
             "recent changes",
             ["run", "as of", "tag", "from", "to"],
             [
                 (
-                    c["run"],
-                    c["as_of"],
-                    c["tag"],
-                    c["old"] or _score(c["old_score"]),
-                    c["new"] or _score(c["new_score"]),
+                    c.run_id,
+                    c.as_of,
+                    c.tag,
+                    c.old_value or _score(c.old_score),
+                    c.new_value or _score(c.new_score),
                 )
-                for c in profile["changes"]
+                for c in profile.changes
+            ],
+        )
+
+
+def _state(profile: CustomerProfile) -> str:
+    asked = f"tags as on {profile.as_of}; " if profile.historical else ""
+    if profile.run_id is None:
+        return f"{asked}no run has computed tags{' by then' if asked else ' yet'}"
+    return f"{asked}state of run {profile.run_id} (as of {profile.run_as_of})"
+
+
+def _print_features(profile: CustomerProfile) -> None:
+    if profile.features is None:
+        if profile.run_id is not None:
+            output.stdout.print(
+                f"features: run {profile.run_id}'s profile snapshot is no longer kept "
+                "or has no row for this customer"
+            )
+        return
+    output.table(
+        f"features (run {profile.run_id}, as of {profile.run_as_of})",
+        ["feature", "value"],
+        [(name, _feature(value)) for name, value in profile.features.items()],
+    )
+
+
+def _feature(value: object) -> object:
+    if isinstance(value, float):
+        return f"{value:,.6g}"
+    return value
+
+
+def _tag_run(tag: ProfileTag, profile: CustomerProfile) -> str:
+    """The run a value is explained on, with its as-of date when it is not the profile's."""
+    if tag.run_id is None:
+        return ""
+    if tag.run_id == profile.run_id:
+        return str(tag.run_id)
+    return f"{tag.run_id} (as of {tag.as_of})"
+
+
+def _print_records(profile: CustomerProfile) -> None:
+    if len(profile.records) > 1:
+        sources = profile.attribute_sources
+        output.table(
+            "records (one customer)",
+            ["record", "file:line", "linked by", "attributes taken from it"],
+            [
+                (
+                    r.customer_id + (" (survivor)" if r.survivor else ""),
+                    f"{r.file}:{r.line}" if r.file else "",
+                    r.linked_by or "",
+                    ", ".join(a for a, k in sources.items() if k == r.customer_id),
+                )
+                for r in profile.records
+            ],
+        )
+    if profile.identity_history:
+        output.table(
+            "merges and splits",
+            ["resolution", "at", "record", "kind", "from cid", "to cid", "reason"],
+            [
+                (e.resolution_id, e.at, e.record, e.kind, e.old_cid, e.new_cid, e.reason)
+                for e in profile.identity_history
             ],
         )
 
 
 def _score(value: float | None) -> str:
     return "" if value is None else f"{value:g}"
+
+
+ReasonOption = Annotated[str, typer.Option("--reason", help="Why (kept in the merge history).")]
+NoRunOption = Annotated[
+    bool,
+    typer.Option("--no-run", help="Do not recompute the tags of the customers concerned."),
+]
 
 
 @customer_app.command("merge")
@@ -164,34 +204,33 @@ def unmerge(
     _print_decision(result, as_json=as_json)
 
 
-def _print_decision(result: dict[str, Any], *, as_json: bool) -> None:
+def _print_decision(result: DecisionResult, *, as_json: bool) -> None:
     if as_json:
-        output.emit_json(result)
+        output.emit_result(result)
         return
-    report = result["identity"]
-    output.stdout.print(f"recorded decision(s) {', '.join(f'#{i}' for i in result['decisions'])}")
-    print_resolution(report)
-    run = result["run"]
+    output.stdout.print(f"recorded decision(s) {', '.join(f'#{i}' for i in result.decisions)}")
+    print_resolution(result.identity)
+    run = result.recomputed
     if run is not None:
         output.stdout.print(
-            f"recomputed tags: run {run['run_id']} as of {run['as_of']}, {run['changes']:,} changes"
+            f"recomputed tags: run {run.run_id} as of {run.as_of}, {run.changes:,} changes"
         )
-    elif report["changed"]:
+    elif result.identity.changed:
         output.stdout.print("tags not recomputed: run `tagwise run` to refresh them")
 
 
 @customer_app.command("matches")
 def matches(
     ctx: typer.Context,
-    limit: LimitOption = 50,
+    limit: Annotated[int, typer.Option(help="Pairs to show at most.", min=1)] = 50,
     as_json: JsonOption = False,
 ) -> None:
     """The review queue: record pairs that probabilistic matching found likely but not
     certain; decide each with `tagwise customer merge` or `separate`."""
     with workspace_of(ctx) as ws:
-        pairs = ws.review_queue(limit=limit)
+        queue = ws.review_queue(limit=limit)
     if as_json:
-        output.emit_json({"pairs": pairs})
+        output.emit_result(queue)
         return
     output.table(
         "pairs to review",
@@ -208,17 +247,17 @@ def matches(
         ],
         [
             (
-                f"{p['probability']:.3f}",
-                p["left"]["customer_id"],
-                p["left"].get("name"),
-                p["left"].get("birthday"),
-                p["left"].get("city"),
-                p["right"]["customer_id"],
-                p["right"].get("name"),
-                p["right"].get("birthday"),
-                p["right"].get("city"),
+                f"{p.probability:.3f}",
+                p.left.customer_id,
+                p.left.fields.get("name"),
+                p.left.fields.get("birthday"),
+                p.left.fields.get("city"),
+                p.right.customer_id,
+                p.right.fields.get("name"),
+                p.right.fields.get("birthday"),
+                p.right.fields.get("city"),
             )
-            for p in pairs
+            for p in queue.pairs
         ],
     )
 

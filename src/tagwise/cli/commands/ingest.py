@@ -9,7 +9,7 @@ import typer
 from tagwise.cli import output
 from tagwise.cli.commands.resolve import print_resolution
 from tagwise.cli.options import JsonOption, LimitOption, workspace_of
-from tagwise.workspace import IngestReport
+from tagwise.results import IngestResult
 
 __all__ = ["print_ingest", "register"]
 
@@ -29,16 +29,16 @@ def ingest(
     with workspace_of(ctx) as ws, output.progress(not as_json) as step:
         report = ws.ingest(sources or None, progress=step)
     if as_json:
-        output.emit_json(report.to_dict())
+        output.emit_result(report)
     else:
         print_ingest(report)
-        for _, err in report.errors:
-            output.print_error(err)
+        for failed in report.errors:
+            output.print_problem(failed)
     if report.errors:
-        raise typer.Exit(code=report.errors[0][1].exit_code)
+        raise typer.Exit(code=report.errors[0].exit_code)
 
 
-def print_ingest(report: IngestReport) -> None:
+def print_ingest(report: IngestResult) -> None:
     """The human-readable ingest summary."""
     rows = [(r.name, r.read, r.loaded, r.rejected, _top_reason(r.reasons)) for r in report.sources]
     if not rows:
@@ -55,7 +55,7 @@ def print_ingest(report: IngestReport) -> None:
             f"{rejected:,} rejected rows kept in the quarantine: `tagwise quarantine` lists them"
         )
     if report.identity is not None:
-        print_resolution(report.identity.to_dict())
+        print_resolution(report.identity)
 
 
 def _top_reason(reasons: dict[str, int]) -> str:
@@ -76,17 +76,14 @@ def quarantine(
     with workspace_of(ctx) as ws:
         if source is not None:
             ws.sources().ordered([source])
-        rows = ws.quarantine(source, limit=limit)
+        rejected = ws.quarantine(source, limit=limit)
     if as_json:
-        output.emit_json({"rows": rows})
+        output.emit_result(rejected)
         return
     output.table(
         None,
         ["source", "file:line", "column", "raw value", "reason"],
-        [
-            (r["source"], f"{r['file']}:{r['line']}", r["column"], r["raw_value"], r["reason"])
-            for r in rows
-        ],
+        [(r.source, f"{r.file}:{r.line}", r.column, r.raw_value, r.reason) for r in rejected.rows],
         shrink=["reason", "raw value"],
         drop=["source", "column", "raw value"],  # the file tells the source
     )

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from tagwise.cli import output
 from tagwise.cli.options import JsonOption, workspace_of
+from tagwise.results import ResolveResult
 
 __all__ = ["print_resolution", "register"]
 
@@ -19,26 +18,26 @@ def resolve(ctx: typer.Context, as_json: JsonOption = False) -> None:
     with workspace_of(ctx) as ws, output.progress(not as_json) as step:
         report = ws.resolve(progress=step)
     if as_json:
-        output.emit_json(report.to_dict())
+        output.emit_result(report)
     else:
-        print_resolution(report.to_dict())
+        print_resolution(report)
 
 
-def print_resolution(report: dict[str, Any]) -> None:
-    """The human-readable summary of one resolution (``ResolveReport.to_dict()``)."""
-    events = ", ".join(f"{n:,} {k}" for k, n in report["events"].items()) or "no changes"
+def print_resolution(report: ResolveResult) -> None:
+    """The human-readable summary of one resolution."""
+    events = ", ".join(f"{n:,} {k}" for k, n in report.events.items()) or "no changes"
     output.stdout.print(
-        f"identity: {report['records']:,} records → {report['customers']:,} customers "
-        f"({report['merged_customers']:,} with several records, "
-        f"{report['merged_records']:,} records); {report['capped']:,} identifiers capped; "
-        f"{report['matches']:,} probabilistic merges{_matching(report)}; "
-        f"{report['review']:,} pairs to review; "
-        f"{events} ({report['seconds']:.1f} s)"
+        f"identity: {report.records:,} records → {report.customers:,} customers "
+        f"({report.merged_customers:,} with several records, "
+        f"{report.merged_records:,} records); {report.capped:,} identifiers capped; "
+        f"{report.matches:,} probabilistic merges{_matching(report)}; "
+        f"{report.review:,} pairs to review; "
+        f"{events} ({report.seconds:.1f} s)"
     )
 
 
-def _matching(report: dict[str, Any]) -> str:
-    where = report.get("matching", "off")
+def _matching(report: ResolveResult) -> str:
+    where = report.matching
     return {"off": " (matching off)", "reused": " (pairs reused: records unchanged)"}.get(
         where, f" (splink on {where})"
     )

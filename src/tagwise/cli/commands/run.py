@@ -8,7 +8,8 @@ import typer
 
 from tagwise.cli import output
 from tagwise.cli.options import JsonOption, LimitOption, parse_date, workspace_of
-from tagwise.engine.pipeline import RunReport, check_as_of
+from tagwise.engine.pipeline import check_as_of
+from tagwise.results import RunResult
 
 __all__ = ["print_run", "register", "split_codes"]
 
@@ -57,7 +58,7 @@ def run(  # noqa: PLR0917 (Typer: one parameter per option)
     with workspace_of(ctx) as ws, output.progress(not as_json) as step:
         report = ws.run(tags=split_codes(tags), as_of=when, due=due, engine=engine, progress=step)
     if as_json:
-        output.emit_json(report.to_dict())
+        output.emit_result(report)
     else:
         print_run(report)
 
@@ -69,35 +70,35 @@ def runs(
 ) -> None:
     """Recent runs: status, as-of date, counts, stage timings and errors."""
     with workspace_of(ctx) as ws:
-        rows = ws.runs(limit=limit)
+        listing = ws.runs(limit=limit)
     if as_json:
-        output.emit_json({"runs": rows})
+        output.emit_result(listing)
         return
     output.table(
         None,
         ["run", "status", "as of", "tags", "values", "changes", "seconds", "error"],
         [
             (
-                r["run"],
-                r["status"],
-                r["as_of"],
-                r["tags"],
-                r["tag_values"],
-                r["changes"],
-                round(sum(r["timings"].values()), 2),
-                r["error"],
+                r.run_id,
+                r.status,
+                r.as_of,
+                r.tags,
+                r.tag_values,
+                r.changes,
+                round(sum(r.timings.values()), 2),
+                r.error,
             )
-            for r in rows
+            for r in listing.runs
         ],
         numeric=["run", "tags", "values", "changes", "seconds"],
         shrink=["error"],
     )
 
 
-def print_run(report: RunReport) -> None:
+def print_run(report: RunResult) -> None:
     """The human-readable run summary."""
-    if not report.tags:
-        output.stdout.print("nothing to compute: no tag is due")
+    if report.run_id is None:
+        output.stdout.print("nothing to compute: no tag is due (no run recorded)")
         return
     stages = ", ".join(f"{k} {v:.2f} s" for k, v in report.timings.items())
     output.stdout.print(

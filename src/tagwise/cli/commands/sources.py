@@ -9,6 +9,7 @@ import typer
 
 from tagwise.cli import output
 from tagwise.cli.options import JsonOption, workspace_of
+from tagwise.results import ExportResult
 
 __all__ = ["register"]
 
@@ -32,8 +33,8 @@ def export(
     """Write each source as a dataset `FOLDER/<source>` for the spark engine
     (`[engine] spark_sources = "FOLDER"`)."""
     with workspace_of(ctx) as ws:
-        rows = ws.export_sources(folder, fmt=fmt, partitions=partitions)
-    _report(rows, str(folder), as_json=as_json)
+        result = ws.export_sources(folder, fmt=fmt, partitions=partitions)
+    _report(result, as_json=as_json)
 
 
 @sources_app.command("publish")
@@ -48,17 +49,20 @@ def publish(
 ) -> None:
     """Copy each source into a table of a PostgreSQL database for the postgres engine."""
     with workspace_of(ctx) as ws:
-        target, rows = ws.publish_sources(url or None, schema or None)
-    _report(rows, target, as_json=as_json)
+        result = ws.publish_sources(url or None, schema or None)
+    _report(result, as_json=as_json)
 
 
-def _report(rows: dict[str, int], target: str, *, as_json: bool) -> None:
+def _report(result: ExportResult, *, as_json: bool) -> None:
     if as_json:
-        output.emit_json(
-            {"target": target, "sources": [{"name": n, "rows": r} for n, r in rows.items()]}
-        )
+        output.emit_result(result)
         return
-    output.table(f"sources → {target}", ["source", "rows"], list(rows.items()), numeric=["rows"])
+    output.table(
+        f"sources → {result.target}",
+        ["source", "rows"],
+        [(s.name, s.rows) for s in result.sources],
+        numeric=["rows"],
+    )
 
 
 def register(app: typer.Typer) -> None:

@@ -8,7 +8,7 @@ import typer
 
 from tagwise.cli import output
 from tagwise.cli.options import JsonOption, workspace_of
-from tagwise.spec.plan import Plan
+from tagwise.results import PlanResult
 
 __all__ = ["register"]
 
@@ -16,17 +16,17 @@ __all__ = ["register"]
 def lint(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Check every spec file (sources, features, taxonomy, tags) and report all problems."""
     with workspace_of(ctx) as ws:
-        problems = ws.lint()
+        result = ws.lint()
     if as_json:
-        output.emit_json({"ok": not problems, "problems": [p.to_dict() for p in problems]})
+        output.emit_result(result)
     else:
-        for problem in problems:
-            output.print_error(problem)
-        if problems:
-            output.stderr.print(f"{len(problems)} problem(s)")
+        for problem in result.problems:
+            output.print_problem(problem)
+        if result.problems:
+            output.stderr.print(f"{len(result.problems)} problem(s)")
         else:
             output.stdout.print("all specs are valid")
-    if problems:
+    if not result.ok:
         raise typer.Exit(code=1)
 
 
@@ -50,12 +50,12 @@ def apply(
     _print_plan(result, as_json=as_json, verb="recorded", show_diff=show_diff)
 
 
-def _print_plan(result: Plan, *, as_json: bool, verb: str, show_diff: bool = True) -> None:
+def _print_plan(result: PlanResult, *, as_json: bool, verb: str, show_diff: bool = True) -> None:
     if as_json:
-        output.emit_json(result.to_dict())
+        output.emit_result(result)
         return
     for problem in result.errors:
-        output.print_error(problem)
+        output.print_problem(problem)
     if result.is_empty:
         output.stdout.print("no changes: the catalog matches the spec files")
         return
@@ -69,10 +69,10 @@ def _print_plan(result: Plan, *, as_json: bool, verb: str, show_diff: bool = Tru
         for change in result.changes:
             if change.action == "change":
                 output.stdout.print(f"\n{change.kind} {change.code}:\n{change.diff}")
-    summary = result.to_dict()["summary"]
+    summary = result.summary
     output.stdout.print(
-        f"{verb}: {summary['add']} to add, {summary['change']} to change, "
-        f"{summary['remove']} to deprecate, {summary['restore']} to restore"
+        f"{verb}: {summary.add} to add, {summary.change} to change, "
+        f"{summary.remove} to deprecate, {summary.restore} to restore"
     )
 
 

@@ -1,4 +1,4 @@
-"""``tagwise tags list | show CODE``."""
+"""``tagwise tags list | show CODE`` and ``tagwise customer show ID``."""
 
 from __future__ import annotations
 
@@ -20,25 +20,25 @@ tags_app = typer.Typer(
 def tags_list(ctx: typer.Context, as_json: JsonOption = False) -> None:
     """Every tag: category, kind, status, coverage and last run."""
     with workspace_of(ctx) as ws:
-        rows = ws.tags_overview()
+        listing = ws.tags_overview()
     if as_json:
-        output.emit_json({"tags": rows})
+        output.emit_result(listing)
         return
     output.table(
         None,
         ["code", "name", "category", "kind", "status", "customers", "coverage", "last run"],
         [
             (
-                r["code"],
-                r["name"],
-                r["category"],
-                r["kind"],
-                r["status"],
-                r["customers"],
-                _share(r["coverage"]),
-                r["last_run"],
+                r.code,
+                r.name,
+                r.category,
+                r.kind,
+                r.status,
+                r.customers,
+                _share(r.coverage),
+                r.last_run_id,
             )
-            for r in rows
+            for r in listing.tags
         ],
         numeric=["customers", "coverage", "last run"],
         shrink=["name"],
@@ -56,12 +56,12 @@ def tags_show(
     with workspace_of(ctx) as ws:
         detail = ws.tag_detail(code)
     if as_json:
-        output.emit_json(detail)
+        output.emit_result(detail)
         return
-    d = detail["definition"]
+    d = detail.definition  # the definition as written in YAML: its keys are the spec's
     output.stdout.print(
         f"{d.get('name', code)} ({code}) · {d.get('category')} · {d.get('kind')} · "
-        f"{d.get('status', 'published')} · version {detail['version']}"
+        f"{d.get('status', 'published')} · version {detail.version}"
     )
     if d.get("description"):
         output.stdout.print(d["description"])
@@ -70,26 +70,26 @@ def tags_show(
         f"sensitivity {d.get('sensitivity', 'internal')} · review {d.get('review', 'none')}"
     )
     _print_method(d)
-    last = detail["last_computation"]
-    coverage = _share(detail["coverage"])
+    last = detail.last_computation
+    coverage = _share(detail.coverage)
     if last:
         output.stdout.print(
-            f"coverage {detail['customers']:,} customers ({coverage}); last computed by run "
-            f"{last['run_id']} as of {last['as_of']}, {last['changes']:,} changes"
+            f"coverage {detail.customers:,} customers ({coverage}); last computed by run "
+            f"{last.run_id} as of {last.as_of}, {last.changes:,} changes"
         )
     else:
         output.stdout.print("not computed yet: `tagwise run`")
     output.table(
         "distribution",
         ["value", "customers"],
-        [(r["value"], r["customers"]) for r in detail["distribution"]],
+        [(r.value, r.customers) for r in detail.distribution],
         numeric=["customers"],
     )
-    if detail["last_run_changes"]:
+    if detail.last_run_changes:
         output.table(
             "changes in the last run",
             ["from", "to", "customers"],
-            [(c["from"], c["to"], c["customers"]) for c in detail["last_run_changes"]],
+            [(c.old_value, c.new_value, c.customers) for c in detail.last_run_changes],
             numeric=["customers"],
         )
 
@@ -116,5 +116,5 @@ def _share(value: float | None) -> str:
 
 
 def register(app: typer.Typer) -> None:
-    """Add the ``tags`` group to the app."""
+    """Add the command groups to the app."""
     app.add_typer(tags_app, name="tags")

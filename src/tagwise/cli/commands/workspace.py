@@ -55,7 +55,8 @@ def init(  # noqa: PLR0917 (Typer: one parameter per option)
     as_json: JsonOption = False,
 ) -> None:
     """Create a workspace: tagwise.toml, sources.yaml, features.yaml, tags/, segments/."""
-    with workspace_api.init(directory, demo=demo, catalog_url=catalog_url) as ws:
+    cli_user = workspace_api.Actor.os_user(via="cli")
+    with workspace_api.init(directory, demo=demo, catalog_url=catalog_url, actor=cli_user) as ws:
         stats = _generate(ws.data_dir, customers, duplicates, show=not as_json) if demo else None
         result: dict[str, Any] = {"workspace": str(ws.root), "catalog": ws.catalog.url}
     if stats is not None:
@@ -104,7 +105,9 @@ def demo(
         _remove_workspace(directory)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    with workspace_api.init(directory, demo=True) as ws:
+    with workspace_api.init(
+        directory, demo=True, actor=workspace_api.Actor.os_user(via="cli")
+    ) as ws:
         (directory / DEMO_MARKER).write_text(
             "built by `tagwise demo`; `tagwise demo --force` may replace this folder\n",
             encoding="utf-8",
@@ -125,9 +128,9 @@ def demo(
             "workspace": str(ws.root),
             "customers": ws.customer_count(),
             "generated": stats,
-            **report.to_dict(),
-            "applied": applied.to_dict()["summary"],
-            "run": run.to_dict(),
+            **report.model_dump(mode="json"),
+            "applied": applied.summary.model_dump(mode="json"),
+            "computed": run.model_dump(mode="json"),
             "summary": summary,
             "timings": timings,
         }
@@ -147,8 +150,8 @@ def demo(
     )
     for code, info in summary["distributions"].items():
         rows = [
-            (value, count, f"{count / max(run.customers, 1):.1%}")
-            for value, count in info["values"]
+            (v["value"], v["customers"], f"{v['customers'] / max(run.customers, 1):.1%}")
+            for v in info["values"]
         ]
         output.table(
             f"{info['name']} ({code})",
@@ -198,7 +201,11 @@ def _summary(ws: workspace_api.Workspace, computed: list[str]) -> dict[str, Any]
     return {
         "customers_tagged": ws.tagged_customers(),
         "distributions": {
-            c: {"name": names.get(c, c), "values": ws.tag_distribution(c, limit=8)} for c in keys
+            c: {
+                "name": names.get(c, c),
+                "values": [v.model_dump() for v in ws.tag_distribution(c, limit=8)],
+            }
+            for c in keys
         },
     }
 
