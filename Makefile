@@ -7,7 +7,7 @@ DEV := $(VENV)/.dev-installed
 DEMO_DIR ?= demo
 CUSTOMERS ?= 20000
 
-.PHONY: demo test lint fmt bench clean
+.PHONY: demo test lint fmt bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ fmt: $(DEV)
 
 bench: $(DEV)
 	$(BIN)/python bench/bench_ingest.py
+
+# docs/cli.md and docs/settings.md are generated from the code; tests/test_docs.py fails when
+# the checked-in files differ from what this writes.
+docs: $(RUNTIME)
+	$(BIN)/python -m tagwise.cli.reference docs
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .pytest_cache .mypy_cache .ruff_cache

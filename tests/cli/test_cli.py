@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import duckdb
 import pytest
 import sqlalchemy as sa
 from tests.factories import broken_workspace
@@ -76,7 +77,19 @@ def test_workspace_is_found_from_a_subfolder(cli, tmp_path: Path, monkeypatch) -
     case = broken_workspace(tmp_path / "ws")
     case.ws.close()
     monkeypatch.chdir(case.root / "data")
-    assert cli("ingest", "orders", "--json").code == 0
+    result = cli("ingest", "orders", "--json")
+    assert result.code == 0, result.err
+    (orders,) = result.json()["sources"]
+    lines = (case.root / "data" / "orders.csv").read_text(encoding="utf-8").splitlines()
+    assert (orders["name"], orders["read"]) == ("orders", len(lines) - 1)
+    assert not (case.root / "data" / ".tagwise").exists()  # the parent workspace was used
+    with duckdb.connect(str(case.root / ".tagwise" / "warehouse.duckdb"), read_only=True) as con:
+        (loaded,) = con.execute("SELECT count(*) FROM src.orders").fetchone()
+        (rejected,) = con.execute(
+            "SELECT count(*) FROM meta.quarantine WHERE source = 'orders'"
+        ).fetchone()
+    assert (loaded, rejected) == (orders["loaded"], orders["rejected"])
+    assert rejected > 0  # no customers were ingested: the orders' customers are unknown
 
 
 @pytest.mark.parametrize(

@@ -433,7 +433,9 @@ def test_nps_follows_satisfaction(out: Path, invalid: pd.DataFrame) -> None:
 def test_fraud_and_risk_noise_is_present(
     orders: pd.DataFrame, events: pd.DataFrame, truth: pd.DataFrame
 ) -> None:
-    for customer in truth.loc[truth.is_fraud, "customer_id"]:
+    fraudsters = truth.loc[truth.is_fraud, "customer_id"]
+    assert len(fraudsters) > 0
+    for customer in fraudsters:
         times = np.sort(orders.loc[orders.customer_id == customer, "paid_at"].to_numpy())
         window = times[19:] - times[:-19]  # spans of 20 consecutive orders
         assert window.min() <= np.timedelta64(5, "m"), customer

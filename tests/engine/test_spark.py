@@ -11,6 +11,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -143,7 +144,35 @@ def test_values_computed_on_spark_are_explained_from_its_snapshot(shop: Path, cl
     assert shown["features"][read[1]] == float(read[2])
     snapshots = sorted(p.name for p in (shop / ".tagwise" / "spark").glob("profile_*"))
     assert snapshots == [f"profile_{report['run']}"]
-    assert shown["features"]["orders_total"] >= 0
+    assert shown["features"]["orders_total"] == paid_orders(shop, "C00000002")
+
+
+def paid_orders(shop: Path, customer_id: str) -> int:
+    """The customer's paid orders up to the as-of day, counted in the exported lake."""
+    warehouse = str(shop / ".tagwise" / "warehouse.duckdb")
+    with duckdb.connect(warehouse, read_only=True) as con:
+        keys = [
+            r[0]
+            for r in con.execute(
+                "SELECT customer_id FROM meta.customer_keys WHERE cid = "
+                "(SELECT cid FROM meta.customer_keys WHERE customer_id = ?)",
+                [customer_id],
+            ).fetchall()
+        ]
+    lake = tomllib.loads((shop / "tagwise.toml").read_text(encoding="utf-8"))["engine"]
+    orders = str(Path(lake["spark_sources"]) / "orders" / "*" / "*.parquet")
+    (count,) = (
+        duckdb.connect()
+        .execute(
+            "SELECT count(*) FROM read_parquet(?, hive_partitioning = true) "
+            "WHERE list_contains(?, customer_id) AND status = 'paid' "
+            "AND paid_at < CAST(? AS DATE) + INTERVAL 1 DAY",
+            [orders, keys, AS_OF],
+        )
+        .fetchone()
+    )
+    assert keys and count > 0, (keys, count)  # the check must compare something
+    return int(count)
 
 
 def test_a_missing_source_dataset_is_one_clear_line(shop: Path, cli) -> None:

@@ -144,6 +144,10 @@ def test_number_followed_by_operator_or_paren() -> None:
     assert kinds("1..5") == [T.DECIMAL, T.DECIMAL]
 
 
+DURATION_HINT = "a duration is a whole number directly followed by `h`, `d` or `w`, like `30d`"
+DIGIT_NAME_HINT = "a name cannot start with a digit; write such a name in backquotes"
+
+
 @pytest.mark.parametrize(
     ("source", "message", "span", "hint"),
     [
@@ -155,12 +159,12 @@ def test_number_followed_by_operator_or_paren() -> None:
         ("30days", "invalid duration `30days`", Span(0, 6, 1, 1), "write `30d`"),
         ("3天", "invalid duration `3天`", Span(0, 2, 1, 1), "write `3d`"),
         ("2 weeks", None, None, None),
-        ("30D", "invalid duration `30D`", Span(0, 3, 1, 1), None),
-        ("1.5d", "invalid duration `1.5d`", Span(0, 4, 1, 1), None),
-        ("5x", "invalid number `5x`", Span(0, 2, 1, 1), None),
-        ("1_", "invalid number `1_`", Span(0, 2, 1, 1), None),
-        ("1e", "invalid number `1e`", Span(0, 2, 1, 1), None),
-        ("30d5", "invalid duration `30d5`", Span(0, 4, 1, 1), None),
+        ("30D", "invalid duration `30D`", Span(0, 3, 1, 1), DURATION_HINT),
+        ("1.5d", "invalid duration `1.5d`", Span(0, 4, 1, 1), DURATION_HINT),
+        ("5x", "invalid number `5x`", Span(0, 2, 1, 1), DIGIT_NAME_HINT),
+        ("1_", "invalid number `1_`", Span(0, 2, 1, 1), DIGIT_NAME_HINT),
+        ("1e", "invalid number `1e`", Span(0, 2, 1, 1), DIGIT_NAME_HINT),
+        ("30d5", "invalid duration `30d5`", Span(0, 4, 1, 1), DURATION_HINT),
         ("1e400", "number `1e400` is too large", Span(0, 5, 1, 1), None),
         (
             "date '2024-13-01'",
@@ -174,15 +178,31 @@ def test_number_followed_by_operator_or_paren() -> None:
             Span(5, 15, 1, 6),
             "write a date as date '2024-01-05'",
         ),
-        ("date '２０２４-01-05'", "invalid date `'２０２４-01-05'`", Span(5, 17, 1, 6), None),
+        (
+            "date '２０２４-01-05'",
+            "invalid date `'２０２４-01-05'`",
+            Span(5, 17, 1, 6),
+            "write a date as date '2024-01-05'",
+        ),
         (
             "timestamp '2024-01-05+08:00'",
             "invalid timestamp `'2024-01-05+08:00'`",
             Span(10, 28, 1, 11),
-            None,
+            "write a timestamp as timestamp '2024-01-05 10:00:00'",
         ),
-        ("date 1", "expected a string after `date`", Span(0, 4, 1, 1), None),
-        ("x = timestamp", "expected a string after `timestamp`", Span(4, 13, 1, 5), None),
+        (
+            "date 1",
+            "expected a string after `date`",
+            Span(0, 4, 1, 1),
+            "write a date as date '2024-01-05', or write a name `date` in backquotes",
+        ),
+        (
+            "x = timestamp",
+            "expected a string after `timestamp`",
+            Span(4, 13, 1, 5),
+            "write a timestamp as timestamp '2024-01-05 10:00:00', or write a name `timestamp`"
+            " in backquotes",
+        ),
         (
             "a（",
             "unexpected full-width `（` outside a string",
@@ -251,10 +271,7 @@ def test_errors(source: str, message: str | None, span: Span | None, hint: str |
     assert err.code == "tokenize"
     assert err.message == message
     assert err.span == span
-    if hint is not None:
-        assert err.hint == hint
-    else:
-        assert err.hint is None or err.hint
+    assert err.hint == hint
 
 
 def test_full_width_characters_inside_strings_and_names_are_fine() -> None:
