@@ -69,7 +69,9 @@ def catalog_rows(root: Path, sql: str) -> list[tuple]:
 def wait_until(condition: Callable[[], bool], proc: subprocess.Popen[str]) -> None:
     deadline = time.monotonic() + 60
     while not condition():
-        assert proc.poll() is None, "the command ended before it started working"
+        if proc.poll() is not None:
+            _, err = proc.communicate()  # closes the pipes
+            raise AssertionError(f"the command ended before it started working: {err}")
         assert time.monotonic() < deadline
         time.sleep(0.02)
 
@@ -165,7 +167,7 @@ def test_ctrl_c_during_run(demo: Path) -> None:
     interrupted = 0
     for delay in (0.05, 0.3, 0.6):
         last = catalog_rows(demo, "SELECT max(id) FROM runs")[0][0]
-        proc = tagwise_process(demo, "run", "--as-of", "2026-06-01")
+        proc = tagwise_process(demo, "run", "--as-of", "2027-06-01")
         started = f"SELECT count(*) FROM runs WHERE id > {last}"
         wait_until(lambda s=started: catalog_rows(demo, s)[0][0] > 0, proc)
         code, err = interrupt(proc, delay)

@@ -511,7 +511,7 @@ def test_a_warehouse_of_layout_3_gets_a_feed_that_replays_to_its_values(tmp_path
     wh.execute("DROP TABLE tags.commits")
     wh.execute("DROP TABLE tags.edits")
     wh.execute("UPDATE meta.layout SET version = 3 WHERE part = 'tags'")
-    assert upgrade(wh, [LAYOUT]) == [("tags", 4)]
+    assert upgrade(wh, [LAYOUT]) == [("tags", 4), ("tags", 5)]
     store = TagStore(wh)
     commits = store.commits_since(0)
     assert [(c.kind, c.run_id) for c in commits] == [("run", 1), ("run", 2), ("edit", None)]
