@@ -12,8 +12,8 @@ from typing import Any
 
 import duckdb
 import pytest
-from tagwise.engine.features import profile_select
 
+from tagwise.compile.features import profile_select
 from tagwise.spec.features import FeatureSpec, FeaturesSpec
 from tagwise.spec.sources import ColumnSpec, ColumnType, SourceSpec, SourcesSpec
 

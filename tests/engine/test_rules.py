@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
-from tests.engine.test_engines import tie_quantiles
+from tests.engine.test_engine_semantics import tie_quantiles
 
 from tagwise.compile.layers import LayerSql
 from tagwise.compile.rules import (

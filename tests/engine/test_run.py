@@ -376,7 +376,7 @@ def _quantile_raw(snapshot: pd.DataFrame, code: str) -> pd.Series:
 
 
 def test_customers_with_equal_features_never_differ_in_a_quantile_tag(shop: Path, cli) -> None:
-    from tests.engine.test_engines import tie_quantiles  # noqa: PLC0415
+    from tests.engine.test_engine_semantics import tie_quantiles  # noqa: PLC0415
 
     snapshot = pd.read_parquet(shop / ".tagwise" / "snapshots" / "profile_1.parquet")
     stored = {(cid, tag): score for cid, tag, _value, score in current(shop)}

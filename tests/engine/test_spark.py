@@ -143,7 +143,7 @@ def test_values_computed_on_spark_are_explained_from_its_snapshot(shop: Path, cl
     assert read, stage["why"]
     assert shown["features"][read[1]] == float(read[2])
     snapshots = sorted(p.name for p in (shop / ".tagwise" / "spark").glob("profile_*"))
-    assert snapshots == [f"profile_{report['run']}"]
+    assert snapshots == [f"profile_{report['run_id']}"]
     assert shown["features"]["orders_total"] == paid_orders(shop, "C00000002")
 
 
