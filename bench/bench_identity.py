@@ -178,6 +178,8 @@ def reset_identity(db: Path, sources: dict[str, Any]) -> None:
         con.execute(f"DELETE FROM ident.{name}")
     con.execute("DELETE FROM ident.state")
     con.execute("INSERT INTO ident.state VALUES (TRUE)")
+    # the fingerprint of the pairs just deleted: left behind, resolve would "reuse" no pairs
+    con.execute("DROP TABLE IF EXISTS ident.matched")
     left = con.execute(
         f"SELECT (SELECT count(*) FROM meta.customer_keys WHERE cid <> rid) + (SELECT count(*) "
         f'FROM ident.records r JOIN meta.customer_keys k ON k.customer_id = r."{key}" '
@@ -710,6 +712,8 @@ def bench(args: argparse.Namespace) -> None:
                 extra["baseline_agreement"] = agreement(ws, mapping)
         restore(ws, clean)
         runs["resolve"].append(resolve(ws, env))
+        if runs["resolve"][-1]["report"].get("matching") == "reused":
+            raise SystemExit("the reset warehouse reused earlier pairs: its reset is incomplete")
         if last:
             extra["quality"] = quality(ws)
             if not matching_setting:

@@ -34,8 +34,6 @@ ALLOWED: dict[str, frozenset[str]] = {
             "tagwise.settings",
             "tagwise.spec",
             "tagwise.store",
-            # the rules' layers are computed through the Engine interface, not an adapter
-            "tagwise.engine.base",
         }
     ),
     "tagwise.specs": frozenset(

@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 from sqlglot import exp
 
 from tagwise.compile.quantiles import Cuts, score_of
-from tagwise.compile.rules import evaluate_tags, plan_tags
+from tagwise.compile.rules import plan_tags
+from tagwise.engine.evaluate import evaluate_tags
 from tagwise.errors import EngineError
 from tagwise.lang import Column, Schema, Type, check, parse, to_python, to_sql
 from tagwise.spec.tags import TagSpec

@@ -23,7 +23,6 @@ from tagwise.compile.rules import (
     check_tags,
     checked_plan,
     dependencies,
-    evaluate_tags,
     explain,
     parse_sql_tag,
     plan_tags,
@@ -31,6 +30,7 @@ from tagwise.compile.rules import (
 )
 from tagwise.compile.sqltags import bind_as_of
 from tagwise.engine.duckdb import DuckDBEngine
+from tagwise.engine.evaluate import evaluate_tags
 from tagwise.errors import EngineError, Location, SpecError
 from tagwise.lang import Column, Schema, Type
 from tagwise.spec.tags import TagSpec

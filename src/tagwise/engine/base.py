@@ -30,7 +30,21 @@ if TYPE_CHECKING:
     from tagwise.spec.sources import SourcesSpec
     from tagwise.store.warehouse import Warehouse
 
-__all__ = ["Engine", "logical_table"]
+__all__ = ["Engine", "Transform", "logical_table", "transformed"]
+
+Transform = Callable[[exp.Expr], exp.Expr]
+"""A rewrite of one node for an engine's dialect (returns the node itself when it does not
+apply). An adapter lists its transforms in a table (``TRANSFORMS`` of its module), in the order
+they are tried."""
+
+
+def transformed(node: exp.Expr, transforms: tuple[Transform, ...]) -> exp.Expr:
+    """The first transform's replacement of ``node`` (the node itself when none applies)."""
+    for transform in transforms:
+        replaced = transform(node)
+        if replaced is not node:
+            return replaced
+    return node
 
 
 class Engine(ABC):

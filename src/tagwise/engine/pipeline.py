@@ -291,7 +291,7 @@ def _execute(
     actor: str | None,
 ) -> None:
     from tagwise.compile.features import profile_select  # noqa: PLC0415
-    from tagwise.compile.rules import evaluate_tags  # noqa: PLC0415
+    from tagwise.engine.evaluate import evaluate_tags  # noqa: PLC0415
 
     if specs.features is None or specs.sources is None:
         raise SpecError("sources.yaml and features.yaml must load before a run")

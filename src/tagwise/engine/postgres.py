@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import sqlglot
 from sqlglot import exp
 
-from tagwise.engine.base import Engine, logical_table
+from tagwise.engine.base import Engine, Transform, logical_table, transformed
 from tagwise.errors import ConfigError, EngineError
 from tagwise.identity.store import latest_resolution_id, moved_keys_query
 from tagwise.spec.sources import SourcesSpec
@@ -149,7 +149,7 @@ class PostgresEngine(Engine):
     def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Subquery):
             return self._table(node)
-        return _portable(node)
+        return transformed(node, TRANSFORMS)
 
     def _table(self, node: exp.Table) -> exp.Expr:
         """``src.<source>`` → ``<schema>.<source>`` with ``cid`` from the published keys."""
@@ -314,23 +314,46 @@ class PostgresEngine(Engine):
         self.conn.close()
 
 
-def _portable(node: exp.Expr) -> exp.Expr:
-    """One DuckDB construct as PostgreSQL has it (the node itself when it needs nothing)."""
-    replaced: exp.Expr | None = None
+def first_by_for_arg_min(node: exp.Expr) -> exp.Expr:
+    """DuckDB's ``arg_min(value, {a: x, b: y})`` → ``(array_agg(value ORDER BY x, y))[1]``."""
     if isinstance(node, exp.ArgMin) and isinstance(node.expression, exp.Struct):
-        replaced = _first_by(node.this, node.expression)
-    elif isinstance(node, exp.Filter) and isinstance(node.this, exp.AnyValue):
-        replaced = _any_value(node.this.this, node.expression.this)
-    elif isinstance(node, exp.AnyValue):
-        replaced = _any_value(node.this, None)
-    elif isinstance(node, exp.ArrayFilter) and _keeps_non_null(node.expression):
-        # list_filter(list, x -> x IS NOT NULL)
-        replaced = exp.func("array_remove", node.this.copy(), exp.null())
-    elif _is_call(node, "list_sort") and _is_call(node.expressions[0], "list_distinct"):
+        return _first_by(node.this, node.expression)
+    return node
+
+
+def array_agg_for_any_value(node: exp.Expr) -> exp.Expr:
+    """``any_value(x) [FILTER (WHERE rows)]`` (PostgreSQL 16+) → the first non-null value of
+    ``array_agg``, which every supported version has."""
+    if isinstance(node, exp.Filter) and isinstance(node.this, exp.AnyValue):
+        return _any_value(node.this.this, node.expression.this)
+    if isinstance(node, exp.AnyValue):
+        return _any_value(node.this, None)
+    return node
+
+
+def array_remove_for_non_null_filter(node: exp.Expr) -> exp.Expr:
+    """``list_filter(list, x -> x IS NOT NULL)`` → ``array_remove(list, NULL)``."""
+    if isinstance(node, exp.ArrayFilter) and _keeps_non_null(node.expression):
+        return exp.func("array_remove", node.this.copy(), exp.null())
+    return node
+
+
+def sorted_set(node: exp.Expr) -> exp.Expr:
+    """``list_sort(list_distinct(list(v)))`` → ``array_agg(DISTINCT v ORDER BY v)``."""
+    if _is_call(node, "list_sort") and _is_call(node.expressions[0], "list_distinct"):
         inner = node.expressions[0].expressions[0]
-        if _is_call(inner, "list"):  # list_sort(list_distinct(list(v))): a sorted set
-            replaced = _sorted_set(inner.expressions[0])
-    return node if replaced is None else replaced
+        if _is_call(inner, "list"):
+            return _sorted_set(inner.expressions[0])
+    return node
+
+
+TRANSFORMS: tuple[Transform, ...] = (
+    first_by_for_arg_min,
+    array_agg_for_any_value,
+    array_remove_for_non_null_filter,
+    sorted_set,
+)
+"""What the DuckDB-shaped trees of a run need on PostgreSQL, tried in this order."""
 
 
 def _is_call(node: exp.Expr, name: str) -> bool:

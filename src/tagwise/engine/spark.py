@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlglot import exp
 
-from tagwise.engine.base import Engine, logical_table
+from tagwise.engine.base import Engine, Transform, logical_table, transformed
 from tagwise.errors import ConfigError, EngineError
 from tagwise.spec.sources import SourcesSpec
 from tagwise.store.sql import ident, lit, table
@@ -112,20 +112,7 @@ class SparkEngine(Engine):
     def _rewrite_node(self, node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Table) and not isinstance(node.this, exp.Subquery):
             return self._table(node)
-        if _empty_escape(node):  # LIKE … ESCAPE '': Spark wants an escape character
-            return _like_without_escape(node)
-        if _bare_interval(node):
-            # durations are days and hours: Spark's day-time interval, not the legacy type
-            return exp.DataType.build("INTERVAL DAY TO SECOND", dialect="spark")
-        if isinstance(node, exp.Cast) and isinstance(node.this, exp.Unnest):
-            # a generator cannot be nested in an expression; the list holds text already
-            return node.this
-        if _is_call(node, "list_sort") and _is_call(node.expressions[0], "list_distinct"):
-            inner = node.expressions[0].expressions[0]
-            if _is_call(inner, "list"):
-                value = inner.expressions[0].copy()
-                return exp.func("array_sort", exp.func("collect_set", value))
-        return node
+        return transformed(node, TRANSFORMS)
 
     def _table(self, node: exp.Table) -> exp.Expr:
         """``src.<source>`` → the source's view with ``cid`` from the written keys."""
@@ -366,30 +353,58 @@ def _is_call(node: exp.Expr, name: str) -> bool:
     return isinstance(node, exp.Anonymous) and str(node.this).lower() == name
 
 
-def _bare_interval(node: exp.Expr) -> bool:
-    return (
-        isinstance(node, exp.DataType)
-        and node.this == exp.DataType.Type.INTERVAL
-        and not node.expressions
-        and "unit" not in node.args
-    )
-
-
-def _empty_escape(node: exp.Expr) -> bool:
-    return (
+def escape_character_for_empty_escape(node: exp.Expr) -> exp.Expr:
+    """``x LIKE p ESCAPE ''`` (no escape character) → an escape character that the pattern
+    does not contain, so every character of it stays literal or wildcard: Spark wants one."""
+    if not (
         isinstance(node, exp.Escape)
         and isinstance(node.expression, exp.Literal)
         and node.expression.name == ""
-    )
-
-
-def _like_without_escape(node: exp.Expr) -> exp.Expr:
-    """``x LIKE p ESCAPE ''`` (no escape character) with an escape character that the
-    pattern does not contain, so every character of it stays literal or wildcard."""
+    ):
+        return node
     pattern = node.this.expression if isinstance(node.this, exp.Like) else None
     text = pattern.name if isinstance(pattern, exp.Literal) else ""
     escape = next(c for c in "\x01\x02\x03\x04\x05\x06\x07" if c not in text)
     return exp.Escape(this=node.this.copy(), expression=exp.Literal.string(escape))
+
+
+def day_time_interval(node: exp.Expr) -> exp.Expr:
+    """A bare ``INTERVAL`` type → ``INTERVAL DAY TO SECOND``: durations are days and hours,
+    Spark's day-time interval, not the legacy type."""
+    if (
+        isinstance(node, exp.DataType)
+        and node.this == exp.DataType.Type.INTERVAL
+        and not node.expressions
+        and "unit" not in node.args
+    ):
+        return exp.DataType.build("INTERVAL DAY TO SECOND", dialect="spark")
+    return node
+
+
+def unnest_without_cast(node: exp.Expr) -> exp.Expr:
+    """``CAST(UNNEST(list) AS …)`` → ``UNNEST(list)``: a generator cannot be nested in an
+    expression on Spark, and the list holds text already."""
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Unnest):
+        return node.this
+    return node
+
+
+def sorted_set(node: exp.Expr) -> exp.Expr:
+    """``list_sort(list_distinct(list(v)))`` → ``array_sort(collect_set(v))``."""
+    if _is_call(node, "list_sort") and _is_call(node.expressions[0], "list_distinct"):
+        inner = node.expressions[0].expressions[0]
+        if _is_call(inner, "list"):
+            return exp.func("array_sort", exp.func("collect_set", inner.expressions[0].copy()))
+    return node
+
+
+TRANSFORMS: tuple[Transform, ...] = (
+    escape_character_for_empty_escape,
+    day_time_interval,
+    unnest_without_cast,
+    sorted_set,
+)
+"""What the DuckDB-shaped trees of a run need on Spark, tried in this order."""
 
 
 @contextlib.contextmanager
