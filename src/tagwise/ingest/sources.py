@@ -20,7 +20,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
+import pyarrow as pa
+
 from tagwise.errors import EngineError, SourceError, did_you_mean
+from tagwise.ingest.csvlines import records_of
 from tagwise.spec.sources import SourceFormat, SourceSpec
 from tagwise.store.sql import ident, lit
 from tagwise.store.warehouse import Warehouse
@@ -148,21 +151,34 @@ def _stage_csv_file(
     raw = f"tw_raw_{index}"
     rejects = f"tw_rej_{index}"
     columns = "{" + ", ".join(f"{lit(h)}: 'VARCHAR'" for h in header) + "}"
-    wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(readable))}, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-        f"columns={columns}, header=true, auto_detect=false, delim={lit(spec.delimiter)}, "
-        f"quote='\"', escape='\"', store_rejects=true, rejects_table={lit(rejects)}, "
-        f"rejects_scan={lit(rejects + '_scan')}, max_line_size=10000000)"
-    )
-    reject_lines = _csv_rejects(wh, rejects, display)
-    blank = _blank_lines(wh, readable, raw, len(reject_lines))
+
+    def read(file: Path) -> None:
+        wh.execute(
+            f"CREATE OR REPLACE TEMP TABLE {raw} AS SELECT * FROM read_csv({lit(str(file))}, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+            f"columns={columns}, header=true, auto_detect=false, delim={lit(spec.delimiter)}, "
+            f"quote='\"', escape='\"', store_rejects=true, rejects_table={lit(rejects)}, "
+            f"rejects_scan={lit(rejects + '_scan')}, max_line_size=10000000)"
+        )
+
+    try:
+        read(readable)
+    except EngineError as exc:
+        if "invalid state" not in str(exc) or not _mixes_line_endings(readable):
+            raise SourceError(
+                f"source `{spec.name}`: `{display}` cannot be read as CSV: "
+                f"{str(exc).removeprefix('warehouse query failed: ')}",
+                hint="check the delimiter and quoting (`delimiter:` in sources.yaml)",
+            ) from exc
+        # DuckDB's reader takes one kind of line break per file: CRLF becomes LF, as the
+        # standardization of values does anyway, and every line keeps its number
+        readable = _lf_copy(readable, root)
+        read(readable)
+    relation = _numbered(wh, readable, raw, rejects, display=display, index=index)
     for line in bad_lines:
         wh.execute(
             f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             [display, line[0], line[1], f"bad encoding: not valid {spec.encoding}"],
         )
-    skipped = sorted(set(reject_lines) | set(blank))
-    relation = _with_lines(wh, raw, skipped, header_lines=1, index=index)
     keep = [spec.file_column(c) for c in spec.columns]
     select = ", ".join(ident(c) for c in keep)
     exclude = _bad_line_filter(bad_lines)
@@ -252,6 +268,36 @@ def _utf8_copy(path: Path, encoding: str, root: Path) -> tuple[Path, list[tuple[
     return Path(out.name), bad
 
 
+def _mixes_line_endings(path: Path) -> bool:
+    """Whether a file has lines ending in CRLF and lines ending in LF alone."""
+    crlf = lf = 0
+    with _open_bytes(path) as fh:
+        for chunk in iter(lambda: fh.read(1 << 24), b""):
+            pairs = chunk.count(b"\r\n")
+            crlf, lf = crlf + pairs, lf + chunk.count(b"\n") - pairs
+            if crlf and lf:
+                return True
+    return False
+
+
+def _lf_copy(path: Path, root: Path) -> Path:
+    """A copy of a file with CRLF line breaks written as LF (a CR at a chunk's end waits
+    for the next chunk)."""
+    tmp_dir = root / ".tagwise" / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    with (
+        _open_bytes(path) as src,
+        tempfile.NamedTemporaryFile("wb", dir=tmp_dir, suffix=".csv", delete=False) as out,
+    ):
+        carry = b""
+        for chunk in iter(lambda: src.read(1 << 24), b""):
+            data = carry + chunk
+            carry = data[-1:] if data.endswith(b"\r") else b""
+            out.write(data[: len(data) - len(carry)].replace(b"\r\n", b"\n"))
+        out.write(carry)
+    return Path(out.name)
+
+
 def _open_bytes(path: Path) -> IO[bytes]:
     """A file's bytes, gunzipped when it ends in .gz (DuckDB reads those directly too)."""
     if path.suffix.lower() == ".gz":
@@ -259,36 +305,62 @@ def _open_bytes(path: Path) -> IO[bytes]:
     return path.open("rb")
 
 
-def _csv_rejects(wh: Warehouse, rejects: str, display: str) -> list[int]:
-    rows = wh.rows(
-        f"SELECT line, any_value(error_type ORDER BY column_idx), any_value(csv_line) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-        f"FROM {rejects} GROUP BY line ORDER BY line"
+def _numbered(
+    wh: Warehouse, path: Path, raw: str, rejects: str, *, display: str, index: int
+) -> str:
+    """``raw`` with ``_line``, the physical line where each staged row starts; the rejected
+    records go to the quarantine with theirs (see :mod:`tagwise.ingest.csvlines`)."""
+    found = wh.rows(
+        f"SELECT line, min(line_byte_position), any_value(error_type ORDER BY column_idx), "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        f"any_value(csv_line) FROM {rejects} GROUP BY line ORDER BY line"
     )
-    for line, error_type, csv_line in rows:
+    wh.execute(f"DROP TABLE IF EXISTS {rejects}")
+    wh.execute(f"DROP TABLE IF EXISTS {rejects + '_scan'}")
+    rows = int(wh.scalar(f"SELECT count(*) FROM {raw}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+    if _physical_lines(path) == rows + len(found) + 1:  # one line per record, none blank
+        _quarantine_rejects(wh, display, [(int(r[0]), r[2], r[3]) for r in found])
+        return _with_lines(wh, raw, [int(r[0]) for r in found], header_lines=1, index=index)
+    records = records_of(lambda: _open_bytes(path))
+    placed = records.placed([int(r[1]) for r in found])
+    staged = records.staged_lines(placed)
+    lines = [int(records.start_line[i]) for i in placed]
+    _quarantine_rejects(wh, display, [(n, r[2], r[3]) for n, r in zip(lines, found, strict=True)])
+    if len(staged) != rows:  # the reader split the file otherwise: number by lines alone
+        blank = [int(n) for n in records.start_line[records.blank]]
+        return _with_lines(wh, raw, sorted(set(lines) | set(blank)), header_lines=1, index=index)
+    table_name = f"tw_lines_{index}"
+    wh.execute(f"CREATE OR REPLACE TEMP TABLE {table_name} (k BIGINT, line BIGINT)")
+    wh.con.register("tw_staged_lines", pa.table({"line": staged}))
+    try:
+        wh.execute(
+            f"INSERT INTO {table_name} SELECT row_number() OVER (), line FROM tw_staged_lines"  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        )
+    finally:
+        wh.con.unregister("tw_staged_lines")
+    return (
+        f"(SELECT r.*, l.line AS _line FROM {raw} r "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        f"JOIN {table_name} l ON l.k = r.rowid + 1)"
+    )
+
+
+def _quarantine_rejects(wh: Warehouse, display: str, found: list[tuple[int, Any, Any]]) -> None:
+    """The records the CSV reader could not read, with their line and reason."""
+    for line, error_type, csv_line in found:
         reason = _REJECT_REASONS.get(str(error_type), f"malformed line: {error_type}".lower())
         wh.execute(
             f"INSERT INTO {REJECTS_TABLE} VALUES (?, ?, NULL, ?, ?, NULL)",  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             [display, line, csv_line, reason],
         )
-    wh.execute(f"DROP TABLE IF EXISTS {rejects}")
-    wh.execute(f"DROP TABLE IF EXISTS {rejects + '_scan'}")
-    return [int(r[0]) for r in rows]
 
 
-def _blank_lines(wh: Warehouse, path: Path, raw: str, rejected: int) -> list[int]:
-    """Physical numbers of empty lines, which the CSV reader skips; only when there are any."""
+def _physical_lines(path: Path) -> int:
+    """The number of lines of a file (a last line without a newline counts)."""
     newlines, last = 0, b""
     with _open_bytes(path) as fh:
         for chunk in iter(lambda: fh.read(1 << 24), b""):
             newlines += chunk.count(b"\n")
             last = chunk[-1:]
-    ends_with_newline = last in (b"\n", b"")
-    physical = newlines + (0 if ends_with_newline else 1)
-    rows = int(wh.scalar(f"SELECT count(*) FROM {raw}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-    if physical <= rows + rejected + 1:
-        return []
-    with _open_bytes(path) as fh:
-        return [n for n, line in enumerate(fh, start=1) if not line.strip(b"\r\n")]
+    return newlines + (0 if last in (b"\n", b"") else 1)
 
 
 def _with_lines(
