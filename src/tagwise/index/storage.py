@@ -84,6 +84,7 @@ def _encode(index: SegmentIndex) -> bytes:
 def save(index: SegmentIndex, folder: Path) -> Path:
     """Write the index atomically (temporary file, fsync, rename, fsync of the folder)."""
     folder.mkdir(parents=True, exist_ok=True)
+    _forget_partials(folder)
     path = folder / FILE_NAME
     partial = folder / f".{FILE_NAME}.{os.getpid()}.partial"
     data = _encode(index)
@@ -101,6 +102,26 @@ def save(index: SegmentIndex, folder: Path) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def _forget_partials(folder: Path) -> None:
+    """Remove the temporary files of saves whose process died (killed before the rename)."""
+    for leftover in folder.glob(f".{FILE_NAME}.*.partial"):
+        pid = leftover.name.split(".")[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def load(folder: Path) -> SegmentIndex:
