@@ -67,10 +67,17 @@ class ValueColumn:
     kind: str
     """The tag kind (``enum``, ``flag``, ``multi``) or ``string``/``boolean``."""
     bitmaps: dict[str, BitMap] = field(default_factory=dict)
+    _present: BitMap | None = field(default=None, repr=False, compare=False)
 
     def present(self) -> BitMap:
-        """Customers with at least one value."""
-        return BitMap.union(*self.bitmaps.values()) if self.bitmaps else BitMap()
+        """Customers with at least one value (computed once; do not modify it)."""
+        if self._present is None:
+            self._present = BitMap.union(*self.bitmaps.values()) if self.bitmaps else BitMap()
+        return self._present
+
+    def is_disjoint(self) -> bool:
+        """Whether every customer holds one value at most (an enum tag, a string)."""
+        return sum(len(bm) for bm in self.bitmaps.values()) == len(self.present())
 
     def values_of(self, cid: int) -> list[str]:
         """The values one customer holds, sorted (membership tests, no scan)."""
@@ -78,6 +85,7 @@ class ValueColumn:
 
     def remove(self, cids: BitMap) -> None:
         """Forget the values of ``cids`` (before their new values are added)."""
+        self._present = None
         for value in list(self.bitmaps):
             bm = self.bitmaps[value]
             bm.difference_update(cids)
@@ -89,6 +97,7 @@ class ValueColumn:
         ``labels[codes[i]]`` (several rows per customer for multi tags; code -1: none)."""
         if len(cids) == 0:
             return
+        self._present = None
         if len(labels) <= _MASKED:
             groups: Iterable[tuple[int, Cids]] = ((k, cids[codes == k]) for k in range(len(labels)))
         else:

@@ -210,7 +210,7 @@ class Evaluation:
             return found.copy() if found is not None else BitMap()
         if column.kind == "flag":
             return column.bitmaps.get("true", BitMap()).copy()
-        return column.present()
+        return column.present().copy()
 
     def _values(self, node: Expr, column: ValueColumn, *, want: bool) -> BitMap:
         """A sub-expression over one value column: evaluated once per distinct value."""
@@ -223,13 +223,16 @@ class Evaluation:
                 f"a multi-value tag is tested with has_tag or is null: `{self._text(node)}`",
             )
         fn = self.python.compile(node)
-        name = column.name
-        picked = [
-            bm
-            for value, bm in column.bitmaps.items()
-            if fn({name: _python_value(column.kind, value)}, self.as_of) is want
-        ]
-        out = BitMap.union(*picked) if picked else BitMap()
+        name, kind = column.name, column.kind
+        picked, others = [], []
+        for value, bm in column.bitmaps.items():
+            hit = fn({name: _python_value(kind, value)}, self.as_of) is want
+            (picked if hit else others).append(bm)
+        if len(picked) > len(others) and column.is_disjoint():
+            # most values qualify: the customers with a value, less the few that do not
+            out = column.present() - BitMap.union(*others) if others else column.present().copy()
+        else:
+            out = BitMap.union(*picked) if picked else BitMap()
         if fn({}, self.as_of) is want:  # the customers without a value
             out |= self.universe - column.present()
         return out
