@@ -224,7 +224,8 @@ class Evaluation:
             )
         fn = self.python.compile(node)
         name, kind = column.name, column.kind
-        picked, others = [], []
+        picked: list[BitMap] = []
+        others: list[BitMap] = []
         for value, bm in column.bitmaps.items():
             hit = fn({name: _python_value(kind, value)}, self.as_of) is want
             (picked if hit else others).append(bm)
