@@ -49,6 +49,9 @@ def test_ranges_of_the_bit_sliced_index_equal_numpy(values, a, b) -> None:
     for cid, value in zip(cids.tolist(), values, strict=True):
         expected = None if value is None else value + 0.0
         assert column.number_of(cid) == expected
+    decoded_cids, decoded = column.numbers()
+    assert decoded_cids.tolist() == cids[known].tolist()
+    assert decoded.tolist() == (arr[known] + 0.0).tolist()
 
 
 @settings(max_examples=60, deadline=None)

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import array
 import bisect
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -172,6 +172,14 @@ class NumberColumn:
         for bm in self.slices:
             bm.difference_update(cids)
         self.present.difference_update(cids)
+
+    def numbers(self) -> tuple[Cids, npt.NDArray[np.float64]]:
+        """Every customer's number, decoded in bulk: (cids ascending, numbers)."""
+        cids = cid_array(self.present)
+        ranks = np.zeros(len(cids), dtype=np.int64)
+        for bit, bm in enumerate(self.slices):
+            ranks[np.searchsorted(cids, cid_array(bm & self.present))] += 1 << bit
+        return cids, self.keys[ranks] if len(cids) else np.empty(0, dtype=np.float64)
 
     def rank_of(self, cid: int) -> int | None:
         """One customer's rank (membership tests of the slices), None without a number."""
@@ -336,15 +344,8 @@ def _same(a: Column, b: Column) -> bool:
             v: bm for v, bm in b.bitmaps.items() if bm
         }
     if isinstance(a, NumberColumn) and isinstance(b, NumberColumn):
-        return a.present == b.present and _numbers(a) == _numbers(b)
+        if a.present != b.present:
+            return False
+        (_, mine), (_, theirs) = a.numbers(), b.numbers()
+        return bool(np.array_equal(mine, theirs))
     return False
-
-
-def _numbers(column: NumberColumn) -> Mapping[float, BitMap]:
-    """Number → customers holding it (for comparisons of two columns)."""
-    out: dict[float, BitMap] = {}
-    for rank, key in enumerate(column.keys.tolist()):
-        members = column.rank_between(rank, rank)
-        if members:
-            out[float(key)] = members
-    return out
