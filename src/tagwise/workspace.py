@@ -781,7 +781,7 @@ class Workspace:
         """
         del actor  # reads record nothing (see the class docstring)
         _, cid = record_of(self.warehouse, customer_id)
-        return self.segments.fresh().customer_tags(customer_id, cid)
+        return self.segments.customer_tags(customer_id, cid)
 
     def customer_ids(self, cids: BitMap) -> pa.Array:
         """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised)."""

@@ -252,6 +252,9 @@ def test_the_workspace_index_follows_runs_and_edits(shop: Path) -> None:
         )
         found = ws.segment_members(expr)
         assert ws.segments.opened.how == "caught up"
+        keys = ws.customer_ids(BitMap(cids[:1])).to_pylist()
+        profile = ws.customer(keys[0])  # a person's change is listed without a run
+        assert any(c.run_id is None and c.tag == "rfm_segment" for c in profile.changes)
         assert set(cids) <= set(found)
         index = ws.segments.opened.index
         fresh = build(ws.segments._sources(ws.segments.profile()))

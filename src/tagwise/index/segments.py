@@ -280,9 +280,21 @@ class Segments:
             for v, n in rows
         ]
 
+    def tag_index(self) -> SegmentIndex:
+        """The index with its tag values caught up, without reading the specs or the
+        profile (what one customer's tags need; attributes/features are left as they are)."""
+        if self._opened is None:
+            return self.index()
+        index = self._opened.index
+        stamps = index.stamps
+        sources = Sources(self.store, self.wh, Profile(None, stamps.profile_run), stamps.columns)
+        if catch_up(index, sources):
+            save(index, self.folder)
+        return index
+
     def customer_tags(self, customer_id: str, cid: int) -> CustomerTags:
         """One customer's current tag values from the index (no scan of the store)."""
-        index = self.index()
+        index = self.tag_index()
         tags = [
             IndexedTagValue(tag=tag, values=[], score=found)
             if isinstance(found, float)
