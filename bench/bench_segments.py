@@ -471,7 +471,7 @@ def follow_workspace(root: Path, customers: int, repeat: int) -> dict[str, Any]:
     out: dict[str, Any] = {"customers": customers, "rebuild_s": [], "follow_s": [], "pairs": []}
     rng = np.random.default_rng(3)
     with tagwise.open(root) as ws:
-        segments = ws.segments
+        segments = ws.segment_evaluator
         sources = segments._sources(segments.profile())
         open_index(segments.folder, sources)
         values = ws.tag_store.current_table()
