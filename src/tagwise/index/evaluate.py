@@ -169,11 +169,8 @@ class Evaluation:
             if isinstance(node, And) == want:  # true of `and`, false of `or`: intersect
                 left = self._eval(node.left, want=want, within=within)
                 return self._eval(node.right, want=want, within=left)
-            inner = within if self._small(within) else None
-            united = self._eval(node.left, want=want, within=inner) | self._eval(
-                node.right, want=want, within=inner
-            )
-            return united & within if inner is None and within is not None else united
+            left = self._eval(node.left, want=want, within=within)
+            return left | self._eval(node.right, want=want, within=within)
         if isinstance(node, Call) and node.name == "has_tag":
             found = self._has_tag(node)
             if want:
