@@ -165,6 +165,21 @@ _LOCK_COLUMNS = (
     ("expires_at", "timestamp[us]"),
     ("locked_by", "string"),
 )
+_PAIRS_CURRENT = f"""
+WITH p AS (SELECT DISTINCT p.cid, d.tag_id, d.tag, d.kind FROM tw_index_pairs p
+           JOIN tags.defs d ON d.tag = p.tag),
+     l AS (SELECT a.* FROM {_ACTIVE_LOCKS} a SEMI JOIN p ON p.cid = a.cid AND p.tag_id = a.tag_id)
+SELECT CAST(c.cid AS UINTEGER) AS cid, p.tag, p.kind, c.value, c.score
+FROM tags.computed c JOIN p ON p.cid = c.cid AND p.tag_id = c.tag_id
+ANTI JOIN l ON l.cid = c.cid AND l.tag_id = c.tag_id
+UNION ALL
+SELECT CAST(l.cid AS UINTEGER), p.tag, p.kind, l.value, l.score
+FROM l JOIN p ON p.cid = l.cid AND p.tag_id = l.tag_id
+"""  # noqa: S608 (fixed tables)
+"""The current values (locks win, as ``tags.current``) of the pairs in ``tw_index_pairs``:
+the pairs are the small side of every join, so the computed values are probed, not the
+whole view computed (its shadow values are not needed here)."""
+
 _CHANGES = "tw_changes"
 _RUN_TAGS = "tw_run_tags"
 
@@ -546,6 +561,66 @@ class TagStore:
         """:meth:`commit_changes` as an Arrow table (the columns of :class:`Change`), for
         followers that apply millions of changes without a Python object per change."""
         return self.wh.arrow(_commit_sql(commit))
+
+    # -- bulk reads for the segment index (Arrow, no object per value) ----------------------
+
+    def current_table(self, *, tag: str | None = None, pairs: pa.Table | None = None) -> pa.Table:
+        """Current values (locks win) as Arrow: ``cid`` (uint32), ``tag``, ``kind``,
+        ``value``, ``score``; only one tag's, or only the (cid, tag) pairs of ``pairs``."""
+        source = "tags.current c"
+        if tag is not None:
+            source = f"(SELECT * FROM tags.current WHERE tag = {lit(tag)}) c"  # noqa: S608 (fixed tables; values lit())
+        query = (
+            "SELECT CAST(c.cid AS UINTEGER) AS cid, c.tag, d.kind, c.value, c.score "  # noqa: S608 (fixed tables)
+            f"FROM {source}{{pairs}} JOIN tags.defs d ON d.tag = c.tag"
+        )
+        if pairs is None:
+            return self.wh.arrow(query.format(pairs=""))
+        with self.wh.registered("tw_index_pairs", pairs.select(["cid", "tag"])):
+            return self.wh.arrow(_PAIRS_CURRENT)
+
+    def as_of_table(self, day: date) -> pa.Table:
+        """Computed values held on ``day`` (valid time) as Arrow, with the columns of
+        :meth:`current_table`."""
+        return self.wh.arrow(
+            "SELECT CAST(h.cid AS UINTEGER) AS cid, h.tag, d.kind, h.value, h.score "  # noqa: S608 (fixed tables; values lit())
+            "FROM tags.history h JOIN tags.defs d ON d.tag = h.tag "
+            f"WHERE h.valid_from <= CAST({lit(day.isoformat())} AS DATE) "
+            f"AND (h.valid_to IS NULL OR h.valid_to > CAST({lit(day.isoformat())} AS DATE))"
+        )
+
+    def tag_kinds(self) -> dict[str, str]:
+        """The kind the store holds for each tag code."""
+        return {str(t): str(k) for t, k in self.wh.rows("SELECT tag, kind FROM tags.defs")}
+
+    def commit_pairs(self, after: int, upto: int) -> pa.Table:
+        """The (cid, tag) pairs that the commits ``after < seq <= upto`` changed, once each,
+        as Arrow (what a follower must re-read)."""
+        parts = [
+            f"SELECT cid, tag FROM ({_commit_sql(c)})"  # noqa: S608 (fixed tables; values int())
+            for c in self.commits_since(after)
+            if c.seq <= upto
+        ]
+        if not parts:
+            return self.wh.arrow("SELECT CAST(NULL AS INTEGER) AS cid, '' AS tag LIMIT 0")
+        union = " UNION ALL ".join(parts)
+        return self.wh.arrow(f"SELECT DISTINCT cid, tag FROM ({union})")  # noqa: S608 (fixed tables; values int())
+
+    def lock_expiries(self, *, after: datetime | None, until: datetime) -> pa.Table:
+        """(cid, tag) of the locks whose ``expires_at`` falls in ``(after, until]``: values
+        that stopped being current without a commit (until :meth:`expire` runs)."""
+        low = "" if after is None else f" AND l.expires_at > {lit(after.isoformat(sep=' '))}"
+        return self.wh.arrow(
+            "SELECT DISTINCT l.cid, d.tag FROM tags.locks l JOIN tags.defs d USING (tag_id) "  # noqa: S608 (fixed tables; values lit())
+            f"WHERE l.expires_at <= {lit(until.isoformat(sep=' '))}{low}"
+        )
+
+    def next_lock_expiry(self, after: datetime) -> datetime | None:
+        """The earliest ``expires_at`` of a lock after ``after`` (None: no lock expires)."""
+        found = self.wh.scalar(
+            "SELECT min(expires_at) FROM tags.locks WHERE expires_at > ?", [after]
+        )
+        return found if isinstance(found, datetime) else None
 
     # -- writes -----------------------------------------------------------------------------
 
