@@ -49,6 +49,13 @@ from tagwise.results import (
     RunList,
     RunResult,
     RunSummary,
+    SegmentDetail,
+    SegmentExplainResult,
+    SegmentExportResult,
+    SegmentList,
+    SegmentOverlapResult,
+    SegmentSaveResult,
+    SegmentSnapshotResult,
     SourceResult,
     SourceRows,
     TagComputation,
@@ -711,6 +718,129 @@ class Workspace:
 
         del actor  # reads record nothing (see the class docstring)
         return customer_profile(self, customer_id, as_of=as_of)
+
+    # -- segments: saved, exports, snapshots (logic in tagwise.audience) --------------------
+
+    def segment_save(
+        self,
+        name: str,
+        expr: str,
+        *,
+        description: str = "",
+        owner: str = "",
+        actor: Actor | None = None,
+    ) -> SegmentSaveResult:
+        """Check a segment's expression, write it to ``segments/<name>.yaml`` and record its
+        version in the catalog (as ``apply`` would), by the actor.
+
+        Raises:
+            SpecError: the name is not allowed, or the specs have problems.
+            ExpressionError: the expression is wrong (unknown name, cycle, type …).
+            Conflict: the segment is defined in a file shared with other segments.
+        """
+        from tagwise.audience.segments import new_spec, save  # noqa: PLC0415
+
+        spec = new_spec(name, expr, description=description, owner=owner)
+        return save(self, self._valid_specs(), spec, actor=self._acting(actor))
+
+    def segment_list(self, *, actor: Actor | None = None) -> SegmentList:
+        """Every saved segment with its version and size now."""
+        from tagwise.audience.segments import listing  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return listing(self, self._valid_specs())
+
+    def segment_show(self, name: str, *, actor: Actor | None = None) -> SegmentDetail:
+        """A saved segment: definition, size, size trend across runs, tags used, snapshots.
+
+        Raises:
+            NotFound: no such segment.
+        """
+        from tagwise.audience.segments import detail  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return detail(self, self._valid_specs(), name)
+
+    def segment_export(
+        self,
+        name: str,
+        *,
+        out: str | Path,
+        columns: Sequence[str] = (),
+        holdout: float | str | None = None,
+        seed: str | None = None,
+        bom: bool = False,
+        snapshot: str | None = None,
+        actor: Actor | None = None,
+    ) -> SegmentExportResult:
+        """Write a segment's members (now, or those of a snapshot) to a CSV or Parquet file;
+        with ``holdout`` (a share: 0.1 or "10%"), a deterministic control group, split by a
+        hash of the customer id and ``seed`` (default: the segment name), goes to
+        ``FILE.control.EXT`` beside it. Files are written whole or not at all.
+
+        Raises:
+            NotFound: no such segment, snapshot or column.
+            Conflict: the segment's file has changes not applied.
+            ConfigError: an unknown file type, a bad share, a folder that does not exist.
+        """
+        from tagwise.audience.holdout import parse_share  # noqa: PLC0415
+        from tagwise.audience.segments import export  # noqa: PLC0415
+
+        del actor  # writes outside the stores: nothing to record
+        share = parse_share(holdout) if isinstance(holdout, str) else holdout
+        if share is not None:
+            share = parse_share(str(share))
+        return export(
+            self,
+            self._valid_specs(),
+            name,
+            out=Path(out),
+            columns=columns,
+            holdout=share,
+            seed=seed,
+            bom=bom,
+            snapshot_label=snapshot,
+        )
+
+    def segment_overlap(
+        self, names: Sequence[str], *, actor: Actor | None = None
+    ) -> SegmentOverlapResult:
+        """Members shared by each pair of saved segments, and their Jaccard similarity.
+
+        Raises:
+            NotFound: a name is not a saved segment.
+        """
+        from tagwise.audience.segments import overlap_of  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return overlap_of(self, self._valid_specs(), names)
+
+    def segment_snapshot(
+        self, name: str, *, label: str, actor: Actor | None = None
+    ) -> SegmentSnapshotResult:
+        """Freeze a segment's members now under ``label`` (recorded with the actor), so the
+        exact audience can be exported later whatever the tags do.
+
+        Raises:
+            NotFound: no such segment.
+            Conflict: the label is taken, or the segment's file has changes not applied.
+        """
+        from tagwise.audience.segments import snapshot  # noqa: PLC0415
+
+        return snapshot(self, self._valid_specs(), name, label=label, actor=self._acting(actor))
+
+    def segment_explain(
+        self, name: str, customer_id: str, *, actor: Actor | None = None
+    ) -> SegmentExplainResult:
+        """Which predicates of a segment a customer meets and which not.
+
+        Raises:
+            NotFound: no such segment or customer.
+        """
+        from tagwise.audience.segments import explain  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return explain(self, self._valid_specs(), name, customer_id)
 
     def _profile_customers(self) -> int:
         latest = self.catalog.runs(limit=1, status="ok")

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -25,6 +26,7 @@ __all__ = [
     "METADATA",
     "ingest_runs",
     "runs",
+    "segment_snapshots",
     "spec_versions",
     "tag_computations",
     "workspace_meta",
@@ -109,3 +111,24 @@ tag_computations = Table(
     Column("changes", BigInteger, nullable=False),
 )
 """Each successful computation of each tag (drives ``run --due`` and ``tags show``)."""
+
+segment_snapshots = Table(
+    "segment_snapshots",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("segment", String(200), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("version", Integer),
+    Column("expr", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("members", BigInteger, nullable=False),
+    Column("bitmap", LargeBinary, nullable=False),
+    Column("customer_ids", LargeBinary, nullable=False),
+    UniqueConstraint("segment", "label", name="uq_segment_snapshots_segment_label"),
+)
+"""Frozen member lists of saved segments (``tagwise segment snapshot``): the members' cids
+as a serialized roaring bitmap and their customer ids (Parquet bytes, same order), with the
+segment version and expression, the tag store's change-feed ``seq`` they reflect, when and
+by whom. A snapshot is never changed: later runs do not touch it."""
