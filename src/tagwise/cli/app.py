@@ -21,6 +21,7 @@ from tagwise.cli.commands import ingest as ingest_commands
 from tagwise.cli.commands import quality as quality_commands
 from tagwise.cli.commands import resolve as resolve_commands
 from tagwise.cli.commands import run as run_commands
+from tagwise.cli.commands import segment as segment_commands
 from tagwise.cli.commands import sources as sources_commands
 from tagwise.cli.commands import spec as spec_commands
 from tagwise.cli.commands import tags as tags_commands
@@ -72,6 +73,7 @@ tags_commands.register(app)
 resolve_commands.register(app)
 quality_commands.register(app)
 customer_commands.register(app)
+segment_commands.register(app)
 
 
 def run(args: list[str]) -> int:
