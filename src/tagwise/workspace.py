@@ -1006,7 +1006,7 @@ def init(
 
 
 def _copy_starter_taxonomy(root: Path) -> None:
-    """The demo's taxonomy.yaml and tags/*.yaml."""
+    """The demo's taxonomy.yaml, tags/*.yaml and segments/*.yaml."""
     templates = resources.files("tagwise.demo").joinpath("templates")
     (root / "taxonomy.yaml").write_text(
         templates.joinpath("taxonomy.yaml").read_text("utf-8"), encoding="utf-8"
@@ -1014,3 +1014,6 @@ def _copy_starter_taxonomy(root: Path) -> None:
     for item in templates.joinpath("tags").iterdir():
         if item.name.endswith(".yaml"):
             (root / "tags" / item.name).write_text(item.read_text("utf-8"), encoding="utf-8")
+    for item in templates.joinpath("segments").iterdir():
+        if item.name.endswith(".yaml"):
+            (root / "segments" / item.name).write_text(item.read_text("utf-8"), encoding="utf-8")
