@@ -69,9 +69,11 @@ def test_an_interrupted_export_leaves_nothing(tmp_path: Path, monkeypatch) -> No
 
 def test_destinations_are_checked_before_anything_is_written(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
-        write_lists([MemberList(tmp_path / "t.csv", TABLE), MemberList(tmp_path / "x/c.csv", TABLE)])
+        write_lists(
+            [MemberList(tmp_path / "t.csv", TABLE), MemberList(tmp_path / "x/c.csv", TABLE)]
+        )
     assert list(tmp_path.iterdir()) == []
-    with pytest.raises(ConfigError, match="unknown file type `.xlsx`") as info:
+    with pytest.raises(ConfigError, match=r"unknown file type `\.xlsx`") as info:
         file_format(tmp_path / "t.xlsx")
     assert info.value.hint == "name the file FILE.csv or FILE.parquet"
 

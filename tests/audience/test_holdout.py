@@ -39,8 +39,11 @@ def test_vectorised_positions_equal_the_reference_algorithm(ids, seed) -> None:
 
 
 @settings(max_examples=100, deadline=None)
-@given(ids=st.lists(st.text(max_size=16), min_size=1, max_size=80, unique=True), seed=seeds,
-       data=st.data())
+@given(
+    ids=st.lists(st.text(max_size=16), min_size=1, max_size=80, unique=True),
+    seed=seeds,
+    data=st.data(),
+)
 def test_a_customer_keeps_its_group_whatever_the_other_members(ids, seed, data) -> None:
     # another export (other members, other order, sliced arrays) puts everyone in the same group
     share = data.draw(st.floats(0.01, 0.99))

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 import tagwise
+from tagwise.engine.pipeline import _applied_versions
 from tagwise.errors import Conflict
 from tagwise.spec.segments import SegmentSpec, collect_segments, save_segment
 
@@ -104,8 +105,6 @@ def test_plan_shows_segments_and_apply_records_their_versions(ws) -> None:
 
 
 def test_an_unapplied_segment_does_not_stop_a_run_check(ws) -> None:
-    from tagwise.engine.pipeline import _applied_versions
-
     ws.apply()
     write(ws.root, "s.yaml", "segments:\n  - name: 一线\n    expr: city_tier = '一线'\n")
     _applied_versions(ws.catalog, ws.specs())  # raises Conflict if segments counted
@@ -118,8 +117,12 @@ def test_save_writes_its_own_file_and_refuses_shared_files(tmp_path: Path) -> No
     assert path == folder / "高价值女性.yaml"
     again, errors = collect_segments(folder)
     assert errors == [] and again.segments["高价值女性"].expr == "vip"
-    write(tmp_path, "shared.yaml", "segments:\n  - name: a\n    expr: vip\n  - name: b\n    expr: vip\n")
+    write(
+        tmp_path,
+        "shared.yaml",
+        "segments:\n  - name: a\n    expr: vip\n  - name: b\n    expr: vip\n",
+    )
     shared, _ = collect_segments(folder)
-    with pytest.raises(Conflict, match="defined in `shared.yaml` with other segments"):
+    with pytest.raises(Conflict, match=r"defined in `shared\.yaml` with other segments"):
         save_segment(folder, SegmentSpec(name="a", expr="not vip"), shared)
     assert sorted(p.name for p in folder.iterdir()) == ["shared.yaml", "高价值女性.yaml"]

@@ -1,0 +1,143 @@
+"""Time a segment export of 1M members to Parquet (issue #14's goal: <= 200 ms).
+
+Run: `flock /work/bench.lock nice -n 5 python bench/bench_export.py --members 1000000`.
+
+The members are a synthetic roaring bitmap (``--members`` cids drawn from a universe of
+``--universe`` customers) and the cid → customer_id mapping an Arrow string array indexed
+by cid, as the workspace keeps it. Measured, interleaved in one run (medians):
+
+* **tagwise**: the export path of ``tagwise segment export`` — ``BitMap.to_array`` →
+  Arrow ``uint32`` cids → ``take`` of the customer ids → the member table →
+  ``write_lists`` (Parquet to a temporary file, then the rename). No Python list anywhere.
+* **tagwise + holdout 10%**: the same with the hash split and the control file beside it.
+* **baseline, Python lists**: ``list(bitmap)``, a list comprehension over the mapping (a
+  Python list built once, outside the timing), then ``pa.array`` and the same Parquet
+  writer: the path the goal says never to take.
+* **baseline, DuckDB COPY**: the same member table registered in DuckDB and written with
+  ``COPY … TO … (FORMAT parquet)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyroaring import BitMap
+
+from tagwise.audience.export import MemberList, control_path, write_lists
+from tagwise.audience.holdout import control_mask
+from tagwise.audience.snapshot import cid_array
+
+
+def synthetic(members: int, universe: int, seed: int) -> tuple[BitMap, pa.Array]:
+    """A bitmap of ``members`` random cids and the customer ids of the whole universe."""
+    rng = np.random.default_rng(seed)
+    cids = np.sort(rng.choice(universe, size=members, replace=False)).astype(np.uint32)
+    bitmap = BitMap(cids)
+    numbers = pa.array(np.arange(universe, dtype=np.int64))
+    mapping = pc.binary_join_element_wise(
+        "C", pc.utf8_lpad(pc.cast(numbers, pa.string()), 9, "0"), ""
+    )
+    return bitmap, mapping
+
+
+def tagwise_export(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
+    cids = cid_array(bitmap)
+    ids = mapping.take(cids)
+    table = pa.table({"customer_id": ids})
+    write_lists([MemberList(out, table)])
+    return table.num_rows
+
+
+def tagwise_holdout(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
+    cids = cid_array(bitmap)
+    ids = mapping.take(cids)
+    mask = pa.array(control_mask(ids, share=0.1, seed="bench"))
+    target = pa.table({"customer_id": ids.filter(pc.invert(mask))})
+    control = pa.table({"customer_id": ids.filter(mask)})
+    write_lists([MemberList(out, target), MemberList(control_path(out), control)])
+    return target.num_rows + control.num_rows
+
+
+_PYTHON_MAPPING: list[str] = []
+"""The mapping as a Python list, built once outside the timings (the baseline's best case)."""
+
+
+def python_lists(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
+    del mapping  # the baseline reads the Python list built once in main()
+    ids_list = _PYTHON_MAPPING
+    members = list(bitmap)
+    table = pa.table({"customer_id": pa.array([ids_list[c] for c in members], pa.string())})
+    pq.write_table(table, out, compression="zstd")
+    return table.num_rows
+
+
+def duckdb_copy(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
+    table = pa.table({"customer_id": mapping.take(cid_array(bitmap))})
+    con = duckdb.connect()
+    con.register("members", table)
+    con.execute(f"COPY members TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
+    con.close()
+    return table.num_rows
+
+
+CASES: dict[str, Callable[[BitMap, pa.Array, Path], int]] = {
+    "tagwise": tagwise_export,
+    "tagwise + holdout 10%": tagwise_holdout,
+    "baseline: python lists": python_lists,
+    "baseline: duckdb COPY": duckdb_copy,
+}
+
+
+def main() -> None:
+    """Interleave the cases ``--repeat`` times; print medians and ratios to tagwise."""
+    parser = argparse.ArgumentParser(description="Time segment exports to Parquet.")
+    parser.add_argument("--members", type=int, default=1_000_000)
+    parser.add_argument("--universe", type=int, default=2_000_000)
+    parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--seed", type=int, default=14)
+    parser.add_argument("--json", type=Path, default=None, help="Also write the results here.")
+    args = parser.parse_args()
+    bitmap, mapping = synthetic(args.members, args.universe, args.seed)
+    _PYTHON_MAPPING.extend(mapping.to_pylist())
+    times: dict[str, list[float]] = {name: [] for name in CASES}
+    with tempfile.TemporaryDirectory() as folder:
+        for _ in range(args.repeat):
+            for name, case in CASES.items():
+                out = Path(folder) / "members.parquet"
+                started = time.perf_counter()
+                rows = case(bitmap, mapping, out)
+                times[name].append(time.perf_counter() - started)
+                if rows != args.members or pq.read_metadata(out).num_rows > rows:
+                    raise SystemExit(f"{name} wrote {rows} rows, not {args.members}")
+    base = statistics.median(times["tagwise"])
+    results = {}
+    print(f"{args.members:,} members of {args.universe:,}; medians of {args.repeat}")
+    print(f"{'case':<26}{'median ms':>11}{'min ms':>9}{'ratio':>8}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        results[name] = {
+            "median_ms": round(median * 1000, 1),
+            "min_ms": round(min(values) * 1000, 1),
+        }
+        print(f"{name:<26}{median * 1000:>11.1f}{min(values) * 1000:>9.1f}{median / base:>8.2f}")
+    if args.json is not None:
+        args.json.write_text(
+            json.dumps(
+                {"args": vars(args) | {"json": str(args.json)}, "results": results}, indent=2
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()
