@@ -49,14 +49,15 @@ def test_every_problem_of_every_file_is_reported(tmp_path: Path) -> None:
     write(
         tmp_path,
         "a.yaml",
-        "segments:\n  - name: x\n    expr: vip\n    ownr: crm\n  - name: x\n    expr: vip\n",
+        "segments:\n  - name: x\n    expr: vip\n  - name: x\n    expr: vip\n"
+        "  - name: y\n    expr: vip\n    ownr: crm\n",
     )
     write(tmp_path, "b.yaml", "segmnets: []\n")
     write(tmp_path, "c.yaml", "segments:\n  - name: 'a/b'\n    expr: vip\n  - expr: ''\n")
     _, errors = collect_segments(tmp_path / "segments")
     messages = [(Path(str(e.location.path)).name, e.location.line, e.message) for e in errors]
-    assert ("a.yaml", 4, "unknown field `segments.0.ownr`") in messages
-    assert ("a.yaml", 5, "duplicate segment name `x`") in messages
+    assert ("a.yaml", 8, "unknown field `segments.2.ownr`") in messages
+    assert ("a.yaml", 4, "duplicate segment name `x`") in messages
     assert any(m[0] == "b.yaml" and "unknown top-level key `segmnets`" in m[2] for m in messages)
     assert any(m[0] == "c.yaml" and m[1] == 2 and "segments.0.name" in m[2] for m in messages)
     assert any(m[0] == "c.yaml" and "segments.1.name" in m[2] for m in messages)

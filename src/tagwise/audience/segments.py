@@ -119,11 +119,12 @@ def save(
         within=spec.name,
     )
     path = save_segment(ws.root / "segments", spec, specs.segments)
-    latest = {"segment": ws.catalog.latest_versions("segment")}
+    recorded = ws.catalog.latest_versions("segment").get(spec.name)
+    latest = {"segment": {spec.name: recorded} if recorded is not None else {}}
     items = {"segment": {spec.name: spec.definition()}}
     plan = make_plan(items, latest, kinds=("segment",))
     ws.catalog.add_versions(versions_to_apply(plan, items, latest, actor=actor.label))
-    version = plan.changes[0].version if plan.changes else latest["segment"][spec.name].version
+    version = plan.changes[0].version if plan.changes else recorded.version if recorded else 1
     return SegmentSaveResult(
         name=spec.name,
         expr=spec.expr,

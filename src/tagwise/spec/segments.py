@@ -151,7 +151,7 @@ def _items(doc: Document, errors: list[TagwiseError]) -> list[tuple[int, Any]]:
     raw = doc.data
     if raw is None:
         return []
-    if not isinstance(raw, dict) or not isinstance(raw.get("segments", []), list):
+    if not isinstance(raw, dict) or not isinstance(raw.get("segments") or [], list):
         errors.append(
             SpecError(
                 "expected a mapping `segments:` with a list of segments",
