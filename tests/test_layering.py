@@ -68,6 +68,20 @@ ALLOWED: dict[str, frozenset[str]] = {
         {"tagwise.model", "tagwise.settings", "tagwise.spec", "tagwise.store", "tagwise.identity"}
     ),
     "tagwise.demo": frozenset({"tagwise.model"}),
+    # the segment index follows the tag store and answers the rest with the warehouse
+    "tagwise.index": frozenset(
+        {
+            "tagwise.model",
+            "tagwise.lang",
+            "tagwise.settings",
+            "tagwise.spec",
+            "tagwise.specs",
+            "tagwise.store",
+            "tagwise.compile.features",
+            "tagwise.identity.store",
+            "tagwise.results",
+        }
+    ),
     # the profile operation of the facade: typed against the Workspace it belongs to
     "tagwise.explain": frozenset(
         {
@@ -117,6 +131,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "tagwise.explain",
             "tagwise.audience",
             "tagwise.demo",
+            "tagwise.index",
             "tagwise.results",
         }
     ),

@@ -24,11 +24,13 @@ __all__ = [
     "ClusterSize",
     "ColumnQuality",
     "CustomerProfile",
+    "CustomerTags",
     "DecisionResult",
     "ExportResult",
     "IdentifierQuality",
     "IdentityEvent",
     "IdentityQuality",
+    "IndexedTagValue",
     "IngestError",
     "IngestResult",
     "LastIngest",
@@ -52,6 +54,8 @@ __all__ = [
     "RunList",
     "RunResult",
     "RunSummary",
+    "SegmentBreakdownRow",
+    "SegmentCount",
     "SegmentDetail",
     "SegmentExplainResult",
     "SegmentExportFile",
@@ -629,6 +633,61 @@ class QualityResult(Result):
 
     sources: list[SourceQuality]
     identity: IdentityQuality | None
+
+
+# Segments: evaluation ---------------------------------------------------------------------
+
+
+class SegmentBreakdownRow(Result):
+    """Members holding one value of the breakdown tag (``value`` None: no value)."""
+
+    value: str | None
+    count: int
+    share: float
+    """Of the members."""
+
+
+class SegmentCount(Result):
+    """A segment expression evaluated: how many customers meet it, and who.
+
+    ``share`` is ``count / total`` (0 when there are no customers); ``sample`` holds up to
+    the asked number of members' customer ids, spread evenly over the members in cid order
+    (the same members give the same sample); ``breakdown`` counts the members per value of
+    the ``by`` tag, most first. ``seq`` is the tag store's change-feed commit the index
+    reflects (for ``as_of``: the values held on that date, from history).
+    """
+
+    expression: str
+    count: int
+    share: float
+    total: int
+    as_of: date | None
+    seq: int
+    sample: list[str]
+    by: str | None = None
+    breakdown: list[SegmentBreakdownRow] | None = None
+    answered: dict[str, str] = {}
+    """Sub-expression → ``index`` or ``warehouse``: where each part was answered."""
+    warnings: list[str] = []
+
+
+class IndexedTagValue(Result):
+    """One tag of a customer as the segment index holds it (values, or a score)."""
+
+    tag: str
+    values: list[str]
+    score: float | None
+
+
+class CustomerTags(Result):
+    """A customer's current tags read from the segment index (membership tests of its
+    bitmaps, no scan of the tag store): the values only, without provenance (``customer
+    show`` has the provenance). ``seq`` is the change-feed commit the index reflects."""
+
+    customer_id: str
+    cid: int
+    seq: int
+    tags: list[IndexedTagValue]
 
 
 # Segments: saved, exports, snapshots -------------------------------------------------------

@@ -32,6 +32,7 @@ __all__ = [
     "CatalogSettings",
     "EngineSettings",
     "IdentitySettings",
+    "IndexSettings",
     "IngestSettings",
     "MatchingSettings",
     "NamingSettings",
@@ -91,6 +92,21 @@ class WarehouseSettings(_Group):
         description="DuckDB memory limit such as '1500MB', '8GB' or '50%'; work beyond it "
         "spills to disk. The default keeps a 1M-customer workspace under 2 GB; raise it for "
         "tens of millions of customers; null: DuckDB's default (80% of RAM).",
+    )
+
+
+class IndexSettings(_Group):
+    """The segment index: roaring bitmaps of tag values, attributes and features."""
+
+    path: str = Field(
+        default=".tagwise/index",
+        description="Folder of the segment index file, relative to the workspace.",
+    )
+    columns: list[str] = Field(
+        default_factory=list,
+        description="Attributes and features answered by the index instead of the warehouse "
+        "(numbers get a bit-sliced index, strings and true/false one bitmap per value), e.g. "
+        '["spend_365d", "city"]. Tags are always indexed.',
     )
 
 
@@ -331,6 +347,7 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     naming: NamingSettings = Field(default_factory=NamingSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    index: IndexSettings = Field(default_factory=IndexSettings)
 
     @classmethod
     def settings_customise_sources(

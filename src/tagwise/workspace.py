@@ -29,10 +29,12 @@ from tagwise.identity.layout import RECORDS, is_dirty
 from tagwise.identity.layout import layout as identity_layout
 from tagwise.identity.resolve import ResolveReport, resolve
 from tagwise.identity.store import record_of
+from tagwise.index.segments import Segments, segment_ast
 from tagwise.model.actor import Actor
 from tagwise.results import (
     ChangeCount,
     CustomerProfile,
+    CustomerTags,
     DecisionResult,
     ExportResult,
     IngestError,
@@ -49,6 +51,7 @@ from tagwise.results import (
     RunList,
     RunResult,
     RunSummary,
+    SegmentCount,
     SegmentDetail,
     SegmentExplainResult,
     SegmentExportResult,
@@ -77,8 +80,12 @@ from tagwise.store.tags import TagStore
 from tagwise.store.warehouse import Warehouse
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+    from pyroaring import BitMap
+
     from tagwise.engine.pipeline import RunReport
     from tagwise.ingest.pipeline import SourceReport
+    from tagwise.lang.ast import Expr
 
 __all__ = ["Actor", "Workspace", "find_root", "init", "open_workspace"]
 
@@ -108,6 +115,7 @@ class Workspace:
         self._catalog: Catalog | None = None
         self._warehouse: Warehouse | None = None
         self._engines: dict[str, Engine] = {}
+        self._segments: Segments | None = None
         self._opened_at = datetime.now(UTC)
 
     def __enter__(self) -> Workspace:
@@ -719,6 +727,72 @@ class Workspace:
         del actor  # reads record nothing (see the class docstring)
         return customer_profile(self, customer_id, as_of=as_of)
 
+    # -- segments (tagwise.index) -------------------------------------------------------
+
+    @property
+    def segments(self) -> Segments:
+        """Segment evaluation over this workspace's index and warehouse."""
+        if self._segments is None:
+            self._segments = Segments(
+                root=self.root,
+                settings=self.settings,
+                store=self.tag_store,
+                wh=self.warehouse,
+                specs=lambda: self.specs(check=False),
+            )
+        return self._segments
+
+    def _segment_ast(self, expr: str) -> Expr:
+        """The syntax tree of a segment expression (the one parse step of every segment
+        operation)."""
+        return segment_ast(expr)
+
+    def segment_members(
+        self, expr: str, *, as_of: date | None = None, actor: Actor | None = None
+    ) -> BitMap:
+        """The cids of the customers for whom ``expr`` is true (as of a date: on the values
+        held then).
+
+        Raises:
+            ExpressionError: the expression is wrong, or uses a draft or deprecated tag.
+        """
+        del actor  # reads record nothing (see the class docstring)
+        return self.segments.members(expr, self._segment_ast(expr), as_of=as_of)
+
+    def segment_count(
+        self,
+        expr: str,
+        *,
+        as_of: date | None = None,
+        by: str | None = None,
+        sample: int = 10,
+        actor: Actor | None = None,
+    ) -> SegmentCount:
+        """Count, share of all customers, a sample of members and a breakdown by a tag.
+
+        Raises:
+            ExpressionError: the expression is wrong, or uses a draft or deprecated tag.
+            NotFound: the breakdown tag does not exist.
+        """
+        del actor  # reads record nothing (see the class docstring)
+        return self.segments.count(expr, self._segment_ast(expr), as_of=as_of, by=by, sample=sample)
+
+    def customer_tags(self, customer_id: str, *, actor: Actor | None = None) -> CustomerTags:
+        """A customer's current tag values from the segment index, in milliseconds: a key
+        lookup and membership tests of bitmaps, no scan (``customer`` adds provenance).
+
+        Raises:
+            NotFound: no customer with that id.
+        """
+        del actor  # reads record nothing (see the class docstring)
+        _, cid = record_of(self.warehouse, customer_id)
+        return self.segments.customer_tags(customer_id, cid)
+
+    def customer_ids(self, cids: BitMap) -> pa.Array:
+        """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised)."""
+        return self.segments.customer_ids(cids)
+
+
     # -- segments: saved, exports, snapshots (logic in tagwise.audience) --------------------
 
     def segment_save(
@@ -894,6 +968,7 @@ class Workspace:
         for engine in self._engines.values():
             engine.close()
         self._engines.clear()
+        self._segments = None
         if self._warehouse is not None:
             self._warehouse.close()
             self._warehouse = None

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import pyarrow as pa
+
 from tagwise.errors import NotFound
 from tagwise.identity.layout import RECORDS, is_dirty
 from tagwise.store.sql import ident, lit_list, table
@@ -36,6 +39,9 @@ __all__ = [
     "Resolution",
     "ReviewPair",
     "customer_count",
+    "customer_keys_of",
+    "customer_universe",
+    "customers_stamp",
     "identity_history",
     "identity_quality",
     "latest_resolution_id",
@@ -86,6 +92,34 @@ def other_records(wh: Warehouse, rid: int, cid: int) -> list[int]:
 def customer_count(wh: Warehouse) -> int:
     """Customers that have a cid."""
     return int(wh.scalar("SELECT count(DISTINCT cid) FROM meta.customer_keys"))
+
+
+def customer_universe(wh: Warehouse) -> pa.Table:
+    """Every customer's cid once (``cid`` uint32, ascending), as Arrow."""
+    return wh.arrow(
+        "SELECT DISTINCT CAST(cid AS UINTEGER) AS cid FROM meta.customer_keys ORDER BY cid"
+    )
+
+
+def customers_stamp(wh: Warehouse) -> str:
+    """A stamp that changes whenever the set of customers may have: records added (count,
+    last record number) or a resolution that moved records between customers."""
+    rows, last = wh.rows("SELECT count(*), coalesce(max(rid), 0) FROM meta.customer_keys")[0]
+    return f"{int(rows)}:{int(last)}:{latest_resolution_id(wh)}"
+
+
+def customer_keys_of(wh: Warehouse, cids: pa.Array) -> pa.Array:
+    """The customer id (the surviving record's key) of each cid, in the order given
+    (ascending cids, as bitmaps give them); one join, no Python list."""
+    wh.con.register("tw_wanted_cids", pa.table({"cid": cids, "pos": np.arange(len(cids))}))
+    try:
+        found = wh.arrow(
+            "SELECT k.customer_id FROM tw_wanted_cids w "
+            "LEFT JOIN meta.customer_keys k ON k.rid = w.cid AND k.cid = w.cid ORDER BY w.pos"
+        )
+    finally:
+        wh.con.unregister("tw_wanted_cids")
+    return found.column("customer_id").combine_chunks()
 
 
 @dataclass(frozen=True, slots=True)

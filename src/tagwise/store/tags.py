@@ -581,6 +581,69 @@ class TagStore:
         followers that apply millions of changes without a Python object per change."""
         return self.wh.arrow(_commit_sql(commit))
 
+    # -- bulk reads for the segment index (Arrow, no object per value) ----------------------
+
+    def current_table(self, *, tag: str | None = None, pairs: pa.Table | None = None) -> pa.Table:
+        """Current values (locks win) as Arrow: ``cid`` (uint32), ``tag``, ``kind``,
+        ``value``, ``score``; only one tag's, or only the (cid, tag) pairs of ``pairs``."""
+        source = "tags.current c"
+        if tag is not None:
+            source = f"(SELECT * FROM tags.current WHERE tag = {lit(tag)}) c"  # noqa: S608 (fixed tables; values lit())
+        if pairs is not None:
+            self.wh.con.register("tw_index_pairs", pairs.select(["cid", "tag"]))
+            source += " SEMI JOIN tw_index_pairs p ON p.cid = c.cid AND p.tag = c.tag"
+        try:
+            return self.wh.arrow(
+                "SELECT CAST(c.cid AS UINTEGER) AS cid, c.tag, d.kind, c.value, c.score "  # noqa: S608 (fixed tables)
+                f"FROM {source} JOIN tags.defs d ON d.tag = c.tag"
+            )
+        finally:
+            if pairs is not None:
+                self.wh.con.unregister("tw_index_pairs")
+
+    def as_of_table(self, day: date) -> pa.Table:
+        """Computed values held on ``day`` (valid time) as Arrow, with the columns of
+        :meth:`current_table`."""
+        return self.wh.arrow(
+            "SELECT CAST(h.cid AS UINTEGER) AS cid, h.tag, d.kind, h.value, h.score "  # noqa: S608 (fixed tables; values lit())
+            "FROM tags.history h JOIN tags.defs d ON d.tag = h.tag "
+            f"WHERE h.valid_from <= CAST({lit(day.isoformat())} AS DATE) "
+            f"AND (h.valid_to IS NULL OR h.valid_to > CAST({lit(day.isoformat())} AS DATE))"
+        )
+
+    def tag_kinds(self) -> dict[str, str]:
+        """The kind the store holds for each tag code."""
+        return {str(t): str(k) for t, k in self.wh.rows("SELECT tag, kind FROM tags.defs")}
+
+    def commit_pairs(self, after: int, upto: int) -> pa.Table:
+        """The (cid, tag) pairs that the commits ``after < seq <= upto`` changed, once each,
+        as Arrow (what a follower must re-read)."""
+        parts = [
+            f"SELECT cid, tag FROM ({_commit_sql(c)})"  # noqa: S608 (fixed tables; values int())
+            for c in self.commits_since(after)
+            if c.seq <= upto
+        ]
+        if not parts:
+            return self.wh.arrow("SELECT CAST(NULL AS INTEGER) AS cid, '' AS tag LIMIT 0")
+        union = " UNION ALL ".join(parts)
+        return self.wh.arrow(f"SELECT DISTINCT cid, tag FROM ({union})")  # noqa: S608 (fixed tables; values int())
+
+    def lock_expiries(self, *, after: datetime | None, until: datetime) -> pa.Table:
+        """(cid, tag) of the locks whose ``expires_at`` falls in ``(after, until]``: values
+        that stopped being current without a commit (until :meth:`expire` runs)."""
+        low = "" if after is None else f" AND l.expires_at > {lit(after.isoformat(sep=' '))}"
+        return self.wh.arrow(
+            "SELECT DISTINCT l.cid, d.tag FROM tags.locks l JOIN tags.defs d USING (tag_id) "  # noqa: S608 (fixed tables; values lit())
+            f"WHERE l.expires_at <= {lit(until.isoformat(sep=' '))}{low}"
+        )
+
+    def next_lock_expiry(self, after: datetime) -> datetime | None:
+        """The earliest ``expires_at`` of a lock after ``after`` (None: no lock expires)."""
+        found = self.wh.scalar(
+            "SELECT min(expires_at) FROM tags.locks WHERE expires_at > ?", [after]
+        )
+        return found if isinstance(found, datetime) else None
+
     # -- writes -----------------------------------------------------------------------------
 
     def tag_ids(self, codes: Sequence[str], *, kinds: Mapping[str, str]) -> dict[str, int]:

@@ -10,7 +10,8 @@ import typer
 from tagwise.cli import output
 from tagwise.cli.commands.resolve import print_resolution
 from tagwise.cli.options import JsonOption, parse_date, workspace_of
-from tagwise.results import CustomerProfile, DecisionResult, ProfileTag
+from tagwise.errors import ConfigError
+from tagwise.results import CustomerProfile, CustomerTags, DecisionResult, ProfileTag
 
 __all__ = ["register"]
 
@@ -24,15 +25,46 @@ def customer_show(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="The tags the customer had on this date.")
     ] = None,
+    brief: Annotated[
+        bool,
+        typer.Option(
+            "--brief",
+            help="Only the current tag values, from the segment index (milliseconds; "
+            "no provenance).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
     """Attributes, features and tags with provenance: source, rule version, run, why."""
+    if brief:
+        if as_of is not None:
+            raise ConfigError(
+                "--brief shows the current tags; it cannot be combined with --as-of",
+                hint="drop --brief to see the tags as of a date with their provenance",
+            )
+        with workspace_of(ctx) as ws:
+            tags = ws.customer_tags(customer_id)
+        if as_json:
+            output.emit_result(tags)
+            return
+        _print_brief(tags)
+        return
     with workspace_of(ctx) as ws:
         profile = ws.customer(customer_id, as_of=parse_date(as_of))
     if as_json:
         output.emit_result(profile)
         return
     _print_customer(profile)
+
+
+def _print_brief(tags: CustomerTags) -> None:
+    output.stdout.print(f"{tags.customer_id} (cid {tags.cid})  index at commit {tags.seq}")
+    output.table(
+        "tags",
+        ["tag", "value"],
+        [(t.tag, ", ".join(t.values) or _score(t.score)) for t in tags.tags],
+        shrink=["value"],
+    )
 
 
 def _print_customer(profile: CustomerProfile) -> None:

@@ -1,0 +1,404 @@
+"""Benchmark of the segment index (issue #14): counts with 2, 5 and 20 predicates on
+roaring bitmaps, side by side in one run with DuckDB (wide and long tables) and
+PostgreSQL (a wide table with indexes); the bit-sliced range; index size, load time,
+following a 1% change against a full rebuild; profile lookup.
+
+The data is synthetic and built vectorised with numpy: ``--customers`` customers (10M by
+default), 40 enum tags of 5 values each (200 tag values; skewed shares, about 10% without
+a value), a score tag with 100 distinct numbers and a spend feature with about 10^5
+distinct numbers (both number columns of the bit-sliced index). Every engine answers the
+same three expressions, compiled from the same Tagwise text (``lang.to_sql``) for the wide
+tables, and written by hand for the long table; the counts must agree or the run stops.
+
+    flock /work/bench.lock nice -n 5 python bench/bench_segments.py          # 10M
+    python bench/bench_segments.py --customers 200000 --repeat 5 --no-pg      # a quick look
+
+Results go to ``bench/segments_results.json``; bench/README.md has the table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from pyroaring import BitMap
+
+from tagwise.index import storage
+from tagwise.index.bitmap import NumberColumn, SegmentIndex, ValueColumn, bitmap_of
+from tagwise.index.evaluate import Evaluation
+from tagwise.index.profile import Profile
+from tagwise.lang import Column, Schema, Type, check_condition, parse, to_sql
+
+HERE = Path(__file__).resolve().parent
+TAGS = 40
+VALUES = ["高", "中", "低", "无", "其他"]
+SHARES = np.array([0.35, 0.25, 0.15, 0.10, 0.05])  # + 10% without a value
+PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+SCHEMA = Schema(
+    [
+        *(Column(f"t{i:02d}", Type.STRING, "tag", "enum") for i in range(TAGS)),
+        Column("score", Type.NUMBER, "tag", "score"),
+        Column("spend", Type.NUMBER, "feature"),
+    ]
+)
+
+EXPRESSIONS: dict[str, tuple[str, str]] = {
+    # name: (Tagwise text, the long table's HAVING condition with the same meaning)
+    "2 predicates": (
+        "t00 = '高' and t01 in ('中', '低')",
+        "bool_or(tag = 't00' AND value = '高') AND bool_or(tag = 't01' AND value IN ('中', '低'))",
+    ),
+    "5 predicates": (
+        "t00 = '高' and (t01 in ('中', '低') or t02 = '高') and not (t03 = '无') and score >= 40",
+        "bool_or(tag = 't00' AND value = '高') AND (bool_or(tag = 't01' AND value IN "
+        "('中', '低')) OR bool_or(tag = 't02' AND value = '高')) AND bool_or(tag = 't03' AND "
+        "value <> '无') AND bool_or(tag = 'score' AND score >= 40)",
+    ),
+    "20 predicates": (
+        " and ".join(
+            [
+                "(t00 = '高' or t01 = '高' or t02 = '中')",
+                "not (t03 in ('无', '其他'))",
+                "(t04 != '低' or t05 = '中')",
+                "t06 in ('高', '中', '低')",
+                "(t07 = '高' or not (t08 = '高'))",
+                "t09 != '其他'",
+                "(t10 in ('高', '中') or t11 = '高' or t12 = '低')",
+                "t13 != '无'",
+                "(t14 = '高' or t15 = '中')",
+                "spend between 50 and 20000",
+                "score > 5",
+            ]
+        ),
+        " AND ".join(
+            [
+                "(bool_or(tag = 't00' AND value = '高') OR bool_or(tag = 't01' AND value = '高') "
+                "OR bool_or(tag = 't02' AND value = '中'))",
+                "bool_or(tag = 't03' AND value NOT IN ('无', '其他'))",
+                "(bool_or(tag = 't04' AND value <> '低') OR bool_or(tag = 't05' AND value = '中'))",
+                "bool_or(tag = 't06' AND value IN ('高', '中', '低'))",
+                "(bool_or(tag = 't07' AND value = '高') OR bool_or(tag = 't08' AND value <> '高'))",
+                "bool_or(tag = 't09' AND value <> '其他')",
+                "(bool_or(tag = 't10' AND value IN ('高', '中')) OR bool_or(tag = 't11' AND "
+                "value = '高') OR bool_or(tag = 't12' AND value = '低'))",
+                "bool_or(tag = 't13' AND value <> '无')",
+                "(bool_or(tag = 't14' AND value = '高') OR bool_or(tag = 't15' AND value = '中'))",
+                "bool_or(tag = 'spend' AND score BETWEEN 50 AND 20000)",
+                "bool_or(tag = 'score' AND score > 5)",
+            ]
+        ),
+    ),
+}
+RANGE = "spend between 5000 and 20000"
+"""The numeric range on the bit-sliced index alone."""
+
+
+# --------------------------------------------------------------------------- data
+
+
+def make_data(customers: int, seed: int = 14) -> dict[str, np.ndarray]:
+    """Codes per enum tag (-1: no value), the score and the spend (NaN: none)."""
+    rng = np.random.default_rng(seed)
+    data: dict[str, np.ndarray] = {}
+    edges = np.cumsum(SHARES)
+    for i in range(TAGS):
+        draw = rng.random(customers)
+        codes = np.searchsorted(edges, draw, side="right").astype(np.int8)
+        codes[codes >= len(VALUES)] = -1
+        data[f"t{i:02d}"] = codes
+    score = rng.integers(1, 101, customers).astype(np.float64)
+    score[rng.random(customers) < 0.05] = np.nan
+    spend = np.round(rng.lognormal(7, 1.5, customers), 0)
+    spend[rng.random(customers) < 0.2] = np.nan
+    data["score"], data["spend"] = score, spend
+    return data
+
+
+def build_index(data: dict[str, np.ndarray], customers: int) -> SegmentIndex:
+    cids = np.arange(customers, dtype=np.uint32)
+    universe = BitMap()
+    universe.add_range(0, customers)
+    index = SegmentIndex(universe=universe)
+    for i in range(TAGS):
+        name = f"t{i:02d}"
+        column = ValueColumn(name, "tag", "enum")
+        column.add(cids, data[name], VALUES)
+        index.columns[name] = column
+    index.columns["score"] = NumberColumn.build("score", "tag", "score", cids, data["score"])
+    index.columns["spend"] = NumberColumn.build("spend", "feature", "number", cids, data["spend"])
+    return index
+
+
+def wide_table(data: dict[str, np.ndarray], customers: int) -> pa.Table:
+    """The wide customer x tag table: enum tags as dictionary (ENUM in DuckDB)."""
+    dictionary = pa.array(VALUES, pa.string())
+    columns: dict[str, pa.Array] = {"cid": pa.array(np.arange(customers, dtype=np.int32))}
+    for i in range(TAGS):
+        codes = data[f"t{i:02d}"].astype(np.int32)
+        indices = pa.array(codes, mask=codes < 0)
+        columns[f"t{i:02d}"] = pa.DictionaryArray.from_arrays(indices, dictionary)
+    columns["score"] = pa.array(data["score"], mask=np.isnan(data["score"]))
+    columns["spend"] = pa.array(data["spend"], mask=np.isnan(data["spend"]))
+    return pa.table(columns)
+
+
+def long_table(data: dict[str, np.ndarray], customers: int) -> pa.Table:
+    """The long (cid, tag, value, score) table: one row per customer and tag with a value."""
+    cids_all = np.arange(customers, dtype=np.int32)
+    parts = []
+    tag_dict = pa.array([*(f"t{i:02d}" for i in range(TAGS)), "score", "spend"])
+    value_dict = pa.array(VALUES)
+    for number, name in enumerate(tag_dict.to_pylist()):
+        column = data[name]
+        keep = column >= 0 if column.dtype == np.int8 else ~np.isnan(column)
+        n = int(keep.sum())
+        tag = pa.DictionaryArray.from_arrays(pa.array(np.full(n, number, np.int32)), tag_dict)
+        if column.dtype == np.int8:
+            value = pa.DictionaryArray.from_arrays(
+                pa.array(column[keep].astype(np.int32)), value_dict
+            )
+            score = pa.nulls(n, pa.float64())
+        else:
+            value = pa.DictionaryArray.from_arrays(pa.nulls(n, pa.int32()), value_dict)
+            score = pa.array(column[keep])
+        parts.append(pa.table({"cid": cids_all[keep], "tag": tag, "value": value, "score": score}))
+    return pa.concat_tables(parts)
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def check(holds: bool, what: object) -> None:
+    """Stop the benchmark when engines disagree (a wrong count is no measurement)."""
+    if not holds:
+        raise SystemExit(f"engines disagree: {what}")
+
+
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    """Median seconds of ``repeat`` calls, and the last result."""
+    times, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+def evaluation(index: SegmentIndex, text: str) -> Evaluation:
+    typed = check_condition(parse(text), SCHEMA, source=text)
+    return Evaluation(typed, index, profile=Profile(None, None, {}), wh=None, as_of=date.today())
+
+
+def bitmap_count(index: SegmentIndex, text: str) -> int:
+    """The whole in-process path: parse, check, bitmap algebra, count."""
+    return len(evaluation(index, text).members())
+
+
+def wide_sql(text: str, dialect: str, table: str) -> str:
+    typed = check_condition(parse(text), SCHEMA, source=text)
+    condition = to_sql(typed, as_of=date.today()).sql(dialect=dialect)
+    return f"SELECT count(*) FROM {table} WHERE {condition}"
+
+
+def long_sql(having: str) -> str:
+    return f"SELECT count(*) FROM (SELECT cid FROM long_values GROUP BY cid HAVING {having})"
+
+
+# --------------------------------------------------------------------------- PostgreSQL
+
+
+def pg_load(wide: pa.Table, folder: Path) -> Any:
+    import psycopg  # optional: only with PostgreSQL
+
+    csv = folder / "wide.csv"
+    con = duckdb.connect()
+    con.register("wide", wide)
+    con.execute(f"COPY (SELECT * FROM wide) TO '{csv}' (HEADER false)")
+    con.close()
+    admin = psycopg.connect(PG_URL, autocommit=True)
+    admin.execute("DROP DATABASE IF EXISTS tagwise_bench_segments")
+    admin.execute("CREATE DATABASE tagwise_bench_segments")
+    admin.close()
+    pg = psycopg.connect(PG_URL.replace("/test", "/tagwise_bench_segments"), autocommit=True)
+    columns = ", ".join(
+        ["cid integer"] + [f"t{i:02d} text" for i in range(TAGS)] + ["score float8", "spend float8"]
+    )
+    pg.execute(f"CREATE TABLE wide ({columns})")
+    started = time.perf_counter()
+    with (
+        pg.cursor() as cur,
+        cur.copy("COPY wide FROM STDIN (FORMAT csv)") as copy,
+        csv.open("rb") as fh,
+    ):
+        while chunk := fh.read(1 << 20):
+            copy.write(chunk)
+    loaded = time.perf_counter() - started
+    used = [f"t{i:02d}" for i in range(16)] + ["score", "spend"]
+    started = time.perf_counter()
+    for name in used:
+        pg.execute(f"CREATE INDEX ON wide ({name})")
+    pg.execute("VACUUM ANALYZE wide")
+    indexed = time.perf_counter() - started
+    csv.unlink()
+    return pg, {"load_s": loaded, "index_s": indexed, "indexed_columns": len(used)}
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main() -> None:  # noqa: PLR0915 (one benchmark, step by step)
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--customers", type=int, default=10_000_000)
+    parser.add_argument("--repeat", type=int, default=15, help="repetitions of the bitmaps")
+    parser.add_argument("--baseline-repeat", type=int, default=3)
+    parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--out", type=Path, default=HERE / "segments_results.json")
+    args = parser.parse_args()
+    n, out = args.customers, {"customers": args.customers, "tag_values": TAGS * len(VALUES)}
+    print(f"data: {n:,} customers", flush=True)
+    data = make_data(n)
+
+    seconds, index = timed(lambda: build_index(data, n), 1)
+    out["build_s"] = seconds
+    print(f"index built in {seconds:.2f} s", flush=True)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        started = time.perf_counter()
+        path = storage.save(index, folder)
+        out["save_s"] = time.perf_counter() - started
+        out["file_bytes"] = path.stat().st_size
+        out["pyroaring_bytes"] = index.size()
+        out["size_ratio"] = out["file_bytes"] / out["pyroaring_bytes"]
+        out["load_s"], loaded = timed(lambda: storage.load(folder), 3)
+        check(loaded.equal(index), "the loaded index differs from the saved one")
+        print(
+            f"file {out['file_bytes'] / 2**20:.1f} MiB, ratio {out['size_ratio']:.4f}, "
+            f"load {out['load_s']:.3f} s",
+            flush=True,
+        )
+        del loaded
+
+    # counts: bitmaps first, then the baselines
+    counts: dict[str, dict[str, Any]] = {}
+    for name, (text, _) in EXPRESSIONS.items():
+        p50, count = timed(lambda t=text: bitmap_count(index, t), args.repeat)
+        ev = evaluation(index, text)
+        eval_only, _ = timed(lambda e=ev: len(e.members()), args.repeat)
+        counts[name] = {"count": count, "bitmap_s": p50, "bitmap_eval_only_s": eval_only}
+        print(f"{name}: {count:,} customers, bitmaps p50 {p50 * 1000:.2f} ms", flush=True)
+    p50, count = timed(lambda: bitmap_count(index, RANGE), args.repeat)
+    out["range"] = {"expression": RANGE, "count": count, "bitmap_s": p50}
+    print(f"range: {count:,}, p50 {p50 * 1000:.2f} ms", flush=True)
+
+    wide = wide_table(data, n)
+    con = duckdb.connect()
+    con.execute("SET threads = 2")
+    con.register("wide_arrow", wide)
+    con.execute("CREATE TABLE wide AS SELECT * FROM wide_arrow")
+    con.unregister("wide_arrow")
+    del wide
+    long = long_table(data, n)
+    out["long_rows"] = long.num_rows
+    con.register("long_arrow", long)
+    con.execute("CREATE TABLE long_values AS SELECT * FROM long_arrow")
+    con.unregister("long_arrow")
+    del long
+    for name, (text, having) in EXPRESSIONS.items():
+        sql = wide_sql(text, "duckdb", "wide")
+        p50, (found,) = timed(lambda s=sql: con.execute(s).fetchone(), args.baseline_repeat)
+        check(found == counts[name]["count"], (name, "duckdb wide", found))
+        counts[name]["duckdb_wide_s"] = p50
+        p50, (found,) = timed(
+            lambda h=having: con.execute(long_sql(h)).fetchone(), args.baseline_repeat
+        )
+        check(found == counts[name]["count"], (name, "duckdb long", found))
+        counts[name]["duckdb_long_s"] = p50
+        print(
+            f"{name}: duckdb wide {counts[name]['duckdb_wide_s'] * 1000:.1f} ms, "
+            f"long {p50 * 1000:.1f} ms",
+            flush=True,
+        )
+    sql = wide_sql(RANGE, "duckdb", "wide")
+    out["range"]["duckdb_wide_s"], (found,) = timed(
+        lambda: con.execute(sql).fetchone(), args.baseline_repeat
+    )
+    check(found == out["range"]["count"], ("range", found))
+
+    if not args.no_pg:
+        with tempfile.TemporaryDirectory() as tmp:
+            wide = con.execute("SELECT * FROM wide").to_arrow_table()
+            pg, out["postgres_load"] = pg_load(wide, Path(tmp))
+            del wide
+        for name, (text, _) in EXPRESSIONS.items():
+            sql = wide_sql(text, "postgres", "wide")
+            p50, (found,) = timed(lambda s=sql: pg.execute(s).fetchone(), args.baseline_repeat)
+            check(found == counts[name]["count"], (name, "postgres", found))
+            counts[name]["postgres_s"] = p50
+            print(f"{name}: postgres {p50 * 1000:.1f} ms", flush=True)
+        sql = wide_sql(RANGE, "postgres", "wide")
+        out["range"]["postgres_s"], (found,) = timed(
+            lambda: pg.execute(sql).fetchone(), args.baseline_repeat
+        )
+        check(found == out["range"]["count"], ("range", found))
+        pg.close()
+    con.close()
+    out["counts"] = counts
+
+    # following 1% of the values changed vs a rebuild (the bits the follower moves)
+    rng = np.random.default_rng(5)
+    changed = rng.choice(n, size=max(n // 100, 1), replace=False).astype(np.uint32)
+    changed.sort()
+    touched = bitmap_of(changed)
+    new_codes = {
+        f"t{i:02d}": rng.integers(-1, len(VALUES), len(changed)).astype(np.int8)
+        for i in range(TAGS)
+    }
+
+    def follow_one_percent() -> None:
+        for name, codes in new_codes.items():
+            column = index.columns[name]
+            if not isinstance(column, ValueColumn):
+                raise TypeError(name)
+            column.remove(touched)
+            column.add(changed, codes, VALUES)
+
+    out["follow_1pct_s"], _ = timed(follow_one_percent, 3)
+    out["follow_ratio"] = out["follow_1pct_s"] / out["build_s"]
+    print(
+        f"follow 1%: {out['follow_1pct_s']:.3f} s = {out['follow_ratio']:.2%} of a build",
+        flush=True,
+    )
+
+    # profile lookup: one customer's tags from the bitmaps
+    probes = rng.integers(0, n, 5000).tolist()
+    lookups = []
+    for cid in probes:
+        started = time.perf_counter()
+        index.profile(cid)
+        lookups.append(time.perf_counter() - started)
+    lookups.sort()
+    out["profile_p50_s"] = lookups[len(lookups) // 2]
+    out["profile_p99_s"] = lookups[int(len(lookups) * 0.99)]
+    print(
+        f"profile lookup p50 {out['profile_p50_s'] * 1e3:.3f} ms, "
+        f"p99 {out['profile_p99_s'] * 1e3:.3f} ms",
+        flush=True,
+    )
+    args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
