@@ -3,18 +3,20 @@
 Run: `flock /work/bench.lock nice -n 5 python bench/bench_export.py --members 1000000`.
 
 The members are a synthetic roaring bitmap (``--members`` cids drawn from a universe of
-``--universe`` customers) and the cid → customer_id mapping an Arrow string array indexed
-by cid, as the workspace keeps it. Measured, interleaved in one run (medians):
+``--universe`` customers); the customer ids live in a real warehouse file's
+``meta.customer_keys`` (one row per customer, as ingestion writes it). Measured,
+interleaved in one run (medians):
 
 * **tagwise**: the export path of ``tagwise segment export`` — ``BitMap.to_array`` →
-  Arrow ``uint32`` cids → ``take`` of the customer ids → the member table →
-  ``write_lists`` (Parquet to a temporary file, then the rename). No Python list anywhere.
+  Arrow ``uint32`` cids → ``Workspace.customer_ids`` (``identity.store.customer_keys_of``:
+  one join in the warehouse) → the member table → ``write_lists`` (Parquet to a temporary
+  file, then the rename). No Python list anywhere.
 * **tagwise + holdout 10%**: the same with the hash split and the control file beside it.
 * **baseline, Python lists**: ``list(bitmap)``, a list comprehension over the mapping (a
   Python list built once, outside the timing), then ``pa.array`` and the same Parquet
   writer: the path the goal says never to take.
-* **baseline, DuckDB COPY**: the same member table registered in DuckDB and written with
-  ``COPY … TO … (FORMAT parquet)``.
+* **baseline, DuckDB COPY**: everything in the warehouse: the cids registered, joined to
+  ``meta.customer_keys`` and written with ``COPY (…) TO … (FORMAT parquet)``.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -37,10 +38,13 @@ from pyroaring import BitMap
 from tagwise.audience.export import MemberList, control_path, write_lists
 from tagwise.audience.holdout import control_mask
 from tagwise.audience.snapshot import cid_array
+from tagwise.identity.store import customer_keys_of
+from tagwise.store.warehouse import Warehouse
 
 
 def synthetic(members: int, universe: int, seed: int) -> tuple[BitMap, pa.Array]:
-    """A bitmap of ``members`` random cids and the customer ids of the whole universe."""
+    """A bitmap of ``members`` random cids and the customer ids of the whole universe
+    (index: cid)."""
     rng = np.random.default_rng(seed)
     cids = np.sort(rng.choice(universe, size=members, replace=False)).astype(np.uint32)
     bitmap = BitMap(cids)
@@ -51,17 +55,39 @@ def synthetic(members: int, universe: int, seed: int) -> tuple[BitMap, pa.Array]
     return bitmap, mapping
 
 
+_WAREHOUSE: list[Warehouse] = []
+"""The warehouse whose ``meta.customer_keys`` holds the universe (opened in main())."""
+
+
+def warehouse_with_keys(folder: Path, mapping: pa.Array) -> Warehouse:
+    """A warehouse file whose customer keys are the synthetic universe (rid = cid)."""
+    wh = Warehouse(folder / "warehouse.duckdb")
+    keys = pa.table(
+        {
+            "customer_id": mapping,
+            "cid": pa.array(np.arange(len(mapping), dtype=np.int32)),
+            "first_seen": pa.array(np.full(len(mapping), np.datetime64("2026-01-01", "us"))),
+            "rid": pa.array(np.arange(len(mapping), dtype=np.int32)),
+        }
+    )
+    wh.con.register("bench_keys", keys)
+    wh.execute("INSERT INTO meta.customer_keys SELECT * FROM bench_keys")
+    wh.con.unregister("bench_keys")
+    return wh
+
+
 def tagwise_export(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
+    del mapping  # the customer ids come from the warehouse, as in the workspace
     cids = cid_array(bitmap)
-    ids = mapping.take(cids)
+    ids = customer_keys_of(_WAREHOUSE[0], cids)
     table = pa.table({"customer_id": ids})
     write_lists([MemberList(out, table)])
     return table.num_rows
 
 
 def tagwise_holdout(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
-    cids = cid_array(bitmap)
-    ids = mapping.take(cids)
+    del mapping  # the customer ids come from the warehouse, as in the workspace
+    ids = customer_keys_of(_WAREHOUSE[0], cid_array(bitmap))
     mask = pa.array(control_mask(ids, share=0.1, seed="bench"))
     target = pa.table({"customer_id": ids.filter(pc.invert(mask))})
     control = pa.table({"customer_id": ids.filter(mask)})
@@ -83,12 +109,17 @@ def python_lists(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
 
 
 def duckdb_copy(bitmap: BitMap, mapping: pa.Array, out: Path) -> int:
-    table = pa.table({"customer_id": mapping.take(cid_array(bitmap))})
-    con = duckdb.connect()
-    con.register("members", table)
-    con.execute(f"COPY members TO '{out}' (FORMAT parquet, COMPRESSION zstd)")
-    con.close()
-    return table.num_rows
+    del mapping  # all in the warehouse: join the members to the keys and COPY the result
+    wh = _WAREHOUSE[0]
+    wh.con.register("bench_cids", pa.table({"cid": cid_array(bitmap)}))
+    try:
+        wh.execute(
+            "COPY (SELECT k.customer_id FROM bench_cids w JOIN meta.customer_keys k "
+            f"ON k.cid = w.cid ORDER BY w.cid) TO '{out}' (FORMAT parquet, COMPRESSION zstd)"
+        )
+    finally:
+        wh.con.unregister("bench_cids")
+    return len(bitmap)
 
 
 CASES: dict[str, Callable[[BitMap, pa.Array, Path], int]] = {
@@ -112,6 +143,7 @@ def main() -> None:
     _PYTHON_MAPPING.extend(mapping.to_pylist())
     times: dict[str, list[float]] = {name: [] for name in CASES}
     with tempfile.TemporaryDirectory() as folder:
+        _WAREHOUSE.append(warehouse_with_keys(Path(folder), mapping))
         for _ in range(args.repeat):
             for name, case in CASES.items():
                 out = Path(folder) / "members.parquet"
@@ -120,6 +152,7 @@ def main() -> None:
                 times[name].append(time.perf_counter() - started)
                 if rows != args.members or pq.read_metadata(out).num_rows > rows:
                     raise SystemExit(f"{name} wrote {rows} rows, not {args.members}")
+        _WAREHOUSE.pop().close()
     base = statistics.median(times["tagwise"])
     results = {}
     print(f"{args.members:,} members of {args.universe:,}; medians of {args.repeat}")

@@ -72,7 +72,7 @@ from tagwise.results import (
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourceSpec, SourcesSpec, load_sources
-from tagwise.specs import Specs, load_specs
+from tagwise.specs import SEGMENTS_DIR, Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, resolve_url
 from tagwise.store.layout import upgrade
 from tagwise.store.tags import LAYOUT as TAGS_LAYOUT
@@ -744,8 +744,18 @@ class Workspace:
 
     def _segment_ast(self, expr: str) -> Expr:
         """The syntax tree of a segment expression (the one parse step of every segment
-        operation)."""
-        return segment_ast(expr)
+        operation), with each ``in_segment('name')`` replaced by that saved segment's
+        expression (:mod:`tagwise.lang.expand`).
+
+        Raises:
+            ExpressionError: the text does not parse, names an unknown segment, or saved
+                segments use each other in a cycle.
+        """
+        from tagwise.lang.expand import expand_segments  # noqa: PLC0415
+        from tagwise.spec.segments import collect_segments  # noqa: PLC0415
+
+        saved, _ = collect_segments(self.root / SEGMENTS_DIR)  # lint reports their problems
+        return expand_segments(segment_ast(expr), source=expr, definitions=saved.expressions())
 
     def segment_members(
         self, expr: str, *, as_of: date | None = None, actor: Actor | None = None
@@ -791,7 +801,6 @@ class Workspace:
     def customer_ids(self, cids: BitMap) -> pa.Array:
         """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised)."""
         return self.segments.customer_ids(cids)
-
 
     # -- segments: saved, exports, snapshots (logic in tagwise.audience) --------------------
 

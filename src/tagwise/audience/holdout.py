@@ -79,8 +79,7 @@ def control_mask(
     customer_ids: pa.Array | pa.ChunkedArray, *, share: float, seed: str
 ) -> np.ndarray:
     """Which customers are in the control group (a boolean array, same order)."""
-    mask: np.ndarray = positions(customer_ids, seed=seed) < share
-    return mask
+    return np.asarray(positions(customer_ids, seed=seed) < share, dtype=np.bool_)
 
 
 def _seed_state(seed: str) -> int:
@@ -95,4 +94,5 @@ def _finalize(z: np.ndarray) -> np.ndarray:
     """splitmix64's finalizer: every input bit reaches every output bit."""
     z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return z ^ (z >> np.uint64(31))
+    out: np.ndarray = np.bitwise_xor(z, z >> np.uint64(31))
+    return out
