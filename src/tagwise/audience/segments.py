@@ -45,7 +45,6 @@ from tagwise.results import (
 from tagwise.spec.plan import digest, make_plan, versions_to_apply
 from tagwise.spec.segments import SegmentSpec, check_segment, save_segment, tags_read
 from tagwise.store.catalog import SegmentSnapshot, SpecVersion
-from tagwise.store.sql import table
 
 if TYPE_CHECKING:
     from pyroaring import BitMap
@@ -260,7 +259,7 @@ def export(
         members = ws.segment_members(spec.expr)
         ids = ws.customer_ids(members)
     cids = cid_array(members)
-    sources = _column_sources(ws, specs) if columns else ColumnSources(master=None)
+    sources = _column_sources(ws, specs) if columns else ColumnSources(profile=None)
     seed_used = seed if seed is not None else name
     lists: list[MemberList] = []
     control: SegmentExportFile | None = None
@@ -308,19 +307,19 @@ def overlap_of(ws: Workspace, specs: Specs, names: Sequence[str]) -> SegmentOver
 
 
 def explain(ws: Workspace, specs: Specs, name: str, customer_id: str) -> SegmentExplainResult:
-    """Which predicates of the segment one customer meets and which not."""
+    """Which predicates of the segment one customer meets and which not, on the values the
+    index evaluates (the profile relation and the current tags, as of today)."""
     spec = segment_of(specs, name)
     assert specs.segments is not None and specs.segment_schema is not None  # noqa: S101 (valid specs have both)
     _, cid = record_of(ws.warehouse, customer_id)
-    run = _last_run(ws)
-    row = _customer_row(ws, specs, int(cid), run_id=run.id if run else None)
-    as_of = run.as_of if run else date.today()
+    row, run_id = _customer_row(ws, specs, int(cid))
+    today = date.today()  # as Workspace.segment_members evaluates days_since and the like
     found = explain_segment(
         spec.expr,
         schema=specs.segment_schema,
         definitions=specs.segments.expressions(),
         row=row,
-        as_of=as_of,
+        as_of=today,
     )
     return SegmentExplainResult(
         name=name,
@@ -328,8 +327,8 @@ def explain(ws: Workspace, specs: Specs, name: str, customer_id: str) -> Segment
         customer_id=customer_id,
         cid=int(cid),
         is_member=int(cid) in ws.segment_members(spec.expr),
-        run_id=run.id if run else None,
-        as_of=run.as_of if run else None,
+        run_id=run_id,
+        as_of=today,
         predicates=[
             SegmentPredicate(
                 text=p.text, met=p.met, values=dict(p.values), segment=p.segment, depth=p.depth
@@ -387,38 +386,28 @@ def _snapshot_info(s: SegmentSnapshot) -> SegmentSnapshotInfo:
 
 
 def _column_sources(ws: Workspace, specs: Specs) -> ColumnSources:
-    master = specs.sources.customers if specs.sources is not None else None
-    run = _last_run(ws)
-    path = ws.warehouse.snapshot_path(run.id) if run is not None else None
+    profile = ws.segments.profile()
     tags = specs.tags.tags if specs.tags is not None else {}
     return ColumnSources(
-        master=master.name if master is not None else None,
-        attributes=list(master.columns) if master is not None else [],
+        profile=profile.relation,
+        profile_columns=list(profile.columns),
         features=list(specs.features.features) if specs.features is not None else [],
         tags={c: t.kind.value for c, t in tags.items() if t.status.value == "published"},
-        snapshot=path if path is not None and path.is_file() else None,
     )
 
 
-def _last_run(ws: Workspace) -> Any:
-    runs = [r for r in ws.catalog.runs(limit=20, status="ok") if r.tags]
-    return runs[0] if runs else None
-
-
-def _customer_row(ws: Workspace, specs: Specs, cid: int, *, run_id: int | None) -> dict[str, Any]:
-    """The customer's values as expressions read them: attributes, the last run's features
-    and the current tags (locks win; a multi tag is the list of its values)."""
+def _customer_row(ws: Workspace, specs: Specs, cid: int) -> tuple[dict[str, Any], int | None]:
+    """The customer's values as segments read them: the profile relation's row (attributes,
+    the latest run's features) and the current tags (locks win; a multi tag is the list of
+    its values, a flag true, a score tag its score); and the run of the features."""
     row: dict[str, Any] = {}
-    master = specs.sources.customers if specs.sources is not None else None
-    if master is not None:
+    profile = ws.segments.profile()
+    if profile.relation is not None:
         found = ws.warehouse.dicts(
-            f"SELECT * FROM {table('src', master.name)} WHERE cid = ?",  # noqa: S608 (quoted by table())
+            f"SELECT * FROM {profile.relation} p WHERE p.cid = ?",  # noqa: S608 (built by index.profile)
             [cid],
         )
         row.update(found[0] if found else {})
-    if run_id is not None:
-        run = ws.catalog.run(run_id)
-        row.update(ws.engine(run.engine if run else None).profile_row(run_id, cid))
     kinds = {c: t.kind.value for c, t in specs.tags.tags.items()} if specs.tags else {}
     for value in ws.tag_store.current(cid=cid):
         kind = kinds.get(value.tag)
@@ -430,7 +419,7 @@ def _customer_row(ws: Workspace, specs: Specs, cid: int, *, run_id: int | None) 
             row[value.tag] = value.score
         else:
             row[value.tag] = value.value
-    return row
+    return row, profile.run_id
 
 
 def _shown(ws: Workspace, path: Path) -> str:
