@@ -237,10 +237,13 @@ def _tag_reads(tree: Expr, schema: Schema) -> list[tuple[Name | Literal, str]]:
                 and _is_tag(schema, first.value)
             ):
                 found.append((first, first.value))
-        for value in (getattr(node, f) for f in getattr(node, "__dataclass_fields__", {})):
-            children = value if isinstance(value, tuple) else (value,)
-            stack.extend(reversed([c for c in children if isinstance(c, Expr)]))
-    found.sort(key=lambda pair: (pair[0].span.start, pair[0].span.end))
+        children: list[Expr] = []
+        for f in getattr(node, "__dataclass_fields__", {}):
+            value = getattr(node, f)
+            children.extend(
+                c for c in (value if isinstance(value, tuple) else (value,)) if isinstance(c, Expr)
+            )
+        stack.extend(reversed(children))  # popped left to right: the order of the text
     return found
 
 
