@@ -767,7 +767,7 @@ class Workspace:
             ExpressionError: the expression is wrong, or uses a draft or deprecated tag.
         """
         del actor  # reads record nothing (see the class docstring)
-        return self.segments.members(expr, self._segment_ast(expr), as_of=as_of)
+        return self.segments.fresh().members(expr, self._segment_ast(expr), as_of=as_of)
 
     def segment_count(
         self,
@@ -785,7 +785,9 @@ class Workspace:
             NotFound: the breakdown tag does not exist.
         """
         del actor  # reads record nothing (see the class docstring)
-        return self.segments.count(expr, self._segment_ast(expr), as_of=as_of, by=by, sample=sample)
+        return self.segments.fresh().count(
+            expr, self._segment_ast(expr), as_of=as_of, by=by, sample=sample
+        )
 
     def customer_tags(self, customer_id: str, *, actor: Actor | None = None) -> CustomerTags:
         """A customer's current tag values from the segment index, in milliseconds: a key
@@ -796,7 +798,7 @@ class Workspace:
         """
         del actor  # reads record nothing (see the class docstring)
         _, cid = record_of(self.warehouse, customer_id)
-        return self.segments.customer_tags(customer_id, cid)
+        return self.segments.fresh().customer_tags(customer_id, cid)
 
     def customer_ids(self, cids: BitMap) -> pa.Array:
         """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised)."""

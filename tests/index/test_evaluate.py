@@ -87,7 +87,7 @@ def build_index(people: pd.DataFrame) -> SegmentIndex:
         index.columns[name] = column
 
     def numbers(name: str, kind: str, role: str, series: pd.Series) -> None:
-        arr = series.astype("float64").to_numpy(na_value=np.nan)
+        arr = series.to_numpy(dtype="float64", na_value=np.nan)
         index.columns[name] = NumberColumn.build(name, role, kind, cids, arr)  # type: ignore[arg-type]
 
     values("tier", "enum", "tag", people.tier)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -144,7 +145,7 @@ steps = st.lists(
 
 
 @settings(
-    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(steps, st.data())
 def test_the_followed_index_equals_a_rebuild_after_any_runs_and_edits(
@@ -211,13 +212,11 @@ def test_a_damaged_stale_or_foreign_index_is_rebuilt(tmp_path: Path, damage: str
         path.write_bytes(path.read_bytes()[:-10])
     elif damage == "ahead":  # an index from a store that went further (a restored backup)
         index = storage.load(folder)
-        index.stamps = type(index.stamps)(**{**index.stamps.__dict__, "seq": 99})
+        index.stamps = replace(index.stamps, seq=99)
         storage.save(index, folder)
     else:  # the warehouse was recreated: commit 1 is another commit
         index = storage.load(folder)
-        index.stamps = type(index.stamps)(
-            **{**index.stamps.__dict__, "seq_recorded_at": "2000-01-01T00:00:00"}
-        )
+        index.stamps = replace(index.stamps, seq_recorded_at="2000-01-01T00:00:00")
         index.columns["level"].bitmaps = {"b": BitMap([1])}  # type: ignore[union-attr]
         storage.save(index, folder)
     opened = open_index(folder, sources(wh))

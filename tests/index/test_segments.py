@@ -182,25 +182,22 @@ def test_bad_expressions_are_one_line_with_position_and_hint(
 
 
 def test_an_empty_result_is_no_error_and_a_value_nobody_holds_is_a_warning(demo: Path, cli) -> None:
-    held = set(wide(demo)["rfm_segment"].dropna())
-    nobody = next(
-        v
-        for v in [
-            "重要价值",
-            "重要发展",
-            "重要保持",
-            "重要挽留",
-            "一般价值",
-            "一般发展",
-            "一般保持",
-            "一般挽留",
-        ]
-        if v not in held
-    )
-    done = cli("-w", demo, "segment", "count", f"rfm_segment = '{nobody}'", "--json")
+    frame = wide(demo)
+    with tagwise.open(demo) as ws:
+        specs = ws.specs(check=False).tags.tags
+    unheld = [
+        (code, value)
+        for code, spec in specs.items()
+        if spec.kind.value == "enum" and code in frame
+        for value in spec.values
+        if value not in set(frame[code].dropna())
+    ]
+    assert unheld, "every declared value is held: the demo needs a rarer value"
+    code, value = unheld[0]
+    done = cli("-w", demo, "segment", "count", f"{code} = '{value}'", "--json")
     assert done.code == 0
     assert done.json()["count"] == 0
-    assert f"warning: no customer holds `{nobody}` of tag `rfm_segment` now" in done.err
+    assert f"warning: no customer holds `{value}` of tag `{code}` now" in done.err
 
 
 @pytest.mark.parametrize("status", ["draft", "deprecated"])
@@ -288,3 +285,26 @@ def test_customer_ids_come_back_in_cid_order(demo: Path) -> None:
         ids = ws.customer_ids(wanted)
     expected = keys.set_index("cid").loc[list(wanted), "customer_id"].tolist()
     assert ids.to_pylist() == expected
+
+
+def test_customer_show_brief_reads_the_tags_from_the_index(demo: Path, cli) -> None:
+    keys = stored(demo, "SELECT customer_id, cid FROM meta.customer_keys WHERE rid = cid")
+    customer_id, cid = keys.iloc[17]
+    done = cli("-w", demo, "customer", "show", customer_id, "--brief", "--json")
+    assert done.code == 0, done.err
+    data = done.json()
+    assert data["cid"] == cid
+    current = stored(demo, f"SELECT tag, value, score FROM tags.current WHERE cid = {int(cid)}")
+    expected = {}
+    for tag, rows in current.groupby("tag"):
+        if rows.score.notna().any():
+            expected[tag] = ([], float(rows.score.max()))
+        else:
+            expected[tag] = (sorted(rows.value), None)
+    assert {t["tag"]: (t["values"], t["score"]) for t in data["tags"]} == expected
+    text = cli("-w", demo, "customer", "show", customer_id, "--brief")
+    assert text.code == 0
+    assert customer_id in text.out
+    refused = cli("-w", demo, "customer", "show", customer_id, "--brief", "--as-of", "2026-11-01")
+    assert refused.code != 0
+    assert "--brief" in refused.err.splitlines()[0]

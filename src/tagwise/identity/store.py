@@ -111,14 +111,11 @@ def customers_stamp(wh: Warehouse) -> str:
 def customer_keys_of(wh: Warehouse, cids: pa.Array) -> pa.Array:
     """The customer id (the surviving record's key) of each cid, in the order given
     (ascending cids, as bitmaps give them); one join, no Python list."""
-    wh.con.register("tw_wanted_cids", pa.table({"cid": cids, "pos": np.arange(len(cids))}))
-    try:
+    with wh.registered("tw_wanted_cids", pa.table({"cid": cids, "pos": np.arange(len(cids))})):
         found = wh.arrow(
             "SELECT k.customer_id FROM tw_wanted_cids w "
             "LEFT JOIN meta.customer_keys k ON k.rid = w.cid AND k.cid = w.cid ORDER BY w.pos"
         )
-    finally:
-        wh.con.unregister("tw_wanted_cids")
     return found.column("customer_id").combine_chunks()
 
 

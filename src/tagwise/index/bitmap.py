@@ -181,17 +181,20 @@ class NumberColumn:
         """Customers whose rank is ``<= rank`` (one pass over the slices, high bit first)."""
         if rank < 0:
             return BitMap()
-        if rank >= (1 << len(self.slices)) - 1:
+        if rank >= len(self.keys) - 1:
             return self.present.copy()
         below = BitMap()
         equal = self.present.copy()
         for bit in range(len(self.slices) - 1, -1, -1):
+            if not equal:
+                break
             if (rank >> bit) & 1:
                 below |= equal - self.slices[bit]
                 equal &= self.slices[bit]
             else:
                 equal -= self.slices[bit]
-        return below | equal
+        below |= equal
+        return below
 
     def rank_between(self, low: int, high: int) -> BitMap:
         """Customers with ``low <= rank <= high``."""
@@ -303,9 +306,19 @@ class SegmentIndex:
     def equal(self, other: SegmentIndex) -> bool:
         """Whether two indexes answer every question alike (same members per value and
         per number; stale dictionary entries without customers do not count)."""
-        if self.universe != other.universe or set(self.columns) != set(other.columns):
+        mine, theirs = _held(self), _held(other)
+        if self.universe != other.universe or set(mine) != set(theirs):
             return False
-        return all(_same(c, other.columns[n]) for n, c in self.columns.items())
+        return all(_same(c, theirs[n]) for n, c in mine.items())
+
+
+def _held(index: SegmentIndex) -> dict[str, Column]:
+    """The columns some customer holds a value of."""
+    return {
+        n: c
+        for n, c in index.columns.items()
+        if (c.present if isinstance(c, NumberColumn) else any(c.bitmaps.values()))
+    }
 
 
 def _same(a: Column, b: Column) -> bool:

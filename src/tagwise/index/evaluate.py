@@ -35,6 +35,7 @@ A sub-expression that mixes a tag with another column in one comparison
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import fields
 from datetime import date
 from typing import Any, TypeGuard
 
@@ -108,10 +109,10 @@ def _is_membership(node: Expr) -> TypeGuard[Call]:
 
 def _children(node: Expr) -> tuple[Expr, ...]:
     out: list[Expr] = []
-    for name in node.__slots__:  # type: ignore[attr-defined]
-        if name == "span":
+    for item in fields(node):
+        if item.name == "span":
             continue
-        value = getattr(node, name)
+        value = getattr(node, item.name)
         if isinstance(value, Expr):
             out.append(value)
         elif isinstance(value, tuple):
@@ -149,12 +150,13 @@ class Evaluation:
         return self.true(self.typed.expr)
 
     def true(self, node: Expr) -> BitMap:
-        """Customers for whom ``node`` is true."""
-        return self._eval(node, want=True)
+        """Customers for whom ``node`` is true (customers only: a cid that a merge absorbed
+        may keep values until the next run, but it is no customer)."""
+        return self._eval(node, want=True) & self.universe
 
     def false(self, node: Expr) -> BitMap:
         """Customers for whom ``node`` is false."""
-        return self._eval(node, want=False)
+        return self._eval(node, want=False) & self.universe
 
     # -- dispatch ----------------------------------------------------------------------
 
@@ -295,8 +297,8 @@ class Evaluation:
                 hint="run `tagwise run` first",
             )
         self._answered(node, "warehouse")
-        sub = TypedExpr(node, self.typed.type_of(node), self.typed.schema, self.typed.source)
-        object.__setattr__(sub, "types", self.typed.types)
+        typed = self.typed
+        sub = TypedExpr(node, typed.type_of(node), typed.schema, typed.source, typed.types)
         condition = to_sql(sub, as_of=self.as_of)
         if not want:
             condition = exp.Not(this=exp.Paren(this=condition))

@@ -24,7 +24,7 @@ loads the caught-up index without recomputing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Literal
@@ -103,7 +103,7 @@ def column_of(name: str, role: Role, kind: str, table: pa.Table) -> Column:
 
 
 def _add_values(column: ValueColumn, cids: np.ndarray, values: pa.ChunkedArray) -> None:
-    encoded = pc.dictionary_encode(values.cast(pa.string())).combine_chunks()
+    encoded = pc.dictionary_encode(values.cast(pa.string()).combine_chunks())
     codes = encoded.indices.fill_null(-1).to_numpy(zero_copy_only=False)
     labels = [str(v) for v in encoded.dictionary.to_pylist()]
     column.add(cids, np.asarray(codes, dtype=np.int32), labels)
@@ -122,7 +122,7 @@ def index_of_table(values: pa.Table, universe: pa.Table) -> SegmentIndex:
 
 def _by_tag(values: pa.Table) -> list[tuple[str, str, pa.Table]]:
     """(tag, kind, its rows) for each tag in a table of values."""
-    encoded = pc.dictionary_encode(values.column("tag")).combine_chunks()
+    encoded = pc.dictionary_encode(values.column("tag").combine_chunks())
     codes = np.asarray(encoded.indices.to_numpy(zero_copy_only=False))
     order = np.argsort(codes, kind="stable")
     sorted_codes = codes[order]
@@ -132,8 +132,8 @@ def _by_tag(values: pa.Table) -> list[tuple[str, str, pa.Table]]:
     out = []
     for a, b in zip(starts.tolist(), ends.tolist(), strict=True):
         rows = values.take(pa.array(order[a:b]))
-        tag = str(encoded.dictionary[int(sorted_codes[a])])
-        kind = str(rows.column("kind")[0]) if kinds is not None else "enum"
+        tag = str(encoded.dictionary[int(sorted_codes[a])].as_py())
+        kind = str(rows.column("kind")[0].as_py()) if kinds is not None else "enum"
         out.append((tag, kind, rows))
     return out
 
@@ -177,6 +177,7 @@ def _features(profile: Profile) -> set[str]:
 def build(sources: Sources) -> SegmentIndex:
     """A fresh index of the stores' current state."""
     store = sources.store
+    now = datetime.now()  # before reading: a lock expiring from now on is re-read later
     seq = store.last_seq()
     index = SegmentIndex(universe=bitmap_of(customer_universe(sources.wh).column("cid").to_numpy()))
     for tag, kind in sorted(store.tag_kinds().items()):
@@ -184,12 +185,11 @@ def build(sources: Sources) -> SegmentIndex:
         if rows.num_rows:
             index.columns[tag] = column_of(tag, "tag", kind, rows)
     index.columns.update(_profile_columns(sources))
-    index.stamps = _fresh_stamps(sources, seq)
+    index.stamps = _fresh_stamps(sources, seq, now)
     return index
 
 
-def _fresh_stamps(sources: Sources, seq: int) -> Stamps:
-    now = datetime.now()
+def _fresh_stamps(sources: Sources, seq: int, now: datetime) -> Stamps:
     expiry = sources.store.next_lock_expiry(now)
     return Stamps(
         seq=seq,
@@ -228,7 +228,7 @@ def refresh(index: SegmentIndex, store: TagStore, pairs: pa.Table) -> int:
         touched = bitmap_of(part.column("cid").to_numpy())
         new = fresh.get(tag)
         _move(index, store, tag, kind=kind, touched=touched, new=new)
-    return pairs.num_rows
+    return int(pairs.num_rows)
 
 
 def _move(
@@ -250,6 +250,8 @@ def _move(
         return
     column.remove(touched)
     if new is None or new.num_rows == 0:
+        if not (column.present if isinstance(column, NumberColumn) else column.bitmaps):
+            del index.columns[tag]  # nobody holds the tag any more: as a fresh build
         return
     cids = np.asarray(new.column("cid").to_numpy(zero_copy_only=False), dtype=np.uint32)
     if isinstance(column, NumberColumn):
@@ -263,11 +265,11 @@ def _move(
 def catch_up(index: SegmentIndex, sources: Sources) -> bool:
     """Apply what changed since the index's stamps; True when anything did."""
     store, stamps, changed = sources.store, index.stamps, False
+    now = datetime.now()
     last = store.last_seq()
     if stamps.seq < last:
         refresh(index, store, store.commit_pairs(stamps.seq, last))
         changed = True
-    now = datetime.now()
     if stamps.next_expiry is not None and now >= datetime.fromisoformat(stamps.next_expiry):
         after = datetime.fromisoformat(stamps.checked_at) if stamps.checked_at else None
         refresh(index, store, store.lock_expiries(after=after, until=now))
@@ -281,7 +283,7 @@ def catch_up(index: SegmentIndex, sources: Sources) -> bool:
         index.columns.update(_profile_columns(sources))
         changed = True
     if changed:
-        index.stamps = replace(_fresh_stamps(sources, last))
+        index.stamps = _fresh_stamps(sources, last, now)
     return changed
 
 

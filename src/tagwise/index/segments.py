@@ -16,7 +16,7 @@ The pipeline of one expression:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
 
@@ -79,8 +79,20 @@ class Segments:
         self.settings = settings
         self.store = store
         self.wh = wh
-        self._specs = specs
+        self._load_specs = specs
+        self._specs: Specs | None = None
         self._opened: Opened | None = None
+
+    def specs(self) -> Specs:
+        """The workspace's specs, read once per operation (:meth:`fresh` forgets them)."""
+        if self._specs is None:
+            self._specs = self._load_specs()
+        return self._specs
+
+    def fresh(self) -> Segments:
+        """Forget what the last operation read (specs), so the next one sees edits."""
+        self._specs = None
+        return self
 
     # -- the index ---------------------------------------------------------------------
 
@@ -113,7 +125,7 @@ class Segments:
 
     def profile(self, as_of: date | None = None) -> Profile:
         """The profile relation of the latest run (as of ``as_of``) that left a snapshot."""
-        specs = self._specs()
+        specs = self.specs()
         master = specs.sources.customers if specs.sources else None
         schema = self.profile_schema(specs)
         attributes = {c.name: c.type for c in schema if c.role == "attribute"}
@@ -157,7 +169,7 @@ class Segments:
             UnknownName: an unknown name, tag or value (with "did you mean").
             ExpressionError: a draft or deprecated tag, or a condition that is not one.
         """
-        specs = self._specs()
+        specs = self.specs()
         tags = dict(specs.tags.tags) if specs.tags else {}
         schema = self.profile_schema(specs)
         columns = list(schema)
@@ -167,7 +179,10 @@ class Segments:
         full = Schema(columns)
         _refuse_unpublished(ast, tags, source)
         typed = check_condition(ast, full, source=source)
-        warnings = list(_value_problems(ast, tags, source, index))
+        warnings = list(_value_problems(ast, tags, source, index))  # raises first
+        if index is not None:
+            empty = sorted({c for c, _ in _tag_refs(ast) if c in tags and index.get(c) is None})
+            warnings += [f"tag `{c}` has no values now (has a run computed it?)" for c in empty]
         return Checked(typed, warnings)
 
     # -- evaluation --------------------------------------------------------------------
@@ -177,6 +192,7 @@ class Segments:
     ) -> tuple[Evaluation, int, list[str]]:
         """The evaluation of an expression (not run yet), the feed commit it reflects and
         the checks' warnings."""
+        self.check(ast, source=expr, index=None)  # a wrong expression opens no index
         if as_of is None:
             index = self.index()
             profile = self.profile()
@@ -230,7 +246,7 @@ class Segments:
         Raises:
             NotFound: no such tag.
         """
-        specs = self._specs()
+        specs = self.specs()
         known = sorted({*(specs.tags.tags if specs.tags else {}), *index.columns})
         column = index.get(by)
         if column is None and by not in known:
@@ -292,8 +308,8 @@ def _spread(members: BitMap, count: int) -> BitMap:
 
 def _walk(node: Expr) -> Iterator[Expr]:
     yield node
-    for name in node.__slots__:  # type: ignore[attr-defined]
-        value = getattr(node, name, None)
+    for part in fields(node):
+        value = getattr(node, part.name)
         if isinstance(value, Expr):
             yield from _walk(value)
         elif isinstance(value, tuple):

@@ -589,17 +589,15 @@ class TagStore:
         source = "tags.current c"
         if tag is not None:
             source = f"(SELECT * FROM tags.current WHERE tag = {lit(tag)}) c"  # noqa: S608 (fixed tables; values lit())
-        if pairs is not None:
-            self.wh.con.register("tw_index_pairs", pairs.select(["cid", "tag"]))
-            source += " SEMI JOIN tw_index_pairs p ON p.cid = c.cid AND p.tag = c.tag"
-        try:
-            return self.wh.arrow(
-                "SELECT CAST(c.cid AS UINTEGER) AS cid, c.tag, d.kind, c.value, c.score "  # noqa: S608 (fixed tables)
-                f"FROM {source} JOIN tags.defs d ON d.tag = c.tag"
-            )
-        finally:
-            if pairs is not None:
-                self.wh.con.unregister("tw_index_pairs")
+        query = (
+            "SELECT CAST(c.cid AS UINTEGER) AS cid, c.tag, d.kind, c.value, c.score "  # noqa: S608 (fixed tables)
+            f"FROM {source}{{pairs}} JOIN tags.defs d ON d.tag = c.tag"
+        )
+        if pairs is None:
+            return self.wh.arrow(query.format(pairs=""))
+        with self.wh.registered("tw_index_pairs", pairs.select(["cid", "tag"])):
+            semi = " SEMI JOIN tw_index_pairs p ON p.cid = c.cid AND p.tag = c.tag"
+            return self.wh.arrow(query.format(pairs=semi))
 
     def as_of_table(self, day: date) -> pa.Table:
         """Computed values held on ``day`` (valid time) as Arrow, with the columns of

@@ -114,6 +114,9 @@ class Warehouse:
     def arrow(self, sql: str) -> pa.Table:
         """Run a query and fetch its result as an Arrow table (no copy per row)."""
         try:
+            # DuckDB 2.0 refuses new work while a result is pending (a fetchone() leaves
+            # its result open); finishing it first is a no-op when there is none
+            self.con.complete()
             return self.con.sql(sql).to_arrow_table()
         except duckdb.Error as exc:
             first = str(exc).strip().splitlines()[0]
@@ -144,6 +147,16 @@ class Warehouse:
             self.execute(f"INSERT INTO {target} SELECT * FROM tw_insert_rows")  # noqa: S608 (target is a quoted name)
         finally:
             self.con.unregister("tw_insert_rows")
+
+    @contextmanager
+    def registered(self, name: str, data: pa.Table) -> Iterator[None]:
+        """``data`` readable as the relation ``name`` for the duration of the block."""
+        self.con.complete()  # see arrow()
+        self.con.register(name, data)
+        try:
+            yield
+        finally:
+            self.con.unregister(name)
 
     def dicts(self, sql: str, params: Sequence[Any] | None = None) -> list[dict[str, Any]]:
         """Run a query and fetch all rows as dicts keyed by column name."""
