@@ -83,6 +83,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyroaring import BitMap
 
+    from tagwise.audience.keys import KeyMap
     from tagwise.engine.pipeline import RunReport
     from tagwise.ingest.pipeline import SourceReport
     from tagwise.lang.ast import Expr
@@ -116,6 +117,7 @@ class Workspace:
         self._warehouse: Warehouse | None = None
         self._engines: dict[str, Engine] = {}
         self._segments: Segments | None = None
+        self._keys: KeyMap | None = None
         self._opened_at = datetime.now(UTC)
 
     def __enter__(self) -> Workspace:
@@ -801,8 +803,14 @@ class Workspace:
         return self.segments.fresh().customer_tags(customer_id, cid)
 
     def customer_ids(self, cids: BitMap) -> pa.Array:
-        """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised)."""
-        return self.segments.customer_ids(cids)
+        """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised: a
+        ``take`` over the memory-mapped key map, :mod:`tagwise.audience.keys`)."""
+        from tagwise.audience.keys import KeyMap  # noqa: PLC0415
+        from tagwise.audience.snapshot import cid_array  # noqa: PLC0415
+
+        if self._keys is None:
+            self._keys = KeyMap(self.segments.folder, self.warehouse)
+        return self._keys.customer_ids(cid_array(cids))
 
     # -- segments: saved, exports, snapshots (logic in tagwise.audience) --------------------
 
@@ -980,6 +988,7 @@ class Workspace:
             engine.close()
         self._engines.clear()
         self._segments = None
+        self._keys = None
         if self._warehouse is not None:
             self._warehouse.close()
             self._warehouse = None

@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 from tests.audience.test_holdout import reference_position
 
+import tagwise as api
 from tagwise.cli.app import run
 
 LATER = "2027-03-01"
@@ -271,3 +272,32 @@ def test_text_output_keeps_chinese_and_json_is_one_object(cli, shop: Path) -> No
     raw = cli("--workspace", shop, "segment", "list", "--json").out
     assert json.loads(raw)["segments"][0]["name"] == "高价值女性"
     assert "高价值女性" in raw  # not \\u-escaped
+
+
+def test_count_expands_saved_segments(cli, shop: Path) -> None:
+    listing = {s["name"]: s["members"] for s in tagwise(cli, shop, "segment", "list")["segments"]}
+    nested = tagwise(cli, shop, "segment", "count", "in_segment('高价值流失预警')")
+    assert nested["count"] == listing["高价值流失预警"]
+    outside = tagwise(cli, shop, "segment", "count", "not in_segment('高价值女性')")
+    assert outside["count"] == outside["total"] - listing["高价值女性"]
+    typo = cli(
+        "--workspace", shop, "segment", "count", "in_segment('高价值女姓') and has_tag('vip')"
+    )
+    assert typo.code == 1 and typo.err.count("\n") == 1
+    assert "unknown segment `高价值女姓`" in typo.err and "did you mean `高价值女性`?" in typo.err
+
+
+def test_explain_agrees_with_the_index_for_many_customers(shop: Path, tmp_path: Path) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(shop, root)
+    with api.open(root) as ws:
+        # or / not / a missing value: the three-valued logic must agree too
+        ws.segment_save("非一线或高价值", "not (city_tier = '一线') or has_tag('high_value')")
+        everyone = sorted(set(current(root)["customer_id"]))
+        for customer in everyone[:: max(1, len(everyone) // 25)]:
+            chained = ws.segment_explain("高价值流失预警", customer)
+            top = [p for p in chained.predicates if p.depth == 0]
+            assert chained.is_member == all(p.met is True for p in top), customer
+            either = ws.segment_explain("非一线或高价值", customer)
+            city, high = either.predicates
+            assert either.is_member == (city.met is False or high.met is True), customer
