@@ -12,6 +12,8 @@ tables, and written by hand for the long table; the counts must agree or the run
 
     flock /work/bench.lock nice -n 5 python bench/bench_segments.py          # 10M
     python bench/bench_segments.py --customers 200000 --repeat 5 --no-pg      # a quick look
+    python bench/bench_segments.py --workspace bench/out/seg100k --customers 100000 \
+        --out bench/segments_follow_results.json     # follow vs rebuild on a demo workspace
 
 Results go to ``bench/segments_results.json``; bench/README.md has the table.
 """
@@ -297,7 +299,17 @@ def main() -> None:  # noqa: PLR0915 (one benchmark, step by step)
     parser.add_argument("--baseline-repeat", type=int, default=3)
     parser.add_argument("--no-pg", action="store_true")
     parser.add_argument("--out", type=Path, default=HERE / "segments_results.json")
+    parser.add_argument(
+        "--workspace",
+        type=Path,
+        help="instead: follow a 1%% edit on this demo workspace (built with --customers)",
+    )
     args = parser.parse_args()
+    if args.workspace is not None:
+        found = follow_workspace(args.workspace, args.customers, max(args.baseline_repeat, 1))
+        args.out.write_text(json.dumps(found, indent=2) + "\n", encoding="utf-8")
+        print(json.dumps(found, indent=2))
+        return
     n, out = args.customers, {"customers": args.customers, "tag_values": TAGS * len(VALUES)}
     print(f"data: {n:,} customers", flush=True)
     data = make_data(n)
@@ -431,6 +443,57 @@ def main() -> None:  # noqa: PLR0915 (one benchmark, step by step)
     )
     args.out.write_text(json.dumps(out, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     print(json.dumps(out, indent=2, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------- a workspace
+
+
+def follow_workspace(root: Path, customers: int, repeat: int) -> dict[str, Any]:
+    """On a demo workspace: a full build from the tag store against catching up after an
+    edit commit that changed 1% of the values (the whole path: the feed's pairs, their
+    current values re-read, the bits moved, the file saved)."""
+    import subprocess
+    import sys
+
+    import tagwise
+    from tagwise.index.follow import build, catch_up, open_index
+    from tagwise.store.tags import Edit
+
+    if not (root / "tagwise.toml").exists():
+        tool = Path(sys.executable).with_name("tagwise")
+        subprocess.run(
+            [str(tool), "demo", str(root), "--customers", str(customers), "--json"],
+            check=True,
+            capture_output=True,
+        )
+    out: dict[str, Any] = {"customers": customers, "rebuild_s": [], "follow_s": [], "pairs": []}
+    rng = np.random.default_rng(3)
+    with tagwise.open(root) as ws:
+        segments = ws.segments
+        sources = segments._sources(segments.profile())
+        open_index(segments.folder, sources)
+        values = ws.tag_store.current_table()
+        enum = pa.compute.equal(values.column("kind"), "enum")
+        pool = values.filter(enum)
+        out["values"] = values.num_rows
+        for _ in range(repeat):
+            started = time.perf_counter()
+            build(sources)
+            out["rebuild_s"].append(time.perf_counter() - started)
+            picks = rng.choice(pool.num_rows, size=values.num_rows // 100, replace=False)
+            rows = pool.take(pa.array(picks)).to_pylist()
+            edits = [Edit(cid=r["cid"], tag=r["tag"], values=(f"{r['value']}·改",)) for r in rows]
+            ws.tag_store.apply(edits, source="manual", actor="bench")
+            index = storage.load(segments.folder)
+            started = time.perf_counter()
+            catch_up(index, sources)
+            storage.save(index, segments.folder)
+            out["follow_s"].append(time.perf_counter() - started)
+            out["pairs"].append(len(edits))
+    out["rebuild_median_s"] = statistics.median(out["rebuild_s"])
+    out["follow_median_s"] = statistics.median(out["follow_s"])
+    out["follow_ratio"] = out["follow_median_s"] / out["rebuild_median_s"]
+    return out
 
 
 if __name__ == "__main__":

@@ -49,6 +49,9 @@ def test_ranges_of_the_bit_sliced_index_equal_numpy(values, a, b) -> None:
     for cid, value in zip(cids.tolist(), values, strict=True):
         expected = None if value is None else value + 0.0
         assert column.number_of(cid) == expected
+    decoded_cids, decoded = column.numbers()
+    assert decoded_cids.tolist() == cids[known].tolist()
+    assert decoded.tolist() == (arr[known] + 0.0).tolist()
 
 
 @settings(max_examples=60, deadline=None)
@@ -134,3 +137,29 @@ def test_the_file_is_about_pyroaring_serialized_size(tmp_path: Path) -> None:
     index = SegmentIndex(universe=BitMap(range(100_000)), columns={"t": column})
     path = storage.save(index, tmp_path)
     assert path.stat().st_size <= 1.1 * index.size()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.floats(-50, 1050), st.floats(-50, 1050))
+def test_ranges_over_many_numbers_cross_bins_exactly(seed, a, b) -> None:
+    """Many distinct numbers (skewed): ranges cross bins and are refined inside two."""
+    rng = np.random.default_rng(seed)
+    arr = np.round(rng.lognormal(4, 1.2, 3000), 1)
+    arr[rng.random(3000) < 0.1] = np.nan
+    cids = np.arange(3000, dtype=np.uint32) * 2
+    column = NumberColumn.build("spend", "feature", "number", cids, arr)
+    assert 1 < len(column.bins) <= 64
+    assert sum(len(bm) for bm in column.bins) == len(column.present)
+    known = ~np.isnan(arr)
+    with np.errstate(invalid="ignore"):
+        assert column.between(a, b) == where(cids, known & (arr >= a) & (arr <= b))
+        assert column.compare(">", a) == where(cids, known & (arr > a))
+        assert column.compare("<=", b) == where(cids, known & (arr <= b))
+    picks = rng.choice(3000, 300, replace=False)
+    column.remove(bitmap_of(cids[picks]))
+    new = arr.copy()
+    new[picks] = rng.choice(column.keys, 300)
+    assert column.update(cids[picks], new[picks])
+    known = ~np.isnan(new)
+    with np.errstate(invalid="ignore"):
+        assert column.between(a, b) == where(cids, known & (new >= a) & (new <= b))

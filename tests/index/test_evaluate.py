@@ -130,6 +130,8 @@ PROFILE = Profile(
     {"city": Type.STRING, "age": Type.NUMBER, "spend": Type.NUMBER},
 )
 INDEX = build_index(PEOPLE)
+PRISTINE = build_index(PEOPLE)
+"""A second copy: evaluation shares the index's bitmaps and must never change them."""
 
 
 def evaluation(text: str, wh: Warehouse, *, indexed: bool = True) -> Evaluation:
@@ -311,6 +313,7 @@ def test_random_expressions_equal_pandas(warehouse, expression, indexed) -> None
     result = evaluation(text, warehouse, indexed=indexed)
     assert result.true(result.typed.expr) == cids_where(truth == True), text  # noqa: E712
     assert result.false(result.typed.expr) == cids_where(truth == False), text  # noqa: E712
+    assert INDEX.equal(PRISTINE), f"evaluating {text} changed the index"
 
 
 def test_the_null_rule_is_the_sql_where_rule(warehouse) -> None:

@@ -260,9 +260,11 @@ def test_a_process_killed_while_saving_leaves_a_valid_index(tmp_path: Path) -> N
     )
     assert done.returncode == 9, done.stderr
     assert storage.load(folder).equal(before)  # the old index, whole
+    assert [p.name for p in folder.glob("*.partial")]  # what the killed save left behind
     wh = Warehouse(tmp_path / "w.duckdb")
     opened = open_index(folder, sources(wh))
     assert opened.how == "caught up"
     assert indexed(opened.index) == expected(wh)
     assert opened.index.columns["level"].bitmaps == {"killed": BitMap(CUSTOMERS)}  # type: ignore[union-attr]
+    assert [p.name for p in folder.iterdir()] == [storage.FILE_NAME]  # the leftover is gone
     wh.close()

@@ -308,3 +308,18 @@ def test_customer_show_brief_reads_the_tags_from_the_index(demo: Path, cli) -> N
     refused = cli("-w", demo, "customer", "show", customer_id, "--brief", "--as-of", "2026-11-01")
     assert refused.code != 0
     assert "--brief" in refused.err.splitlines()[0]
+
+
+def test_the_cli_travels_in_time_and_names_an_unknown_breakdown(two_runs: Path, cli) -> None:
+    expr = "recency_band = '30天内'"
+    back = cli("-w", two_runs, "segment", "count", expr, "--as-of", str(DEMO_AS_OF), "--json")
+    assert back.code == 0, back.err
+    frame = wide(two_runs, as_of=DEMO_AS_OF)
+    assert back.json()["count"] == int((col(frame, "recency_band") == "30天内").sum())
+    assert back.json()["as_of"] == str(DEMO_AS_OF)
+    wrong = cli("-w", two_runs, "segment", "count", expr, "--by", "rfm_segmnt")
+    assert wrong.code != 0
+    assert "did you mean `rfm_segment`" in wrong.err.splitlines()[0]
+    bad_date = cli("-w", two_runs, "segment", "count", expr, "--as-of", "1 Oct")
+    assert bad_date.code != 0
+    assert len(bad_date.err.strip().splitlines()) == 1

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import array
 import bisect
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -67,10 +67,17 @@ class ValueColumn:
     kind: str
     """The tag kind (``enum``, ``flag``, ``multi``) or ``string``/``boolean``."""
     bitmaps: dict[str, BitMap] = field(default_factory=dict)
+    _present: BitMap | None = field(default=None, repr=False, compare=False)
 
     def present(self) -> BitMap:
-        """Customers with at least one value."""
-        return BitMap.union(*self.bitmaps.values()) if self.bitmaps else BitMap()
+        """Customers with at least one value (computed once; do not modify it)."""
+        if self._present is None:
+            self._present = BitMap.union(*self.bitmaps.values()) if self.bitmaps else BitMap()
+        return self._present
+
+    def is_disjoint(self) -> bool:
+        """Whether every customer holds one value at most (an enum tag, a string)."""
+        return sum(len(bm) for bm in self.bitmaps.values()) == len(self.present())
 
     def values_of(self, cid: int) -> list[str]:
         """The values one customer holds, sorted (membership tests, no scan)."""
@@ -78,6 +85,7 @@ class ValueColumn:
 
     def remove(self, cids: BitMap) -> None:
         """Forget the values of ``cids`` (before their new values are added)."""
+        self._present = None
         for value in list(self.bitmaps):
             bm = self.bitmaps[value]
             bm.difference_update(cids)
@@ -89,6 +97,7 @@ class ValueColumn:
         ``labels[codes[i]]`` (several rows per customer for multi tags; code -1: none)."""
         if len(cids) == 0:
             return
+        self._present = None
         if len(labels) <= _MASKED:
             groups: Iterable[tuple[int, Cids]] = ((k, cids[codes == k]) for k in range(len(labels)))
         else:
@@ -127,6 +136,12 @@ class NumberColumn:
     """The dictionary: distinct values, ascending (ranks index it)."""
     slices: list[BitMap] = field(default_factory=list)
     present: BitMap = field(default_factory=BitMap)
+    edges: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
+    """Bin ``b`` holds the ranks ``edges[b] <= rank < edges[b + 1]`` (about equal numbers of
+    customers per bin at build time; ``edges[-1]`` is the number of keys)."""
+    bins: list[BitMap] = field(default_factory=list)
+    """The customers of each bin: a range is the union of the bins it covers, refined by
+    the slices only inside its two boundary bins (slice operations on small bitmaps)."""
 
     @classmethod
     def build(
@@ -135,16 +150,27 @@ class NumberColumn:
         """The column of customers' numbers (one per customer; NaN is not a number here)."""
         keep = ~np.isnan(numbers)
         cids, numbers = cids[keep], numbers[keep] + 0.0  # + 0.0: -0.0 becomes 0.0
-        keys, ranks = np.unique(numbers, return_inverse=True)
+        keys, inverse = np.unique(numbers, return_inverse=True)
+        ranks = inverse.astype(np.int64)
         column = cls(name, role, kind, keys.astype(np.float64))
         column.slices = [BitMap() for _ in range(_bits(len(keys)))]
-        column._set(cids, ranks.astype(np.int64))
+        column.edges = _edges(ranks, len(keys))
+        column.bins = [BitMap() for _ in range(len(column.edges) - 1)]
+        column._set(cids, ranks)
         return column
 
     def _set(self, cids: Cids, ranks: npt.NDArray[np.int64]) -> None:
         for bit in range(len(self.slices)):
             self.slices[bit] |= bitmap_of(cids[(ranks >> bit) & 1 == 1])
         self.present |= bitmap_of(cids)
+        if len(cids) == 0:
+            return
+        where = np.searchsorted(self.edges, ranks, side="right") - 1
+        order = np.argsort(where, kind="stable")
+        sorted_bins, sorted_cids = where[order], cids[order]
+        starts = np.flatnonzero(np.r_[True, sorted_bins[1:] != sorted_bins[:-1]])
+        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
+            self.bins[int(sorted_bins[a])] |= bitmap_of(sorted_cids[a:b])
 
     def update(self, cids: Cids, numbers: npt.NDArray[np.float64]) -> bool:
         """Set new numbers of customers whose old ones were removed; False when a number
@@ -160,9 +186,17 @@ class NumberColumn:
 
     def remove(self, cids: BitMap) -> None:
         """Forget the numbers of ``cids``."""
-        for bm in self.slices:
+        for bm in (*self.slices, *self.bins):
             bm.difference_update(cids)
         self.present.difference_update(cids)
+
+    def numbers(self) -> tuple[Cids, npt.NDArray[np.float64]]:
+        """Every customer's number, decoded in bulk: (cids ascending, numbers)."""
+        cids = cid_array(self.present)
+        ranks = np.zeros(len(cids), dtype=np.int64)
+        for bit, bm in enumerate(self.slices):
+            ranks[np.searchsorted(cids, cid_array(bm & self.present))] += 1 << bit
+        return cids, self.keys[ranks] if len(cids) else np.empty(0, dtype=np.float64)
 
     def rank_of(self, cid: int) -> int | None:
         """One customer's rank (membership tests of the slices), None without a number."""
@@ -177,14 +211,16 @@ class NumberColumn:
 
     # -- ranges --------------------------------------------------------------------------
 
-    def at_most_rank(self, rank: int) -> BitMap:
-        """Customers whose rank is ``<= rank`` (one pass over the slices, high bit first)."""
+    def at_most_rank(self, rank: int, within: BitMap | None = None) -> BitMap:
+        """Customers (of ``within``, default all with a number) whose rank is ``<= rank``:
+        one pass over the slices, high bit first."""
+        within = self.present if within is None else within
         if rank < 0:
             return BitMap()
         if rank >= len(self.keys) - 1:
-            return self.present.copy()
+            return within.copy()
         below = BitMap()
-        equal = self.present.copy()
+        equal = within.copy()
         for bit in range(len(self.slices) - 1, -1, -1):
             if not equal:
                 break
@@ -197,11 +233,28 @@ class NumberColumn:
         return below
 
     def rank_between(self, low: int, high: int) -> BitMap:
-        """Customers with ``low <= rank <= high``."""
-        if low > high or high < 0 or low >= len(self.keys):
+        """Customers with ``low <= rank <= high``: the bins between the two boundary bins
+        whole, the boundary bins refined by the slices."""
+        low, high = max(low, 0), min(high, len(self.keys) - 1)
+        if low > high:
             return BitMap()
-        upper = self.at_most_rank(high)
-        return upper - self.at_most_rank(low - 1) if low > 0 else upper
+        edges = self.edges
+        first = int(np.searchsorted(edges, low, side="right")) - 1
+        last = int(np.searchsorted(edges, high, side="right")) - 1
+        if first == last:
+            return self._inside(first, low, high)
+        left = self._inside(first, low, int(edges[first + 1]) - 1)
+        right = self._inside(last, int(edges[last]), high)
+        return BitMap.union(left, right, *self.bins[first + 1 : last])
+
+    def _inside(self, number: int, low: int, high: int) -> BitMap:
+        """Customers of bin ``number`` with ``low <= rank <= high`` (within the bin)."""
+        members = self.bins[number]
+        start, end = int(self.edges[number]), int(self.edges[number + 1]) - 1
+        upper = members.copy() if high >= end else self.at_most_rank(high, members)
+        if low <= start:
+            return upper
+        return upper - self.at_most_rank(low - 1, members)
 
     def between(self, low: float, high: float) -> BitMap:
         """Customers with ``low <= x <= high``."""
@@ -226,9 +279,24 @@ class NumberColumn:
         return self.rank_between(lo, hi - 1)
 
     def size(self) -> int:
-        """Bytes of the bitmaps serialized (and the dictionary)."""
-        bitmaps = sum(len(bm.serialize()) for bm in self.slices) + len(self.present.serialize())
-        return bitmaps + self.keys.nbytes
+        """Bytes of the bitmaps serialized (and the dictionary and bin edges)."""
+        bitmaps = sum(len(bm.serialize()) for bm in (*self.slices, *self.bins, self.present))
+        return bitmaps + self.keys.nbytes + self.edges.nbytes
+
+
+_BINS = 64
+"""Bins of a number column (fewer when it has fewer distinct numbers)."""
+
+
+def _edges(ranks: npt.NDArray[np.int64], keys: int) -> npt.NDArray[np.int64]:
+    """Bin edges over ranks ``0 .. keys - 1`` with about equal customers per bin."""
+    if keys == 0:
+        return np.zeros(1, dtype=np.int64)
+    cumulative = np.cumsum(np.bincount(ranks, minlength=keys))
+    targets = np.linspace(0, cumulative[-1], _BINS + 1)[1:-1]
+    inner = np.searchsorted(cumulative, targets, side="left") + 1
+    edges = np.unique(np.concatenate([[0], inner, [keys]]))
+    return edges[(edges >= 0) & (edges <= keys)].astype(np.int64)
 
 
 _MASKED = 64
@@ -327,15 +395,8 @@ def _same(a: Column, b: Column) -> bool:
             v: bm for v, bm in b.bitmaps.items() if bm
         }
     if isinstance(a, NumberColumn) and isinstance(b, NumberColumn):
-        return a.present == b.present and _numbers(a) == _numbers(b)
+        if a.present != b.present:
+            return False
+        (_, mine), (_, theirs) = a.numbers(), b.numbers()
+        return bool(np.array_equal(mine, theirs))
     return False
-
-
-def _numbers(column: NumberColumn) -> Mapping[float, BitMap]:
-    """Number → customers holding it (for comparisons of two columns)."""
-    out: dict[float, BitMap] = {}
-    for rank, key in enumerate(column.keys.tolist()):
-        members = column.rank_between(rank, rank)
-        if members:
-            out[float(key)] = members
-    return out

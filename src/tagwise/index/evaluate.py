@@ -121,7 +121,11 @@ def _children(node: Expr) -> tuple[Expr, ...]:
 
 
 class Evaluation:
-    """One expression evaluated against one index (and the warehouse for the rest)."""
+    """One expression evaluated against one index (and the warehouse for the rest).
+
+    Sub-results may be the index's own bitmaps: they are combined with operators that
+    make new bitmaps (``&``, ``|``, ``-``) and never changed in place.
+    """
 
     def __init__(
         self,
@@ -220,12 +224,11 @@ class Evaluation:
         if column is None:
             return BitMap()
         if isinstance(column, NumberColumn):
-            return column.present.copy()
+            return column.present
         if value:
-            found = column.bitmaps.get(value[0])
-            return found.copy() if found is not None else BitMap()
+            return column.bitmaps.get(value[0], BitMap())
         if column.kind == "flag":
-            return column.bitmaps.get("true", BitMap()).copy()
+            return column.bitmaps.get("true", BitMap())
         return column.present()
 
     def _values(self, node: Expr, column: ValueColumn, *, want: bool) -> BitMap:
@@ -239,15 +242,21 @@ class Evaluation:
                 f"a multi-value tag is tested with has_tag or is null: `{self._text(node)}`",
             )
         fn = self.python.compile(node)
-        name = column.name
-        picked = [
-            bm
-            for value, bm in column.bitmaps.items()
-            if fn({name: _python_value(column.kind, value)}, self.as_of) is want
-        ]
-        out = BitMap.union(*picked) if picked else BitMap()
+        name, kind = column.name, column.kind
+        picked: list[BitMap] = []
+        others: list[BitMap] = []
+        for value, bm in column.bitmaps.items():
+            hit = fn({name: _python_value(kind, value)}, self.as_of) is want
+            (picked if hit else others).append(bm)
+        if len(picked) > len(others) and column.is_disjoint():
+            # most values qualify: the customers with a value, less the few that do not
+            out = column.present() - BitMap.union(*others) if others else column.present()
+        elif len(picked) == 1:
+            out = picked[0]  # the index's own bitmap: results are never changed in place
+        else:
+            out = BitMap.union(*picked) if picked else BitMap()
         if fn({}, self.as_of) is want:  # the customers without a value
-            out |= self.universe - column.present()
+            out = out | (self.universe - column.present())
         return out
 
     def _number(self, node: Expr, column: NumberColumn, *, want: bool) -> BitMap:

@@ -156,19 +156,13 @@ def _profile_columns(sources: Sources) -> dict[str, Column]:
             f"SELECT CAST(cid AS UINTEGER) AS cid, {value} AS value "  # noqa: S608 (names quoted by ident(); relation built from quoted names)
             f"FROM {profile.relation} WHERE {ident(name)} IS NOT NULL"
         )
-        role: Role = "feature" if name in _features(profile) else "attribute"
+        role: Role = "feature" if name in profile.features else "attribute"
         column_kind = {Type.NUMBER: "number", Type.STRING: "string"}.get(kind, "boolean")
         out[name] = column_of(name, role, column_kind, rows)
     return out
 
 
 _INDEXED_TYPES = {Type.NUMBER: "DOUBLE", Type.STRING: "VARCHAR", Type.BOOLEAN: "VARCHAR"}
-
-
-def _features(profile: Profile) -> set[str]:
-    # the relation reads features from the snapshot as `s."name"`
-    relation = profile.relation or ""
-    return {n for n in profile.columns if f"s.{ident(n)}" in relation}
 
 
 # --------------------------------------------------------------------------- build / follow

@@ -28,6 +28,8 @@ class Profile:
     """The run whose snapshot gives the features (None: no snapshot, no features)."""
     columns: Mapping[str, Type] = field(default_factory=dict)
     """Name → type of every column the relation holds besides ``cid``."""
+    features: frozenset[str] = frozenset()
+    """The columns that are features (read from the snapshot); the others are attributes."""
 
 
 def profile_relation(
@@ -60,4 +62,4 @@ def profile_relation(
     else:
         run_id = None
     relation = f"(SELECT {', '.join(picks)} FROM {table('src', master)} m{joins})"  # noqa: S608 (names quoted by ident()/table()/lit())
-    return Profile(relation, run_id, columns)
+    return Profile(relation, run_id, columns, frozenset(columns) - frozenset(attributes))

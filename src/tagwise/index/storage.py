@@ -32,8 +32,8 @@ from tagwise.index.bitmap import NumberColumn, SegmentIndex, Stamps, ValueColumn
 __all__ = ["FILE_NAME", "FORMAT", "DamagedIndex", "load", "save"]
 
 FILE_NAME = "segments.twidx"
-FORMAT = 1
-"""Version of the file layout; another version is rebuilt, not read."""
+FORMAT = 2
+"""Version of the file layout; another version is rebuilt, not read (2: number bins)."""
 
 _MAGIC = b"TWIDX1\n"
 
@@ -69,6 +69,8 @@ def _encode(index: SegmentIndex) -> bytes:
             entry["keys"] = body.put(column.keys.astype("<f8").tobytes())
             entry["present"] = body.put(column.present.serialize())
             entry["slices"] = [body.put(bm.serialize()) for bm in column.slices]
+            entry["edges"] = body.put(column.edges.astype("<i8").tobytes())
+            entry["bins"] = [body.put(bm.serialize()) for bm in column.bins]
         columns.append(entry)
     header = {
         "format": FORMAT,
@@ -84,6 +86,7 @@ def _encode(index: SegmentIndex) -> bytes:
 def save(index: SegmentIndex, folder: Path) -> Path:
     """Write the index atomically (temporary file, fsync, rename, fsync of the folder)."""
     folder.mkdir(parents=True, exist_ok=True)
+    _forget_partials(folder)
     path = folder / FILE_NAME
     partial = folder / f".{FILE_NAME}.{os.getpid()}.partial"
     data = _encode(index)
@@ -101,6 +104,26 @@ def save(index: SegmentIndex, folder: Path) -> Path:
     finally:
         os.close(fd)
     return path
+
+
+def _forget_partials(folder: Path) -> None:
+    """Remove the temporary files of saves whose process died (killed before the rename)."""
+    for leftover in folder.glob(f".{FILE_NAME}.*.partial"):
+        pid = leftover.name.split(".")[-2]
+        if pid.isdigit() and not _alive(int(pid)):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
 
 
 def load(folder: Path) -> SegmentIndex:
@@ -154,5 +177,7 @@ def _decode(header: dict[str, Any], body: memoryview) -> SegmentIndex:
                 np.frombuffer(blob(entry["keys"]), dtype="<f8").astype(np.float64),
                 [bitmap(w) for w in entry["slices"]],
                 bitmap(entry["present"]),
+                np.frombuffer(blob(entry["edges"]), dtype="<i8").astype(np.int64),
+                [bitmap(w) for w in entry["bins"]],
             )
     return index
