@@ -301,3 +301,19 @@ def test_explain_agrees_with_the_index_for_many_customers(shop: Path, tmp_path: 
             either = ws.segment_explain("非一线或高价值", customer)
             city, high = either.predicates
             assert either.is_member == (city.met is False or high.met is True), customer
+
+
+def test_not_in_segment_counts_customers_whose_values_are_missing(
+    shop: Path, tmp_path: Path
+) -> None:
+    root = tmp_path / "shop"
+    shutil.copytree(shop, root)
+    with api.open(root) as ws:
+        ws.segment_save("高流失风险", "churn_risk = '高'")
+        inside = ws.segment_count("in_segment('高流失风险')")
+        outside = ws.segment_count("not in_segment('高流失风险')")
+        plain = ws.segment_count("not (churn_risk = '高')")
+        assert inside.count + outside.count == inside.total
+        # three-valued logic leaves out those without a churn_risk; membership does not
+        assert plain.count < outside.count
+        assert inside.count == ws.segment_count("churn_risk = '高'").count
