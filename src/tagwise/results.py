@@ -59,6 +59,7 @@ __all__ = [
     "SegmentDetail",
     "SegmentExplainResult",
     "SegmentExportFile",
+    "SegmentExportInfo",
     "SegmentExportResult",
     "SegmentList",
     "SegmentOverlapResult",
@@ -747,6 +748,19 @@ class SegmentSnapshotInfo(Result):
     members: int
 
 
+class SegmentExportInfo(Result):
+    """One export of a segment, as the catalog's log keeps it."""
+
+    exported_at: datetime
+    actor: str
+    version: int | None
+    snapshot: str | None
+    files: list[str]
+    members: int
+    control_members: int | None
+    holdout: float | None
+
+
 class SegmentDetail(Result):
     """A saved segment: definition, size, size trend across runs, what it reads, snapshots."""
 
@@ -765,6 +779,8 @@ class SegmentDetail(Result):
     trend: list[SegmentSize]
     """Oldest first: the size as of each of the latest runs (one per as-of date)."""
     snapshots: list[SegmentSnapshotInfo]
+    exports: list[SegmentExportInfo]
+    """The latest exports first (at most 10): the catalog's export log."""
 
 
 class SegmentExportFile(Result):
@@ -790,6 +806,9 @@ class SegmentExportResult(Result):
     columns: list[str]
     file_format: str
     bom: bool
+    exported_at: datetime
+    actor: str
+    """Who exported (``name@via``), as the catalog's export log records it."""
 
 
 class SegmentOverlapResult(Result):

@@ -869,7 +869,8 @@ class Workspace:
         """Write a segment's members (now, or those of a snapshot) to a CSV or Parquet file;
         with ``holdout`` (a share: 0.1 or "10%"), a deterministic control group, split by a
         hash of the customer id and ``seed`` (default: the segment name), goes to
-        ``FILE.control.EXT`` beside it. Files are written whole or not at all.
+        ``FILE.control.EXT`` beside it. Files are written whole or not at all; the catalog
+        logs the export with the actor.
 
         Raises:
             NotFound: no such segment, snapshot or column.
@@ -879,7 +880,6 @@ class Workspace:
         from tagwise.audience.holdout import parse_share  # noqa: PLC0415
         from tagwise.audience.segments import export  # noqa: PLC0415
 
-        del actor  # writes outside the stores: nothing to record
         share = parse_share(holdout) if isinstance(holdout, str) else holdout
         if share is not None:
             share = parse_share(str(share))
@@ -893,6 +893,7 @@ class Workspace:
             seed=seed,
             bom=bom,
             snapshot_label=snapshot,
+            actor=self._acting(actor),
         )
 
     def segment_overlap(

@@ -96,6 +96,12 @@ def test_export_writes_exactly_the_members_in_csv_and_parquet(cli, ws: Path) -> 
     assert set(exported(ws / "a.csv")) == expected
     assert exported(ws / "a.parquet") == exported(ws / "a.csv")
     assert csv["control"] is None and csv["version"] == 1
+    assert csv["actor"].endswith("@cli")
+    log = tagwise(cli, ws, "segment", "show", "高价值流失预警")["exports"]
+    assert [(e["files"], e["members"], e["actor"]) for e in log] == [
+        ([str((ws / "a.parquet").resolve())], len(expected), csv["actor"]),
+        ([str((ws / "a.csv").resolve())], len(expected), csv["actor"]),
+    ]
 
 
 def test_holdout_is_a_stable_hash_split_beside_the_target(cli, ws: Path) -> None:
@@ -159,6 +165,7 @@ def test_a_bad_export_is_one_line_and_writes_nothing(cli, ws: Path) -> None:
     wrong = cli("--workspace", ws, "segment", "export", "高价值女姓", "--out", ws / "a.csv")
     assert wrong.code == 1 and "did you mean `高价值女性`?" in wrong.err
     assert sorted(p.name for p in ws.iterdir()) == before
+    assert tagwise(cli, ws, "segment", "show", "高价值女性")["exports"] == []  # none logged
 
 
 def test_save_records_versions_and_refuses_mistakes(cli, ws: Path) -> None:

@@ -31,6 +31,7 @@ from tagwise.results import (
     SegmentDetail,
     SegmentExplainResult,
     SegmentExportFile,
+    SegmentExportInfo,
     SegmentExportResult,
     SegmentList,
     SegmentOverlapResult,
@@ -44,7 +45,7 @@ from tagwise.results import (
 )
 from tagwise.spec.plan import digest, make_plan, versions_to_apply
 from tagwise.spec.segments import SegmentSpec, check_segment, save_segment, tags_read
-from tagwise.store.catalog import SegmentSnapshot, SpecVersion
+from tagwise.store.catalog import SegmentExport, SegmentSnapshot, SpecVersion
 
 if TYPE_CHECKING:
     from pyroaring import BitMap
@@ -188,6 +189,19 @@ def detail(ws: Workspace, specs: Specs, name: str) -> SegmentDetail:
         segments_used=segments_used(parse(spec.expr)),
         trend=_trend(ws, spec),
         snapshots=[_snapshot_info(s) for s in ws.catalog.snapshots(name)],
+        exports=[
+            SegmentExportInfo(
+                exported_at=e.exported_at,
+                actor=e.actor,
+                version=e.version,
+                snapshot=e.snapshot,
+                files=list(e.files),
+                members=e.members,
+                control_members=e.control_members,
+                holdout=e.holdout,
+            )
+            for e in ws.catalog.exports(name, limit=10)
+        ],
     )
 
 
@@ -247,9 +261,11 @@ def export(
     seed: str | None = None,
     bom: bool = False,
     snapshot_label: str | None = None,
+    actor: Actor,
 ) -> SegmentExportResult:
     """Write the segment's members (now, or a snapshot's) to ``out``; with ``holdout``, the
-    control group to ``FILE.control.EXT`` beside it. All files or none."""
+    control group to ``FILE.control.EXT`` beside it. All files or none; the export is then
+    recorded in the catalog's export log with the actor."""
     spec = segment_of(specs, name)
     fmt = file_format(out)
     if snapshot_label is not None:
@@ -279,6 +295,20 @@ def export(
         ws.warehouse, sources, cids=target_cids, customer_ids=target_ids, columns=columns
     )
     write_lists([MemberList(out, table), *lists], bom=bom)
+    done = SegmentExport(
+        segment=name,
+        version=version,
+        snapshot=snapshot_label,
+        exported_at=datetime.now(UTC),
+        actor=actor.label,
+        files=[str(out.resolve()), *([str(control_path(out).resolve())] if control else [])],
+        members=len(members),
+        control_members=control.members if control else None,
+        holdout=holdout,
+        seed=seed_used if holdout is not None else None,
+        columns=list(columns),
+    )
+    ws.catalog.add_export(done)
     return SegmentExportResult(
         name=name,
         snapshot=snapshot_label,
@@ -291,6 +321,8 @@ def export(
         columns=["customer_id", *[c for c in dict.fromkeys(columns) if c != "customer_id"]],
         file_format=fmt,
         bom=bom and fmt == "csv",
+        exported_at=done.exported_at,
+        actor=done.actor,
     )
 
 

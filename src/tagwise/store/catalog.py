@@ -23,13 +23,22 @@ from tagwise.model.versions import SpecVersion
 from tagwise.store.tables import (
     ingest_runs,
     runs,
+    segment_exports,
     segment_snapshots,
     spec_versions,
     tag_computations,
     workspace_meta,
 )
 
-__all__ = ["Catalog", "IngestRun", "RunRecord", "SegmentSnapshot", "SpecVersion", "resolve_url"]
+__all__ = [
+    "Catalog",
+    "IngestRun",
+    "RunRecord",
+    "SegmentExport",
+    "SegmentSnapshot",
+    "SpecVersion",
+    "resolve_url",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -98,6 +107,24 @@ class SegmentSnapshot:
     """The members' cids, a serialized roaring bitmap (empty when only listed)."""
     customer_ids: bytes = b""
     """The members' customer ids in cid order, as Parquet bytes (empty when only listed)."""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentExport:
+    """One member list written by ``tagwise segment export``."""
+
+    segment: str
+    version: int | None
+    snapshot: str | None
+    exported_at: datetime
+    actor: str
+    files: Sequence[str]
+    members: int
+    control_members: int | None = None
+    holdout: float | None = None
+    seed: str | None = None
+    columns: Sequence[str] = ()
     id: int | None = None
 
 
@@ -449,6 +476,53 @@ class Catalog:
         with self._begin() as conn:
             row = conn.execute(query).mappings().first()
         return _to_snapshot(row) if row else None
+
+    def add_export(self, done: SegmentExport) -> int:
+        """Record an export; returns its id."""
+        values = {
+            "segment": done.segment,
+            "version": done.version,
+            "snapshot": done.snapshot,
+            "exported_at": done.exported_at,
+            "actor": done.actor,
+            "files": list(done.files),
+            "members": done.members,
+            "control_members": done.control_members,
+            "holdout": done.holdout,
+            "seed": done.seed,
+            "columns": list(done.columns),
+        }
+        with self._begin() as conn:
+            key = conn.execute(sa.insert(segment_exports).values(**values)).inserted_primary_key
+        return int(key[0]) if key else 0
+
+    def exports(self, segment: str, *, limit: int = 20) -> list[SegmentExport]:
+        """A segment's latest exports first."""
+        query = (
+            sa.select(segment_exports)
+            .where(segment_exports.c.segment == segment)
+            .order_by(segment_exports.c.id.desc())
+            .limit(limit)
+        )
+        with self._begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            SegmentExport(
+                id=r["id"],
+                segment=r["segment"],
+                version=r["version"],
+                snapshot=r["snapshot"],
+                exported_at=_aware(r["exported_at"]),
+                actor=r["actor"],
+                files=r["files"],
+                members=r["members"],
+                control_members=r["control_members"],
+                holdout=r["holdout"],
+                seed=r["seed"],
+                columns=r["columns"],
+            )
+            for r in rows
+        ]
 
     def close(self) -> None:
         """Release pooled connections."""

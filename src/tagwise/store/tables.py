@@ -13,6 +13,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -26,6 +27,7 @@ __all__ = [
     "METADATA",
     "ingest_runs",
     "runs",
+    "segment_exports",
     "segment_snapshots",
     "spec_versions",
     "tag_computations",
@@ -132,3 +134,23 @@ segment_snapshots = Table(
 as a serialized roaring bitmap and their customer ids (Parquet bytes, same order), with the
 segment version and expression, the tag store's change-feed ``seq`` they reflect, when and
 by whom. A snapshot is never changed: later runs do not touch it."""
+
+segment_exports = Table(
+    "segment_exports",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("segment", String(200), nullable=False, index=True),
+    Column("version", Integer),
+    Column("snapshot", String(200)),
+    Column("exported_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("members", BigInteger, nullable=False),
+    Column("control_members", BigInteger),
+    Column("holdout", Float),
+    Column("seed", String(200)),
+    Column("columns", JSON, nullable=False),
+)
+"""Every member list that left the system (``tagwise segment export``): which segment and
+version (or snapshot), the files, how many members (and in the control group), the
+holdout, the columns, when and by whom."""

@@ -177,6 +177,24 @@ def _print_detail(d: SegmentDetail) -> None:
             ],
             numeric=["members", "version", "seq"],
         )
+    if d.exports:
+        output.table(
+            "latest exports",
+            ["at", "by", "members", "control", "from", "files"],
+            [
+                (
+                    e.exported_at.strftime("%Y-%m-%d %H:%M"),
+                    e.actor,
+                    e.members,
+                    e.control_members,
+                    f"snapshot {e.snapshot}" if e.snapshot else f"version {e.version}",
+                    ", ".join(e.files),
+                )
+                for e in d.exports
+            ],
+            numeric=["members", "control"],
+            shrink=["files"],
+        )
 
 
 @segment_app.command("export")
