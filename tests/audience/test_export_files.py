@@ -81,3 +81,21 @@ def test_destinations_are_checked_before_anything_is_written(tmp_path: Path) -> 
 def test_the_control_list_goes_beside_the_target() -> None:
     assert control_path(Path("out/双11.csv")) == Path("out/双11.control.csv")
     assert control_path(Path("a.parquet")) == Path("a.control.parquet")
+
+
+def test_the_log_is_written_before_the_renames_and_a_failing_log_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "t.csv"
+    out.write_text("old\n", encoding="utf-8")
+    seen: list[list[str]] = []
+
+    def log() -> None:
+        seen.append(sorted(p.name for p in tmp_path.iterdir()))
+        raise ConfigError("the catalog is down")
+
+    with pytest.raises(ConfigError, match="catalog is down"):
+        write_lists([MemberList(out, TABLE)], before_rename=log)
+    assert len(seen[0]) == 2  # the whole temporary file existed when the log was asked
+    assert out.read_text(encoding="utf-8") == "old\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.csv"]

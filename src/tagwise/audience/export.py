@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,8 +58,19 @@ def control_path(path: Path) -> Path:
     return path.with_name(f"{path.stem}.control{path.suffix}")
 
 
-def write_lists(lists: Sequence[MemberList], *, bom: bool = False) -> None:
+def write_lists(
+    lists: Sequence[MemberList],
+    *,
+    bom: bool = False,
+    before_rename: Callable[[], object] | None = None,
+) -> None:
     """Write every list to its path, all or nothing.
+
+    Args:
+        lists: the files to write.
+        bom: start CSV files with a UTF-8 BOM.
+        before_rename: called once every file is written in full, before any rename (the
+            export log); when it raises, nothing is renamed and the error goes on.
 
     Raises:
         ConfigError: a destination folder does not exist, or a file cannot be written.
@@ -76,6 +87,8 @@ def write_lists(lists: Sequence[MemberList], *, bom: bool = False) -> None:
         for item in lists:
             temporaries.append(_temporary(item.path))
             _write(item, temporaries[-1], bom=bom)
+        if before_rename is not None:
+            before_rename()
         for item, tmp in zip(lists, temporaries, strict=True):
             tmp.replace(item.path)
     except OSError as exc:

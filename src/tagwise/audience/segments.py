@@ -294,7 +294,6 @@ def export(
     table = member_table(
         ws.warehouse, sources, cids=target_cids, customer_ids=target_ids, columns=columns
     )
-    write_lists([MemberList(out, table), *lists], bom=bom)
     done = SegmentExport(
         segment=name,
         version=version,
@@ -308,7 +307,11 @@ def export(
         seed=seed_used if holdout is not None else None,
         columns=list(columns),
     )
-    ws.catalog.add_export(done)
+    # logged once every file is written in full, before they are renamed into place: a
+    # log that cannot be written leaves the destinations as they were
+    write_lists(
+        [MemberList(out, table), *lists], bom=bom, before_rename=lambda: ws.catalog.add_export(done)
+    )
     return SegmentExportResult(
         name=name,
         snapshot=snapshot_label,
