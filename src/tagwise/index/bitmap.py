@@ -40,6 +40,7 @@ __all__ = [
     "ValueColumn",
     "bitmap_of",
     "cid_array",
+    "union",
 ]
 
 Role = Literal["tag", "attribute", "feature"]
@@ -136,12 +137,10 @@ class NumberColumn:
     """The dictionary: distinct values, ascending (ranks index it)."""
     slices: list[BitMap] = field(default_factory=list)
     present: BitMap = field(default_factory=BitMap)
-    edges: npt.NDArray[np.int64] = field(default_factory=lambda: np.zeros(1, dtype=np.int64))
-    """Bin ``b`` holds the ranks ``edges[b] <= rank < edges[b + 1]`` (about equal numbers of
-    customers per bin at build time; ``edges[-1]`` is the number of keys)."""
-    bins: list[BitMap] = field(default_factory=list)
-    """The customers of each bin: a range is the union of the bins it covers, refined by
-    the slices only inside its two boundary bins (slice operations on small bitmaps)."""
+    by_rank: list[BitMap] | None = None
+    """With few distinct numbers (a score tag's 1..N, at most ``_PER_NUMBER`` of them),
+    also one bitmap per number: a range is then one multi-way union of the numbers it
+    covers (or the rest taken away), instead of passes over the slices."""
 
     @classmethod
     def build(
@@ -150,27 +149,25 @@ class NumberColumn:
         """The column of customers' numbers (one per customer; NaN is not a number here)."""
         keep = ~np.isnan(numbers)
         cids, numbers = cids[keep], numbers[keep] + 0.0  # + 0.0: -0.0 becomes 0.0
-        keys, inverse = np.unique(numbers, return_inverse=True)
-        ranks = inverse.astype(np.int64)
+        keys, ranks = np.unique(numbers, return_inverse=True)
         column = cls(name, role, kind, keys.astype(np.float64))
         column.slices = [BitMap() for _ in range(_bits(len(keys)))]
-        column.edges = _edges(ranks, len(keys))
-        column.bins = [BitMap() for _ in range(len(column.edges) - 1)]
-        column._set(cids, ranks)
+        if len(keys) <= _PER_NUMBER:
+            column.by_rank = [BitMap() for _ in range(len(keys))]
+        column._set(cids, ranks.astype(np.int64))
         return column
 
     def _set(self, cids: Cids, ranks: npt.NDArray[np.int64]) -> None:
         for bit in range(len(self.slices)):
             self.slices[bit] |= bitmap_of(cids[(ranks >> bit) & 1 == 1])
         self.present |= bitmap_of(cids)
-        if len(cids) == 0:
-            return
-        where = np.searchsorted(self.edges, ranks, side="right") - 1
-        order = np.argsort(where, kind="stable")
-        sorted_bins, sorted_cids = where[order], cids[order]
-        starts = np.flatnonzero(np.r_[True, sorted_bins[1:] != sorted_bins[:-1]])
-        for a, b in zip(starts.tolist(), [*starts[1:].tolist(), len(order)], strict=True):
-            self.bins[int(sorted_bins[a])] |= bitmap_of(sorted_cids[a:b])
+        if self.by_rank is not None and len(cids):
+            order = np.argsort(ranks, kind="stable")
+            sorted_ranks, sorted_cids = ranks[order], cids[order]
+            starts = np.flatnonzero(np.r_[True, sorted_ranks[1:] != sorted_ranks[:-1]])
+            ends = [*starts[1:].tolist(), len(order)]
+            for a, b in zip(starts.tolist(), ends, strict=True):
+                self.by_rank[int(sorted_ranks[a])] |= bitmap_of(sorted_cids[a:b])
 
     def update(self, cids: Cids, numbers: npt.NDArray[np.float64]) -> bool:
         """Set new numbers of customers whose old ones were removed; False when a number
@@ -186,7 +183,7 @@ class NumberColumn:
 
     def remove(self, cids: BitMap) -> None:
         """Forget the numbers of ``cids``."""
-        for bm in (*self.slices, *self.bins):
+        for bm in (*self.slices, *(self.by_rank or ())):
             bm.difference_update(cids)
         self.present.difference_update(cids)
 
@@ -213,14 +210,14 @@ class NumberColumn:
 
     def at_most_rank(self, rank: int, within: BitMap | None = None) -> BitMap:
         """Customers (of ``within``, default all with a number) whose rank is ``<= rank``:
-        one pass over the slices, high bit first."""
-        within = self.present if within is None else within
+        one pass over the slices, high bit first; a small ``within`` makes it cheap."""
+        base = self.present if within is None else self.present & within
         if rank < 0:
             return BitMap()
         if rank >= len(self.keys) - 1:
-            return within.copy()
+            return base.copy()
         below = BitMap()
-        equal = within.copy()
+        equal = base.copy()
         for bit in range(len(self.slices) - 1, -1, -1):
             if not equal:
                 break
@@ -232,37 +229,33 @@ class NumberColumn:
         below |= equal
         return below
 
-    def rank_between(self, low: int, high: int) -> BitMap:
-        """Customers with ``low <= rank <= high``: the bins between the two boundary bins
-        whole, the boundary bins refined by the slices."""
-        low, high = max(low, 0), min(high, len(self.keys) - 1)
-        if low > high:
+    def rank_between(self, low: int, high: int, within: BitMap | None = None) -> BitMap:
+        """Customers (of ``within``) with ``low <= rank <= high``."""
+        if low > high or high < 0 or low >= len(self.keys):
             return BitMap()
-        edges = self.edges
-        first = int(np.searchsorted(edges, low, side="right")) - 1
-        last = int(np.searchsorted(edges, high, side="right")) - 1
-        if first == last:
-            return self._inside(first, low, high)
-        left = self._inside(first, low, int(edges[first + 1]) - 1)
-        right = self._inside(last, int(edges[last]), high)
-        return BitMap.union(left, right, *self.bins[first + 1 : last])
+        low, high = max(low, 0), min(high, len(self.keys) - 1)
+        if self.by_rank is not None:
+            small = within is not None and len(within) * _SMALL < len(self.present)
+            inside = high - low + 1
+            if inside <= len(self.keys) - inside:
+                found = union(_within(self.by_rank[low : high + 1], within if small else None))
+            else:
+                rest = [*self.by_rank[:low], *self.by_rank[high + 1 :]]
+                found = self.present - union(_within(rest, within if small else None))
+            return found & within if within is not None else found
+        upper = self.at_most_rank(high, within)
+        return upper - self.at_most_rank(low - 1, within) if low > 0 else upper
 
-    def _inside(self, number: int, low: int, high: int) -> BitMap:
-        """Customers of bin ``number`` with ``low <= rank <= high`` (within the bin)."""
-        members = self.bins[number]
-        start, end = int(self.edges[number]), int(self.edges[number + 1]) - 1
-        upper = members.copy() if high >= end else self.at_most_rank(high, members)
-        if low <= start:
-            return upper
-        return upper - self.at_most_rank(low - 1, members)
-
-    def between(self, low: float, high: float) -> BitMap:
-        """Customers with ``low <= x <= high``."""
+    def between(self, low: float, high: float, within: BitMap | None = None) -> BitMap:
+        """Customers (of ``within``) with ``low <= x <= high``."""
         keys = self.keys
-        return self.rank_between(bisect.bisect_left(keys, low), bisect.bisect_right(keys, high) - 1)
+        return self.rank_between(
+            bisect.bisect_left(keys, low), bisect.bisect_right(keys, high) - 1, within
+        )
 
-    def compare(self, op: str, number: float) -> BitMap:
-        """Customers with ``x op number`` (op: = != < <= > >=); nulls never qualify."""
+    def compare(self, op: str, number: float, within: BitMap | None = None) -> BitMap:
+        """Customers (of ``within``) with ``x op number`` (op: = != < <= > >=); nulls never
+        qualify."""
         keys, inf = self.keys, float("inf")
         ranges = {
             "=": (number, number),
@@ -272,32 +265,36 @@ class NumberColumn:
             ">=": (number, inf),
         }
         if op == "!=":
-            return self.present - self.compare("=", number)
+            base = self.present if within is None else self.present & within
+            return base - self.compare("=", number, within)
         low, high = ranges[op]
         lo = bisect.bisect_right(keys, low) if op == ">" else bisect.bisect_left(keys, low)
         hi = bisect.bisect_left(keys, high) if op == "<" else bisect.bisect_right(keys, high)
-        return self.rank_between(lo, hi - 1)
+        return self.rank_between(lo, hi - 1, within)
 
     def size(self) -> int:
-        """Bytes of the bitmaps serialized (and the dictionary and bin edges)."""
-        bitmaps = sum(len(bm.serialize()) for bm in (*self.slices, *self.bins, self.present))
-        return bitmaps + self.keys.nbytes + self.edges.nbytes
+        """Bytes of the bitmaps serialized (and the dictionary)."""
+        bitmaps = sum(len(bm.serialize()) for bm in (*self.slices, *(self.by_rank or ())))
+        bitmaps += len(self.present.serialize())
+        return bitmaps + self.keys.nbytes
 
 
-_BINS = 64
-"""Bins of a number column (fewer when it has fewer distinct numbers)."""
+def _within(bitmaps: Sequence[BitMap], within: BitMap | None) -> Sequence[BitMap]:
+    return bitmaps if within is None else [bm & within for bm in bitmaps]
 
 
-def _edges(ranks: npt.NDArray[np.int64], keys: int) -> npt.NDArray[np.int64]:
-    """Bin edges over ranks ``0 .. keys - 1`` with about equal customers per bin."""
-    if keys == 0:
-        return np.zeros(1, dtype=np.int64)
-    cumulative = np.cumsum(np.bincount(ranks, minlength=keys))
-    targets = np.linspace(0, cumulative[-1], _BINS + 1)[1:-1]
-    inner = np.searchsorted(cumulative, targets, side="left") + 1
-    edges = np.unique(np.concatenate([[0], inner, [keys]]))
-    return edges[(edges >= 0) & (edges <= keys)].astype(np.int64)
+def union(bitmaps: Sequence[BitMap]) -> BitMap:
+    """The union of any number of bitmaps (a new one, also for none or one)."""
+    if not bitmaps:
+        return BitMap()
+    return bitmaps[0].copy() if len(bitmaps) == 1 else BitMap.union(*bitmaps)
 
+
+_SMALL = 8
+"""A restriction to fewer than 1/_SMALL of the customers is applied to each bitmap first."""
+
+_PER_NUMBER = 256
+"""Number columns with at most this many distinct numbers also keep a bitmap per number."""
 
 _MASKED = 64
 """Up to this many values, one mask per value beats sorting the codes."""

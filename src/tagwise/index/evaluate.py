@@ -44,7 +44,7 @@ from pyroaring import BitMap
 from sqlglot import exp
 
 from tagwise.errors import NotFound, UnsupportedError
-from tagwise.index.bitmap import NumberColumn, SegmentIndex, ValueColumn, bitmap_of
+from tagwise.index.bitmap import NumberColumn, SegmentIndex, ValueColumn, bitmap_of, union
 from tagwise.index.profile import Profile
 from tagwise.lang import TypedExpr
 from tagwise.lang.ast import (
@@ -76,6 +76,9 @@ _FLIPPED = {
     CompareOp.GT: CompareOp.LT,
     CompareOp.GE: CompareOp.LE,
 }
+_SMALL = 8
+"""Below 1/_SMALL of the customers, a value predicate intersects each value with the
+customers still in the running instead of uniting whole bitmaps first."""
 _PER_KEY_LIMIT = 4096
 """Number columns with at most this many distinct numbers are evaluated number by number
 when an expression is not a plain range."""
@@ -156,40 +159,51 @@ class Evaluation:
     def true(self, node: Expr) -> BitMap:
         """Customers for whom ``node`` is true (customers only: a cid that a merge absorbed
         may keep values until the next run, but it is no customer)."""
-        return self._eval(node, want=True) & self.universe
+        return self._eval(node, want=True, within=None) & self.universe
 
     def false(self, node: Expr) -> BitMap:
         """Customers for whom ``node`` is false."""
-        return self._eval(node, want=False) & self.universe
+        return self._eval(node, want=False, within=None) & self.universe
 
     # -- dispatch ----------------------------------------------------------------------
 
-    def _eval(self, node: Expr, *, want: bool) -> BitMap:  # noqa: PLR0911 (one case per kind of node)
+    def _eval(  # noqa: PLR0911 (one case per kind of node)
+        self, node: Expr, *, want: bool, within: BitMap | None
+    ) -> BitMap:
+        """The customers for whom ``node`` is ``want``, among ``within`` (None: all).
+
+        The second operand of an intersection is evaluated within the first's result, so
+        each predicate of a long ``and`` works on the few customers still in the running.
+        """
         if isinstance(node, Not):
-            return self._eval(node.operand, want=not want)
+            return self._eval(node.operand, want=not want, within=within)
         if isinstance(node, And | Or):
-            left, right = self._eval(node.left, want=want), self._eval(node.right, want=want)
-            # true of `and` and false of `or` intersect; the other two unite
-            return left & right if (isinstance(node, And) == want) else left | right
+            left = self._eval(node.left, want=want, within=within)
+            if isinstance(node, And) == want:  # true of `and`, false of `or`: intersect
+                return self._eval(node.right, want=want, within=left)
+            return left | self._eval(node.right, want=want, within=within)
         if isinstance(node, Call) and node.name == "has_tag":
             found = self._has_tag(node)
-            return found if want else self.universe - found
+            if want:
+                return found if within is None else found & within
+            return (self.universe if within is None else within) - found
         if _is_membership(node):
             # coalesce(x, false), what in_segment('s') expands to: true where x is true
-            inside = self._eval(node.args[0], want=True)
-            return inside if want else self.universe - inside
+            inside = self._eval(node.args[0], want=True, within=within)
+            return inside if want else (self.universe if within is None else within) - inside
         names = set(names_of(node))
         if not names:
-            return self._constant(node, want=want)
+            return self._constant(node, want=want, within=within)
         if len(names) == 1:
             (name,) = names
             column = self._column(name)
             if column is not None:
                 self._answered(node, "index")
                 if isinstance(column, NumberColumn):
-                    return self._number(node, column, want=want)
-                return self._values(node, column, want=want)
-        return self._warehouse(node, names, want=want)
+                    return self._number(node, column, want=want, within=within)
+                return self._values(node, column, want=want, within=within)
+        found = self._warehouse(node, names, want=want)
+        return found if within is None else found & within
 
     def _column(self, name: str) -> ValueColumn | NumberColumn | None:
         """The index column answering ``name`` (an empty one for a tag without values);
@@ -213,9 +227,10 @@ class Evaluation:
 
     # -- leaves ------------------------------------------------------------------------
 
-    def _constant(self, node: Expr, *, want: bool) -> BitMap:
+    def _constant(self, node: Expr, *, want: bool, within: BitMap | None) -> BitMap:
         value = self.python.compile(node)({}, self.as_of)
-        return self.universe.copy() if value is want else BitMap()
+        everyone = self.universe if within is None else within
+        return everyone.copy() if value is want else BitMap()
 
     def _has_tag(self, node: Call) -> BitMap:
         code, *value = (str(a.value) for a in node.args if isinstance(a, Literal))
@@ -231,13 +246,15 @@ class Evaluation:
             return column.bitmaps.get("true", BitMap())
         return column.present()
 
-    def _values(self, node: Expr, column: ValueColumn, *, want: bool) -> BitMap:
+    def _values(
+        self, node: Expr, column: ValueColumn, *, want: bool, within: BitMap | None
+    ) -> BitMap:
         """A sub-expression over one value column: evaluated once per distinct value."""
+        everyone = self.universe if within is None else within
         if column.kind == "multi":
             if isinstance(node, IsNull) and isinstance(node.operand, Name):
                 present = column.present()
-                holds = present if node.negated else self.universe - present
-                return holds if want else self.universe - holds
+                return everyone & present if node.negated == want else everyone - present
             raise UnsupportedError(
                 f"a multi-value tag is tested with has_tag or is null: `{self._text(node)}`",
             )
@@ -248,31 +265,41 @@ class Evaluation:
         for value, bm in column.bitmaps.items():
             hit = fn({name: _python_value(kind, value)}, self.as_of) is want
             (picked if hit else others).append(bm)
-        if len(picked) > len(others) and column.is_disjoint():
+        if within is not None and len(within) * _SMALL < len(self.universe):
+            out = union([bm & within for bm in picked])  # few customers left: cheap
+        elif len(picked) > len(others) and column.is_disjoint():
             # most values qualify: the customers with a value, less the few that do not
             out = column.present() - BitMap.union(*others) if others else column.present()
         elif len(picked) == 1:
             out = picked[0]  # the index's own bitmap: results are never changed in place
         else:
             out = BitMap.union(*picked) if picked else BitMap()
+        if within is not None:
+            out = out & within
         if fn({}, self.as_of) is want:  # the customers without a value
-            out = out | (self.universe - column.present())
+            out = out | (everyone - column.present())
         return out
 
-    def _number(self, node: Expr, column: NumberColumn, *, want: bool) -> BitMap:
+    def _number(
+        self, node: Expr, column: NumberColumn, *, want: bool, within: BitMap | None
+    ) -> BitMap:
         """A sub-expression over one number column: ranges of the bit-sliced index."""
-        ranged = _range(node, column)
+        everyone = self.universe if within is None else within
+        ranged = _range(node, column, within)
         if ranged is not None:
             true, false = ranged
             return true if want else false
         if isinstance(node, IsNull) and isinstance(node.operand, Name):
-            holds = column.present if node.negated else self.universe - column.present
-            return holds.copy() if want else self.universe - holds
+            present = column.present
+            return everyone & present if node.negated == want else everyone - present
         if len(column.keys) > _PER_KEY_LIMIT:
-            return self._warehouse(node, {column.name}, want=want)
-        return self._per_key(node, column, want=want)
+            found = self._warehouse(node, {column.name}, want=want)
+            return found & everyone
+        return self._per_key(node, column, want=want, within=within)
 
-    def _per_key(self, node: Expr, column: NumberColumn, *, want: bool) -> BitMap:
+    def _per_key(
+        self, node: Expr, column: NumberColumn, *, want: bool, within: BitMap | None
+    ) -> BitMap:
         fn = self.python.compile(node)
         name = column.name
         hits = np.array(
@@ -282,9 +309,9 @@ class Evaluation:
         if hits.any():
             edges = np.flatnonzero(np.diff(np.r_[0, hits.astype(np.int8), 0]))
             for low, high in zip(edges[::2].tolist(), (edges[1::2] - 1).tolist(), strict=True):
-                out |= column.rank_between(low, high)
+                out |= column.rank_between(low, high, within)
         if fn({}, self.as_of) is want:
-            out |= self.universe - column.present
+            out |= (self.universe if within is None else within) - column.present
         return out
 
     # -- the warehouse -----------------------------------------------------------------
@@ -351,10 +378,12 @@ def _number_literal(node: Expr) -> float | bool | None:
     return False
 
 
-def _range(node: Expr, column: NumberColumn) -> tuple[BitMap, BitMap] | None:  # noqa: PLR0911 (one case per node)
-    """(true set, false set) of a plain range over the column, or None when ``node`` is
-    no plain range. Customers without a number are in neither set."""
-    present = column.present
+def _range(  # noqa: PLR0911 (one case per node)
+    node: Expr, column: NumberColumn, within: BitMap | None
+) -> tuple[BitMap, BitMap] | None:
+    """(true set, false set) of a plain range over the column, among ``within``, or None
+    when ``node`` is no plain range. Customers without a number are in neither set."""
+    present = column.present if within is None else column.present & within
     if isinstance(node, Compare):
         op, left, right = node.op, node.left, node.right
         if isinstance(right, Name):
@@ -364,13 +393,13 @@ def _range(node: Expr, column: NumberColumn) -> tuple[BitMap, BitMap] | None:  #
             return None
         if number is None:  # `x > null` is null for everyone
             return BitMap(), BitMap()
-        hit = column.compare(str(op), float(number))
+        hit = column.compare(str(op), float(number), within)
         return hit, present - hit
     if isinstance(node, Between) and isinstance(node.operand, Name):
         low, high = _number_literal(node.low), _number_literal(node.high)
         if not isinstance(low, float) or not isinstance(high, float):
             return None
-        inside = column.between(low, high)
+        inside = column.between(low, high, within)
         outside = present - inside
         return (outside, inside) if node.negated else (inside, outside)
     if isinstance(node, In) and isinstance(node.operand, Name):
@@ -379,7 +408,8 @@ def _range(node: Expr, column: NumberColumn) -> tuple[BitMap, BitMap] | None:  #
             return None
         numbers = [float(i) for i in items if isinstance(i, float)]
         has_null = len(numbers) < len(items)
-        hit = BitMap.union(*(column.compare("=", n) for n in numbers)) if numbers else BitMap()
+        hits = [column.compare("=", n, within) for n in numbers]
+        hit = BitMap.union(*hits) if len(hits) > 1 else (hits[0] if hits else BitMap())
         # a null item makes the answer null wherever it is not decided by a match
         miss = BitMap() if has_null else present - hit
         return (miss, hit) if node.negated else (hit, miss)

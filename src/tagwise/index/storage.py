@@ -33,7 +33,8 @@ __all__ = ["FILE_NAME", "FORMAT", "DamagedIndex", "load", "save"]
 
 FILE_NAME = "segments.twidx"
 FORMAT = 2
-"""Version of the file layout; another version is rebuilt, not read (2: number bins)."""
+"""Version of the file layout; another version is rebuilt, not read (2: a bitmap per
+number for number columns with few distinct numbers)."""
 
 _MAGIC = b"TWIDX1\n"
 
@@ -69,8 +70,8 @@ def _encode(index: SegmentIndex) -> bytes:
             entry["keys"] = body.put(column.keys.astype("<f8").tobytes())
             entry["present"] = body.put(column.present.serialize())
             entry["slices"] = [body.put(bm.serialize()) for bm in column.slices]
-            entry["edges"] = body.put(column.edges.astype("<i8").tobytes())
-            entry["bins"] = [body.put(bm.serialize()) for bm in column.bins]
+            if column.by_rank is not None:
+                entry["by_rank"] = [body.put(bm.serialize()) for bm in column.by_rank]
         columns.append(entry)
     header = {
         "format": FORMAT,
@@ -177,7 +178,6 @@ def _decode(header: dict[str, Any], body: memoryview) -> SegmentIndex:
                 np.frombuffer(blob(entry["keys"]), dtype="<f8").astype(np.float64),
                 [bitmap(w) for w in entry["slices"]],
                 bitmap(entry["present"]),
-                np.frombuffer(blob(entry["edges"]), dtype="<i8").astype(np.int64),
-                [bitmap(w) for w in entry["bins"]],
+                [bitmap(w) for w in entry["by_rank"]] if "by_rank" in entry else None,
             )
     return index

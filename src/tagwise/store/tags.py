@@ -165,6 +165,21 @@ _LOCK_COLUMNS = (
     ("expires_at", "timestamp[us]"),
     ("locked_by", "string"),
 )
+_PAIRS_CURRENT = f"""
+WITH p AS (SELECT DISTINCT p.cid, d.tag_id, d.tag, d.kind FROM tw_index_pairs p
+           JOIN tags.defs d ON d.tag = p.tag),
+     l AS (SELECT a.* FROM {_ACTIVE_LOCKS} a SEMI JOIN p ON p.cid = a.cid AND p.tag_id = a.tag_id)
+SELECT CAST(c.cid AS UINTEGER) AS cid, p.tag, p.kind, c.value, c.score
+FROM tags.computed c JOIN p ON p.cid = c.cid AND p.tag_id = c.tag_id
+ANTI JOIN l ON l.cid = c.cid AND l.tag_id = c.tag_id
+UNION ALL
+SELECT CAST(l.cid AS UINTEGER), p.tag, p.kind, l.value, l.score
+FROM l JOIN p ON p.cid = l.cid AND p.tag_id = l.tag_id
+"""  # noqa: S608 (fixed tables)
+"""The current values (locks win, as ``tags.current``) of the pairs in ``tw_index_pairs``:
+the pairs are the small side of every join, so the computed values are probed, not the
+whole view computed (its shadow values are not needed here)."""
+
 _CHANGES = "tw_changes"
 _RUN_TAGS = "tw_run_tags"
 
@@ -596,8 +611,7 @@ class TagStore:
         if pairs is None:
             return self.wh.arrow(query.format(pairs=""))
         with self.wh.registered("tw_index_pairs", pairs.select(["cid", "tag"])):
-            semi = " SEMI JOIN tw_index_pairs p ON p.cid = c.cid AND p.tag = c.tag"
-            return self.wh.arrow(query.format(pairs=semi))
+            return self.wh.arrow(_PAIRS_CURRENT)
 
     def as_of_table(self, day: date) -> pa.Table:
         """Computed values held on ``day`` (valid time) as Arrow, with the columns of
