@@ -351,6 +351,8 @@ def main() -> None:  # noqa: PLR0915 (one benchmark, step by step)
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("SET memory_limit = '6GB'")  # a shared machine: spill rather than hog
+    spill = tempfile.TemporaryDirectory(prefix="bench_segments_")  # not the current folder
+    con.execute(f"SET temp_directory = '{spill.name}'")
     con.register("wide_arrow", wide)
     con.execute("CREATE TABLE wide AS SELECT * FROM wide_arrow")
     con.unregister("wide_arrow")
@@ -469,7 +471,7 @@ def follow_workspace(root: Path, customers: int, repeat: int) -> dict[str, Any]:
     out: dict[str, Any] = {"customers": customers, "rebuild_s": [], "follow_s": [], "pairs": []}
     rng = np.random.default_rng(3)
     with tagwise.open(root) as ws:
-        segments = ws.segments
+        segments = ws.segment_evaluator
         sources = segments._sources(segments.profile())
         open_index(segments.folder, sources)
         values = ws.tag_store.current_table()

@@ -431,9 +431,10 @@ class ProfileTag(Result):
 
 
 class TagChange(Result):
-    """One change of a customer's tag value in a run."""
+    """One change of a customer's tag value: by a run, or by a person (``run_id`` None: a
+    manual value, import, review decision or lock expiry)."""
 
-    run_id: int
+    run_id: int | None
     as_of: date | None
     tag: str
     old_value: str | None

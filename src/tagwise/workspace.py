@@ -116,7 +116,7 @@ class Workspace:
         self._catalog: Catalog | None = None
         self._warehouse: Warehouse | None = None
         self._engines: dict[str, Engine] = {}
-        self._segments: Segments | None = None
+        self._segment_evaluator: Segments | None = None
         self._keys: KeyMap | None = None
         self._opened_at = datetime.now(UTC)
 
@@ -732,17 +732,17 @@ class Workspace:
     # -- segments (tagwise.index) -------------------------------------------------------
 
     @property
-    def segments(self) -> Segments:
+    def segment_evaluator(self) -> Segments:
         """Segment evaluation over this workspace's index and warehouse."""
-        if self._segments is None:
-            self._segments = Segments(
+        if self._segment_evaluator is None:
+            self._segment_evaluator = Segments(
                 root=self.root,
                 settings=self.settings,
                 store=self.tag_store,
                 wh=self.warehouse,
                 specs=lambda: self.specs(check=False),
             )
-        return self._segments
+        return self._segment_evaluator
 
     def _segment_ast(self, expr: str) -> Expr:
         """The syntax tree of a segment expression (the one parse step of every segment
@@ -769,7 +769,7 @@ class Workspace:
             ExpressionError: the expression is wrong, or uses a draft or deprecated tag.
         """
         del actor  # reads record nothing (see the class docstring)
-        return self.segments.fresh().members(expr, self._segment_ast(expr), as_of=as_of)
+        return self.segment_evaluator.fresh().members(expr, self._segment_ast(expr), as_of=as_of)
 
     def segment_count(
         self,
@@ -787,7 +787,7 @@ class Workspace:
             NotFound: the breakdown tag does not exist.
         """
         del actor  # reads record nothing (see the class docstring)
-        return self.segments.fresh().count(
+        return self.segment_evaluator.fresh().count(
             expr, self._segment_ast(expr), as_of=as_of, by=by, sample=sample
         )
 
@@ -800,7 +800,7 @@ class Workspace:
         """
         del actor  # reads record nothing (see the class docstring)
         _, cid = record_of(self.warehouse, customer_id)
-        return self.segments.fresh().customer_tags(customer_id, cid)
+        return self.segment_evaluator.customer_tags(customer_id, cid)
 
     def customer_ids(self, cids: BitMap) -> pa.Array:
         """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised: a
@@ -809,7 +809,7 @@ class Workspace:
         from tagwise.audience.snapshot import cid_array  # noqa: PLC0415
 
         if self._keys is None:
-            self._keys = KeyMap(self.segments.folder, self.warehouse)
+            self._keys = KeyMap(self.segment_evaluator.folder, self.warehouse)
         return self._keys.customer_ids(cid_array(cids))
 
     # -- segments: saved, exports, snapshots (logic in tagwise.audience) --------------------
@@ -988,7 +988,7 @@ class Workspace:
         for engine in self._engines.values():
             engine.close()
         self._engines.clear()
-        self._segments = None
+        self._segment_evaluator = None
         self._keys = None
         if self._warehouse is not None:
             self._warehouse.close()

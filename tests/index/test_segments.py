@@ -237,10 +237,10 @@ def test_the_workspace_index_follows_runs_and_edits(shop: Path) -> None:
     expr = "rfm_segment = '重要价值' or has_tag('interests', '宠物')"
     with tagwise.open(shop) as ws:
         ws.segment_count(expr)  # builds and saves the index
-        assert ws.segments.opened is not None
+        assert ws.segment_evaluator.opened is not None
     with tagwise.open(shop) as ws:
         ws.segment_count(expr)
-        assert ws.segments.opened.how == "loaded"  # a fresh process reads it, no rebuild
+        assert ws.segment_evaluator.opened.how == "loaded"  # a fresh process reads it, no rebuild
         ws.run(as_of=LATER)
         store = ws.tag_store
         cids = sorted(ws.segment_members("has_tag('rfm_segment')"))[:5]
@@ -251,10 +251,13 @@ def test_the_workspace_index_follows_runs_and_edits(shop: Path) -> None:
             actor="tester",
         )
         found = ws.segment_members(expr)
-        assert ws.segments.opened.how == "caught up"
+        assert ws.segment_evaluator.opened.how == "caught up"
+        keys = ws.customer_ids(BitMap(cids[:1])).to_pylist()
+        profile = ws.customer(keys[0])  # a person's change is listed without a run
+        assert any(c.run_id is None and c.tag == "rfm_segment" for c in profile.changes)
         assert set(cids) <= set(found)
-        index = ws.segments.opened.index
-        fresh = build(ws.segments._sources(ws.segments.profile()))
+        index = ws.segment_evaluator.opened.index
+        fresh = build(ws.segment_evaluator._sources(ws.segment_evaluator.profile()))
         assert index.equal(fresh)
     frame = wide(shop)
     expected = (col(frame, "rfm_segment") == "重要价值") | col(frame, "interests").map(
@@ -272,7 +275,7 @@ def test_indexed_attributes_and_features_answer_like_the_warehouse(shop: Path) -
         fh.write('\n[index]\ncolumns = ["spend_365d", "city", "member_level"]\n')
     with tagwise.open(shop) as ws:
         by_index = ws.segment_count(expr)
-        assert ws.segments.opened.how == "caught up"
+        assert ws.segment_evaluator.opened.how == "caught up"
     assert set(by_index.answered.values()) == {"index"}
     assert by_index.count == by_warehouse.count
     assert by_index.count > 0

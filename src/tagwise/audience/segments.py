@@ -421,7 +421,7 @@ def _snapshot_info(s: SegmentSnapshot) -> SegmentSnapshotInfo:
 
 
 def _column_sources(ws: Workspace, specs: Specs) -> ColumnSources:
-    profile = ws.segments.profile()
+    profile = ws.segment_evaluator.profile()
     tags = specs.tags.tags if specs.tags is not None else {}
     return ColumnSources(
         profile=profile.relation,
@@ -436,7 +436,7 @@ def _customer_row(ws: Workspace, specs: Specs, cid: int) -> tuple[dict[str, Any]
     the latest run's features) and the current tags (locks win; a multi tag is the list of
     its values, a flag true, a score tag its score); and the run of the features."""
     row: dict[str, Any] = {}
-    profile = ws.segments.profile()
+    profile = ws.segment_evaluator.profile()
     if profile.relation is not None:
         found = ws.warehouse.dicts(
             f"SELECT * FROM {profile.relation} p WHERE p.cid = ?",  # noqa: S608 (built by index.profile)

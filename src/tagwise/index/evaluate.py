@@ -178,10 +178,14 @@ class Evaluation:
         if isinstance(node, Not):
             return self._eval(node.operand, want=not want, within=within)
         if isinstance(node, And | Or):
-            left = self._eval(node.left, want=want, within=within)
             if isinstance(node, And) == want:  # true of `and`, false of `or`: intersect
+                left = self._eval(node.left, want=want, within=within)
                 return self._eval(node.right, want=want, within=left)
-            return left | self._eval(node.right, want=want, within=within)
+            inner = within if self._small(within) else None
+            united = self._eval(node.left, want=want, within=inner) | self._eval(
+                node.right, want=want, within=inner
+            )
+            return united & within if inner is None and within is not None else united
         if isinstance(node, Call) and node.name == "has_tag":
             found = self._has_tag(node)
             if want:
@@ -204,6 +208,10 @@ class Evaluation:
                 return self._values(node, column, want=want, within=within)
         found = self._warehouse(node, names, want=want)
         return found if within is None else found & within
+
+    def _small(self, within: BitMap | None) -> bool:
+        """Whether so few customers are left that restricting each bitmap first pays."""
+        return within is not None and len(within) * _SMALL < len(self.universe)
 
     def _column(self, name: str) -> ValueColumn | NumberColumn | None:
         """The index column answering ``name`` (an empty one for a tag without values);
@@ -265,7 +273,7 @@ class Evaluation:
         for value, bm in column.bitmaps.items():
             hit = fn({name: _python_value(kind, value)}, self.as_of) is want
             (picked if hit else others).append(bm)
-        if within is not None and len(within) * _SMALL < len(self.universe):
+        if within is not None and self._small(within):
             out = union([bm & within for bm in picked])  # few customers left: cheap
         elif len(picked) > len(others) and column.is_disjoint():
             # most values qualify: the customers with a value, less the few that do not
@@ -285,10 +293,10 @@ class Evaluation:
     ) -> BitMap:
         """A sub-expression over one number column: ranges of the bit-sliced index."""
         everyone = self.universe if within is None else within
-        ranged = _range(node, column, within)
+        inner = within if self._small(within) else None
+        ranged = _range(node, column, inner, want=want)
         if ranged is not None:
-            true, false = ranged
-            return true if want else false
+            return ranged & within if inner is None and within is not None else ranged
         if isinstance(node, IsNull) and isinstance(node.operand, Name):
             present = column.present
             return everyone & present if node.negated == want else everyone - present
@@ -379,11 +387,16 @@ def _number_literal(node: Expr) -> float | bool | None:
 
 
 def _range(  # noqa: PLR0911 (one case per node)
-    node: Expr, column: NumberColumn, within: BitMap | None
-) -> tuple[BitMap, BitMap] | None:
-    """(true set, false set) of a plain range over the column, among ``within``, or None
-    when ``node`` is no plain range. Customers without a number are in neither set."""
-    present = column.present if within is None else column.present & within
+    node: Expr, column: NumberColumn, within: BitMap | None, *, want: bool
+) -> BitMap | None:
+    """The true (``want``) or false set of a plain range over the column, among
+    ``within``, or None when ``node`` is no plain range. Customers without a number are in
+    neither set."""
+
+    def rest(found: BitMap) -> BitMap:
+        present = column.present if within is None else column.present & within
+        return present - found
+
     if isinstance(node, Compare):
         op, left, right = node.op, node.left, node.right
         if isinstance(right, Name):
@@ -392,16 +405,15 @@ def _range(  # noqa: PLR0911 (one case per node)
         if not isinstance(left, Name) or number is False:
             return None
         if number is None:  # `x > null` is null for everyone
-            return BitMap(), BitMap()
+            return BitMap()
         hit = column.compare(str(op), float(number), within)
-        return hit, present - hit
+        return hit if want else rest(hit)
     if isinstance(node, Between) and isinstance(node.operand, Name):
         low, high = _number_literal(node.low), _number_literal(node.high)
         if not isinstance(low, float) or not isinstance(high, float):
             return None
         inside = column.between(low, high, within)
-        outside = present - inside
-        return (outside, inside) if node.negated else (inside, outside)
+        return inside if want != node.negated else rest(inside)
     if isinstance(node, In) and isinstance(node.operand, Name):
         items = [_number_literal(i) for i in node.items]
         if any(i is False for i in items):
@@ -410,7 +422,8 @@ def _range(  # noqa: PLR0911 (one case per node)
         has_null = len(numbers) < len(items)
         hits = [column.compare("=", n, within) for n in numbers]
         hit = BitMap.union(*hits) if len(hits) > 1 else (hits[0] if hits else BitMap())
+        if want != node.negated:
+            return hit
         # a null item makes the answer null wherever it is not decided by a match
-        miss = BitMap() if has_null else present - hit
-        return (miss, hit) if node.negated else (hit, miss)
+        return BitMap() if has_null else rest(hit)
     return None

@@ -162,7 +162,9 @@ class Segments:
 
     # -- checking ----------------------------------------------------------------------
 
-    def check(self, ast: Expr, *, source: str, index: SegmentIndex | None) -> Checked:
+    def check(
+        self, ast: Expr, *, source: str, index: SegmentIndex | None, when: str = "now"
+    ) -> Checked:
         """Resolve and type ``ast``; refuse draft/deprecated tags and unknown values.
 
         Raises:
@@ -179,10 +181,10 @@ class Segments:
         full = Schema(columns)
         _refuse_unpublished(ast, tags, source)
         typed = check_condition(ast, full, source=source)
-        warnings = list(_value_problems(ast, tags, source, index))  # raises first
+        warnings = list(_value_problems(ast, tags, source, index, when))  # raises first
         if index is not None:
             empty = sorted({c for c, _ in _tag_refs(ast) if c in tags and index.get(c) is None})
-            warnings += [f"tag `{c}` has no values now (has a run computed it?)" for c in empty]
+            warnings += [f"tag `{c}` has no values {when} (has a run computed it?)" for c in empty]
         return Checked(typed, warnings)
 
     # -- evaluation --------------------------------------------------------------------
@@ -201,7 +203,8 @@ class Segments:
             index = index_of_table(self.store.as_of_table(as_of), customer_universe(self.wh))
             profile = self.profile(as_of)
             seq = self.store.last_seq()
-        checked = self.check(ast, source=expr, index=index)
+        when = "now" if as_of is None else f"on {as_of.isoformat()}"
+        checked = self.check(ast, source=expr, index=index, when=when)
         evaluation = Evaluation(
             checked.typed,
             index,
@@ -280,9 +283,21 @@ class Segments:
             for v, n in rows
         ]
 
+    def tag_index(self) -> SegmentIndex:
+        """The index with its tag values caught up, without reading the specs or the
+        profile (what one customer's tags need; attributes/features are left as they are)."""
+        if self._opened is None:
+            return self.index()
+        index = self._opened.index
+        stamps = index.stamps
+        sources = Sources(self.store, self.wh, Profile(None, stamps.profile_run), stamps.columns)
+        if catch_up(index, sources):
+            save(index, self.folder)
+        return index
+
     def customer_tags(self, customer_id: str, cid: int) -> CustomerTags:
         """One customer's current tag values from the index (no scan of the store)."""
-        index = self.index()
+        index = self.tag_index()
         tags = [
             IndexedTagValue(tag=tag, values=[], score=found)
             if isinstance(found, float)
@@ -371,7 +386,7 @@ def _value_literals(ast: Expr) -> Iterator[tuple[str, str, Span]]:
 
 
 def _value_problems(
-    ast: Expr, tags: dict[str, TagSpec], source: str, index: SegmentIndex | None
+    ast: Expr, tags: dict[str, TagSpec], source: str, index: SegmentIndex | None, when: str
 ) -> Iterator[str]:
     for code, value, span in _value_literals(ast):
         spec = tags.get(code)
@@ -388,4 +403,4 @@ def _value_problems(
             )
         column = index.get(code) if index is not None else None
         if isinstance(column, ValueColumn) and value not in column.bitmaps:
-            yield f"no customer holds `{value}` of tag `{code}` now"
+            yield f"no customer holds `{value}` of tag `{code}` {when}"
