@@ -96,6 +96,24 @@ ALLOWED: dict[str, frozenset[str]] = {
             "tagwise.results",
         }
     ),
+    # audiences: the segment operations of the facade, typed against the Workspace (as
+    # tagwise.explain); they read the stores and the index, return the typed results
+    "tagwise.audience": frozenset(
+        {
+            "tagwise.model",
+            "tagwise.lang",
+            "tagwise.settings",
+            "tagwise.spec",
+            "tagwise.specs",
+            "tagwise.store",
+            "tagwise.compile",
+            "tagwise.engine",
+            "tagwise.identity",
+            "tagwise.index",
+            "tagwise.workspace",
+            "tagwise.results",
+        }
+    ),
     "tagwise.workspace": frozenset(
         {
             "tagwise.model",
@@ -109,6 +127,7 @@ ALLOWED: dict[str, frozenset[str]] = {
             "tagwise.identity",
             "tagwise.ingest",
             "tagwise.explain",
+            "tagwise.audience",
             "tagwise.demo",
             "tagwise.index",
             "tagwise.results",

@@ -56,6 +56,19 @@ __all__ = [
     "RunSummary",
     "SegmentBreakdownRow",
     "SegmentCount",
+    "SegmentDetail",
+    "SegmentExplainResult",
+    "SegmentExportFile",
+    "SegmentExportInfo",
+    "SegmentExportResult",
+    "SegmentList",
+    "SegmentOverlapResult",
+    "SegmentPredicate",
+    "SegmentSaveResult",
+    "SegmentSize",
+    "SegmentSnapshotInfo",
+    "SegmentSnapshotResult",
+    "SegmentSummary",
     "SourceQuality",
     "SourceResult",
     "SourceRows",
@@ -677,3 +690,172 @@ class CustomerTags(Result):
     cid: int
     seq: int
     tags: list[IndexedTagValue]
+
+
+# Segments: saved, exports, snapshots -------------------------------------------------------
+
+
+class SegmentSaveResult(Result):
+    """A segment written to its file and recorded in the catalog (``segment save``)."""
+
+    name: str
+    expr: str
+    file: str
+    version: int
+    """The segment's recorded version (unchanged when the definition was the same)."""
+    changed: bool
+    """Whether this save recorded a new version."""
+
+
+class SegmentSummary(Result):
+    """One saved segment in ``segment list``."""
+
+    name: str
+    expr: str
+    description: str
+    owner: str
+    version: int | None
+    """The newest recorded version (None: never applied)."""
+    applied: bool
+    """Whether the file's definition is the newest recorded version."""
+    members: int
+    share: float | None
+    """Members / all customers (None when there are no customers)."""
+
+
+class SegmentList(Result):
+    """Every saved segment."""
+
+    segments: list[SegmentSummary]
+
+
+class SegmentSize(Result):
+    """A segment's size as of one run (the tags customers held on the run's as-of date)."""
+
+    run_id: int
+    as_of: date
+    members: int
+
+
+class SegmentSnapshotInfo(Result):
+    """One frozen member list of a segment."""
+
+    label: str
+    version: int | None
+    seq: int
+    """The tag store's change-feed sequence the members reflect."""
+    taken_at: datetime
+    actor: str
+    members: int
+
+
+class SegmentExportInfo(Result):
+    """One export of a segment, as the catalog's log keeps it."""
+
+    exported_at: datetime
+    actor: str
+    version: int | None
+    snapshot: str | None
+    files: list[str]
+    members: int
+    control_members: int | None
+    holdout: float | None
+
+
+class SegmentDetail(Result):
+    """A saved segment: definition, size, size trend across runs, what it reads, snapshots."""
+
+    name: str
+    expr: str
+    description: str
+    owner: str
+    file: str
+    version: int | None
+    applied: bool
+    versions: list[TagVersion]
+    members: int
+    share: float | None
+    tags_used: list[str]
+    segments_used: list[str]
+    trend: list[SegmentSize]
+    """Oldest first: the size as of each of the latest runs (one per as-of date)."""
+    snapshots: list[SegmentSnapshotInfo]
+    exports: list[SegmentExportInfo]
+    """The latest exports first (at most 10): the catalog's export log."""
+
+
+class SegmentExportFile(Result):
+    """One file an export wrote."""
+
+    path: str
+    members: int
+
+
+class SegmentExportResult(Result):
+    """What ``segment export`` wrote: the target list and, with a holdout, the control list."""
+
+    name: str
+    snapshot: str | None
+    """The snapshot label exported (None: the segment's members now)."""
+    version: int | None
+    members: int
+    target: SegmentExportFile
+    control: SegmentExportFile | None
+    holdout: float | None
+    """The share asked for the control group."""
+    seed: str | None
+    columns: list[str]
+    file_format: str
+    bom: bool
+    exported_at: datetime
+    actor: str
+    """Who exported (``name@via``), as the catalog's export log records it."""
+
+
+class SegmentOverlapResult(Result):
+    """Members shared by each pair of segments, and their Jaccard similarity."""
+
+    segments: list[str]
+    sizes: list[int]
+    shared: list[list[int]]
+    """``shared[i][j]``: members of both segment i and segment j (the diagonal: the sizes)."""
+    jaccard: list[list[float]]
+
+
+class SegmentSnapshotResult(Result):
+    """A snapshot just taken."""
+
+    name: str
+    label: str
+    version: int | None
+    seq: int
+    taken_at: datetime
+    actor: str
+    members: int
+
+
+class SegmentPredicate(Result):
+    """One predicate of a segment for one customer."""
+
+    text: str
+    met: bool | None
+    """None: a value the predicate needs is missing (so it is not met)."""
+    values: dict[str, Any]
+    segment: str | None
+    """The nested segment the predicate belongs to (None: the segment explained)."""
+    depth: int
+
+
+class SegmentExplainResult(Result):
+    """Why a customer is in a segment or not."""
+
+    name: str
+    expr: str
+    customer_id: str
+    cid: int
+    is_member: bool
+    """Whether the customer is among the segment's members (the index's answer)."""
+    run_id: int | None
+    """The run whose features the predicates read (tags: the current values)."""
+    as_of: date | None
+    predicates: list[SegmentPredicate]

@@ -16,6 +16,7 @@ from tagwise.settings import Settings
 from tagwise.spec.features import FeaturesSpec, load_features
 from tagwise.spec.load import Document
 from tagwise.spec.naming import check_names
+from tagwise.spec.segments import SegmentsSpec, check_segments, collect_segments
 from tagwise.spec.sources import SourcesSpec, load_sources
 from tagwise.spec.tagfiles import collect_tags
 from tagwise.spec.tags import TagsSpec
@@ -30,6 +31,7 @@ SOURCES_FILE = "sources.yaml"
 FEATURES_FILE = "features.yaml"
 TAXONOMY_FILE = "taxonomy.yaml"
 TAGS_DIR = "tags"
+SEGMENTS_DIR = "segments"
 
 
 @dataclass(slots=True)
@@ -41,8 +43,12 @@ class Specs:
     features_doc: Document | None = None
     taxonomy: Taxonomy | None = None
     tags: TagsSpec | None = None
+    segments: SegmentsSpec | None = None
     schema: Schema | None = None
     """The profile schema (attributes + features), when sources and features are valid."""
+    segment_schema: Schema | None = None
+    """What segments may read: attributes, features and every tag that is not deprecated
+    (tag columns named by code), when sources, features and tags are valid."""
     plan: TagPlan | None = None
     """The checked plan of every tag, when nothing has a problem (a run reuses it instead
     of checking the rules a second time)."""
@@ -50,7 +56,12 @@ class Specs:
 
     def items(self) -> dict[str, dict[str, dict[str, Any]]]:
         """Canonical definitions for plan/apply: kind → code → definition."""
-        out: dict[str, dict[str, dict[str, Any]]] = {"category": {}, "feature": {}, "tag": {}}
+        out: dict[str, dict[str, dict[str, Any]]] = {
+            "category": {},
+            "feature": {},
+            "tag": {},
+            "segment": {},
+        }
         if self.taxonomy is not None:
             for category in self.taxonomy:
                 parent = self.taxonomy.parent(category.code)
@@ -72,7 +83,17 @@ class Specs:
                 definition = tag.model_dump(mode="json", by_alias=True, exclude_defaults=True)
                 definition["status"] = tag.status.value
                 out["tag"][code] = definition
+        if self.segments is not None:
+            for name, segment in self.segments.segments.items():
+                out["segment"][name] = segment.definition()
         return out
+
+    @property
+    def draft_tags(self) -> frozenset[str]:
+        """Codes of the draft tags (runs compute them; segments may not use them)."""
+        if self.tags is None:
+            return frozenset()
+        return frozenset(c for c, t in self.tags.tags.items() if t.status.value == "draft")
 
 
 def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
@@ -89,6 +110,8 @@ def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
     tags, problems = collect_tags(root / TAGS_DIR)
     specs.tags = tags
     specs.errors.extend(problems)
+    specs.segments, segment_problems = collect_segments(root / SEGMENTS_DIR)
+    specs.errors.extend(segment_problems)
     if not check:
         return specs
     if specs.taxonomy is not None:
@@ -106,6 +129,10 @@ def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
             )
             specs.errors.extend(tag_errors)
             specs.plan = plan
+            specs.segment_schema = plan.schema
+            specs.errors.extend(
+                check_segments(specs.segments, plan.schema, drafts=specs.draft_tags)
+            )
     if specs.errors:
         specs.plan = None
     specs.errors.sort(key=_position)

@@ -52,6 +52,13 @@ from tagwise.results import (
     RunResult,
     RunSummary,
     SegmentCount,
+    SegmentDetail,
+    SegmentExplainResult,
+    SegmentExportResult,
+    SegmentList,
+    SegmentOverlapResult,
+    SegmentSaveResult,
+    SegmentSnapshotResult,
     SourceResult,
     SourceRows,
     TagComputation,
@@ -65,7 +72,7 @@ from tagwise.results import (
 from tagwise.settings import CONFIG_FILE, Settings
 from tagwise.spec.plan import KINDS, Plan, make_plan, versions_to_apply
 from tagwise.spec.sources import SourceSpec, SourcesSpec, load_sources
-from tagwise.specs import Specs, load_specs
+from tagwise.specs import SEGMENTS_DIR, Specs, load_specs
 from tagwise.store.catalog import Catalog, IngestRun, SpecVersion, resolve_url
 from tagwise.store.layout import upgrade
 from tagwise.store.tags import LAYOUT as TAGS_LAYOUT
@@ -76,6 +83,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
     from pyroaring import BitMap
 
+    from tagwise.audience.keys import KeyMap
     from tagwise.engine.pipeline import RunReport
     from tagwise.ingest.pipeline import SourceReport
     from tagwise.lang.ast import Expr
@@ -109,6 +117,7 @@ class Workspace:
         self._warehouse: Warehouse | None = None
         self._engines: dict[str, Engine] = {}
         self._segment_evaluator: Segments | None = None
+        self._keys: KeyMap | None = None
         self._opened_at = datetime.now(UTC)
 
     def __enter__(self) -> Workspace:
@@ -737,8 +746,18 @@ class Workspace:
 
     def _segment_ast(self, expr: str) -> Expr:
         """The syntax tree of a segment expression (the one parse step of every segment
-        operation)."""
-        return segment_ast(expr)
+        operation), with each ``in_segment('name')`` replaced by that saved segment's
+        expression (:mod:`tagwise.lang.expand`).
+
+        Raises:
+            ExpressionError: the text does not parse, names an unknown segment, or saved
+                segments use each other in a cycle.
+        """
+        from tagwise.lang.expand import expand_segments  # noqa: PLC0415
+        from tagwise.spec.segments import collect_segments  # noqa: PLC0415
+
+        saved, _ = collect_segments(self.root / SEGMENTS_DIR)  # lint reports their problems
+        return expand_segments(segment_ast(expr), source=expr, definitions=saved.expressions())
 
     def segment_members(
         self, expr: str, *, as_of: date | None = None, actor: Actor | None = None
@@ -784,8 +803,138 @@ class Workspace:
         return self.segment_evaluator.customer_tags(customer_id, cid)
 
     def customer_ids(self, cids: BitMap) -> pa.Array:
-        """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised)."""
-        return self.segment_evaluator.customer_ids(cids)
+        """The customer id of each cid of a bitmap, in cid order (Arrow, vectorised: a
+        ``take`` over the memory-mapped key map, :mod:`tagwise.audience.keys`)."""
+        from tagwise.audience.keys import KeyMap  # noqa: PLC0415
+        from tagwise.audience.snapshot import cid_array  # noqa: PLC0415
+
+        if self._keys is None:
+            self._keys = KeyMap(self.segment_evaluator.folder, self.warehouse)
+        return self._keys.customer_ids(cid_array(cids))
+
+    # -- segments: saved, exports, snapshots (logic in tagwise.audience) --------------------
+
+    def segment_save(
+        self,
+        name: str,
+        expr: str,
+        *,
+        description: str = "",
+        owner: str = "",
+        actor: Actor | None = None,
+    ) -> SegmentSaveResult:
+        """Check a segment's expression, write it to ``segments/<name>.yaml`` and record its
+        version in the catalog (as ``apply`` would), by the actor.
+
+        Raises:
+            SpecError: the name is not allowed, or the specs have problems.
+            ExpressionError: the expression is wrong (unknown name, cycle, type …).
+            Conflict: the segment is defined in a file shared with other segments.
+        """
+        from tagwise.audience.segments import new_spec, save  # noqa: PLC0415
+
+        spec = new_spec(name, expr, description=description, owner=owner)
+        return save(self, self._valid_specs(), spec, actor=self._acting(actor))
+
+    def segment_list(self, *, actor: Actor | None = None) -> SegmentList:
+        """Every saved segment with its version and size now."""
+        from tagwise.audience.segments import listing  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return listing(self, self._valid_specs())
+
+    def segment_show(self, name: str, *, actor: Actor | None = None) -> SegmentDetail:
+        """A saved segment: definition, size, size trend across runs, tags used, snapshots.
+
+        Raises:
+            NotFound: no such segment.
+        """
+        from tagwise.audience.segments import detail  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return detail(self, self._valid_specs(), name)
+
+    def segment_export(
+        self,
+        name: str,
+        *,
+        out: str | Path,
+        columns: Sequence[str] = (),
+        holdout: float | str | None = None,
+        seed: str | None = None,
+        bom: bool = False,
+        snapshot: str | None = None,
+        actor: Actor | None = None,
+    ) -> SegmentExportResult:
+        """Write a segment's members (now, or those of a snapshot) to a CSV or Parquet file;
+        with ``holdout`` (a share: 0.1 or "10%"), a deterministic control group, split by a
+        hash of the customer id and ``seed`` (default: the segment name), goes to
+        ``FILE.control.EXT`` beside it. Files are written whole or not at all; the catalog
+        logs the export with the actor.
+
+        Raises:
+            NotFound: no such segment, snapshot or column.
+            Conflict: the segment's file has changes not applied.
+            ConfigError: an unknown file type, a bad share, a folder that does not exist.
+        """
+        from tagwise.audience.holdout import parse_share  # noqa: PLC0415
+        from tagwise.audience.segments import export  # noqa: PLC0415
+
+        share = parse_share(holdout) if isinstance(holdout, str) else holdout
+        if share is not None:
+            share = parse_share(str(share))
+        return export(
+            self,
+            self._valid_specs(),
+            name,
+            out=Path(out),
+            columns=columns,
+            holdout=share,
+            seed=seed,
+            bom=bom,
+            snapshot_label=snapshot,
+            actor=self._acting(actor),
+        )
+
+    def segment_overlap(
+        self, names: Sequence[str], *, actor: Actor | None = None
+    ) -> SegmentOverlapResult:
+        """Members shared by each pair of saved segments, and their Jaccard similarity.
+
+        Raises:
+            NotFound: a name is not a saved segment.
+        """
+        from tagwise.audience.segments import overlap_of  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return overlap_of(self, self._valid_specs(), names)
+
+    def segment_snapshot(
+        self, name: str, *, label: str, actor: Actor | None = None
+    ) -> SegmentSnapshotResult:
+        """Freeze a segment's members now under ``label`` (recorded with the actor), so the
+        exact audience can be exported later whatever the tags do.
+
+        Raises:
+            NotFound: no such segment.
+            Conflict: the label is taken, or the segment's file has changes not applied.
+        """
+        from tagwise.audience.segments import snapshot  # noqa: PLC0415
+
+        return snapshot(self, self._valid_specs(), name, label=label, actor=self._acting(actor))
+
+    def segment_explain(
+        self, name: str, customer_id: str, *, actor: Actor | None = None
+    ) -> SegmentExplainResult:
+        """Which predicates of a segment a customer meets and which not.
+
+        Raises:
+            NotFound: no such segment or customer.
+        """
+        from tagwise.audience.segments import explain  # noqa: PLC0415
+
+        del actor  # reads record nothing (see the class docstring)
+        return explain(self, self._valid_specs(), name, customer_id)
 
     def _profile_customers(self) -> int:
         latest = self.catalog.runs(limit=1, status="ok")
@@ -840,6 +989,7 @@ class Workspace:
             engine.close()
         self._engines.clear()
         self._segment_evaluator = None
+        self._keys = None
         if self._warehouse is not None:
             self._warehouse.close()
             self._warehouse = None
@@ -952,7 +1102,7 @@ def init(
 
 
 def _copy_starter_taxonomy(root: Path) -> None:
-    """The demo's taxonomy.yaml and tags/*.yaml."""
+    """The demo's taxonomy.yaml, tags/*.yaml and segments/*.yaml."""
     templates = resources.files("tagwise.demo").joinpath("templates")
     (root / "taxonomy.yaml").write_text(
         templates.joinpath("taxonomy.yaml").read_text("utf-8"), encoding="utf-8"
@@ -960,3 +1110,6 @@ def _copy_starter_taxonomy(root: Path) -> None:
     for item in templates.joinpath("tags").iterdir():
         if item.name.endswith(".yaml"):
             (root / "tags" / item.name).write_text(item.read_text("utf-8"), encoding="utf-8")
+    for item in templates.joinpath("segments").iterdir():
+        if item.name.endswith(".yaml"):
+            (root / "segments" / item.name).write_text(item.read_text("utf-8"), encoding="utf-8")

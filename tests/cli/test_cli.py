@@ -211,13 +211,19 @@ def test_init_demo_ships_a_valid_starter_taxonomy(cli, tmp_path: Path) -> None:
     assert cli("init", root, "--demo", "--customers", "300", "--json").code == 0
     assert (root / "taxonomy.yaml").exists()
     assert len(list((root / "tags").glob("*.yaml"))) == 8
+    assert [p.name for p in (root / "segments").glob("*.yaml")] == ["marketing.yaml"]
     result = cli("-w", root, "lint", "--json")
     assert result.code == 0, result.out
     assert result.json() == {"ok": True, "problems": []}
     plan = cli("-w", root, "plan", "--json").json()
     kinds = {c["kind"] for c in plan["changes"]}
-    assert kinds == {"category", "feature", "tag"}
+    assert kinds == {"category", "feature", "tag", "segment"}
     assert all(c["action"] == "add" for c in plan["changes"])
+    assert [c["code"] for c in plan["changes"] if c["kind"] == "segment"] == [
+        "一线城市活跃客户",
+        "高价值女性",
+        "高价值流失预警",
+    ]
 
 
 def test_init_without_demo_has_no_tags_and_lints_clean(cli, tmp_path: Path) -> None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 from alembic.config import Config
 from alembic.script import ScriptDirectory
+from pyroaring import BitMap
 
-from tagwise.store.catalog import _MIGRATIONS, Catalog, IngestRun, resolve_url
+from tagwise.audience.snapshot import decode, encode
+from tagwise.errors import Conflict
+from tagwise.store.catalog import _MIGRATIONS, Catalog, IngestRun, SegmentSnapshot, resolve_url
 from tagwise.store.catalog import HEAD as CATALOG_HEAD
 from tagwise.store.tables import METADATA
 
@@ -110,3 +114,35 @@ def test_head_is_alembics_newest_revision() -> None:
     config = Config()
     config.set_main_option("script_location", str(_MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_current_head() == CATALOG_HEAD == HEAD
+
+
+def test_segment_snapshots_round_trip_and_never_change(catalog_url: str) -> None:
+    catalog = Catalog(catalog_url)
+    catalog.migrate()
+    members = BitMap([3, 7, 1_000_000])
+    bitmap, ids = encode(members, pa.array(["C3", "会员7", "C1000000"]))
+    taken = SegmentSnapshot(
+        segment="高价值女性",
+        label="双11活动",
+        version=2,
+        expr="gender_label = '女'",
+        seq=41,
+        taken_at=datetime(2026, 11, 11, 8, 0, tzinfo=UTC),
+        actor="alice@cli",
+        members=3,
+        bitmap=bitmap,
+        customer_ids=ids,
+    )
+    catalog.add_snapshot(taken)
+    with pytest.raises(Conflict, match="already has a snapshot"):
+        catalog.add_snapshot(taken)
+    [listed] = catalog.snapshots("高价值女性")
+    assert (listed.label, listed.members, listed.seq, listed.bitmap) == ("双11活动", 3, 41, b"")
+    assert listed.taken_at == taken.taken_at
+    found = catalog.snapshot("高价值女性", "双11活动")
+    assert found is not None
+    cids, customer_ids = decode(found.bitmap, found.customer_ids)
+    assert list(cids) == [3, 7, 1_000_000]
+    assert customer_ids.to_pylist() == ["C3", "会员7", "C1000000"]
+    assert catalog.snapshot("高价值女性", "other") is None
+    catalog.close()

@@ -389,10 +389,11 @@ def _lap(report: RunReport, stage: str, started: float) -> float:
 
 
 def _applied_versions(catalog: Catalog, specs: Specs) -> dict[str, SpecVersion]:
-    from tagwise.spec.plan import KINDS, make_plan  # noqa: PLC0415
+    from tagwise.spec.plan import TAG_KINDS, make_plan  # noqa: PLC0415
 
-    latest = {k: catalog.latest_versions(k) for k in KINDS}
-    pending = make_plan(specs.items(), latest).changes
+    # saved segments are versioned too, but a run does not read them
+    latest = {k: catalog.latest_versions(k) for k in TAG_KINDS}
+    pending = make_plan(specs.items(), latest, kinds=TAG_KINDS).changes
     if pending:
         names = ", ".join(f"{c.kind} `{c.code}`" for c in pending[:3])
         more = f" and {len(pending) - 3} more" if len(pending) > 3 else ""

@@ -40,6 +40,7 @@ __all__ = [
     "ReviewPair",
     "customer_count",
     "customer_keys_of",
+    "customer_keys_table",
     "customer_universe",
     "customers_stamp",
     "identity_history",
@@ -106,6 +107,14 @@ def customers_stamp(wh: Warehouse) -> str:
     last record number) or a resolution that moved records between customers."""
     rows, last = wh.rows("SELECT count(*), coalesce(max(rid), 0) FROM meta.customer_keys")[0]
     return f"{int(rows)}:{int(last)}:{latest_resolution_id(wh)}"
+
+
+def customer_keys_table(wh: Warehouse) -> pa.Table:
+    """Every customer's cid (``uint32``) and customer id (its surviving record's key), in
+    no particular order, as Arrow."""
+    return wh.arrow(
+        "SELECT CAST(cid AS UINTEGER) AS cid, customer_id FROM meta.customer_keys WHERE rid = cid"
+    )
 
 
 def customer_keys_of(wh: Warehouse, cids: pa.Array) -> pa.Array:

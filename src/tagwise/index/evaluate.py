@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import fields
 from datetime import date
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 from pyroaring import BitMap
@@ -96,6 +96,18 @@ def names_of(node: Expr) -> Iterator[str]:
         return
     for child in _children(node):
         yield from names_of(child)
+
+
+def _is_membership(node: Expr) -> TypeGuard[Call]:
+    """``coalesce(x, false)`` with a condition ``x``: never null, true exactly where ``x``
+    is true (``tagwise.lang.expand`` writes ``in_segment`` so)."""
+    return (
+        isinstance(node, Call)
+        and node.name == "coalesce"
+        and len(node.args) == 2
+        and isinstance(node.args[1], Literal)
+        and node.args[1].value is False
+    )
 
 
 def _children(node: Expr) -> tuple[Expr, ...]:
@@ -176,6 +188,10 @@ class Evaluation:
             if want:
                 return found if within is None else found & within
             return (self.universe if within is None else within) - found
+        if _is_membership(node):
+            # coalesce(x, false), what in_segment('s') expands to: true where x is true
+            inside = self._eval(node.args[0], want=True, within=within)
+            return inside if want else (self.universe if within is None else within) - inside
         names = set(names_of(node))
         if not names:
             return self._constant(node, want=want, within=within)

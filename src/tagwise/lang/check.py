@@ -39,7 +39,7 @@ from tagwise.lang.ast import (
     Not,
     Or,
 )
-from tagwise.lang.functions import FUNCTIONS, CallSite
+from tagwise.lang.functions import EXPANDED, FUNCTIONS, CallSite
 from tagwise.lang.types import Schema, Type, common_type
 
 __all__ = ["TypedExpr", "check", "check_condition"]
@@ -306,8 +306,17 @@ class _Checker:
 
     def visit_Call(self, node: Call) -> Type:
         fn = FUNCTIONS.get(node.name)
+        if fn is None and node.name in EXPANDED:
+            self.fail(
+                node,
+                f"`{node.name}` can only be used in a segment",
+                f"a rule cannot read a saved segment; `{EXPANDED[node.name]}` works in "
+                "`tagwise segment count` and in segments/*.yaml",
+            )
         if fn is None:
-            self.unknown(node, f"unknown function `{node.name}`", node.name, tuple(FUNCTIONS))
+            self.unknown(
+                node, f"unknown function `{node.name}`", node.name, (*FUNCTIONS, *EXPANDED)
+            )
         arg_types = tuple(self.visit(arg) for arg in node.args)
         count = len(node.args)
         if count < fn.min_args or (fn.max_args is not None and count > fn.max_args):

@@ -23,7 +23,16 @@ from sqlglot import exp
 from tagwise.lang.ast import Call, Expr, Literal
 from tagwise.lang.types import Column, Schema, Type, common_type
 
-__all__ = ["FUNCTIONS", "CallSite", "Evaluator", "FunctionDef", "PyCall", "SqlCall"]
+__all__ = [
+    "EXPANDED",
+    "FUNCTIONS",
+    "IN_SEGMENT",
+    "CallSite",
+    "Evaluator",
+    "FunctionDef",
+    "PyCall",
+    "SqlCall",
+]
 
 Evaluator = Callable[[Mapping[str, Any], date], Any]
 """A compiled expression: ``(row, as_of) -> value``."""
@@ -472,3 +481,14 @@ _DEFS = (
 
 FUNCTIONS: Mapping[str, FunctionDef] = MappingProxyType({f.name: f for f in _DEFS})
 """Every built-in function by its lower-case name."""
+
+IN_SEGMENT = "in_segment"
+"""``in_segment('name')``: whether the customer is a member of a saved segment."""
+
+EXPANDED: Mapping[str, str] = MappingProxyType({IN_SEGMENT: "in_segment('segment name')"})
+"""Functions that are not evaluated but replaced before checking, by name, with their usage.
+
+``in_segment('name')`` is replaced by the saved segment's own expression
+(:func:`tagwise.lang.expand.expand_segments`, for segments only), so neither back-end ever
+sees it; a rule that calls it is refused by the checker.
+"""

@@ -20,10 +20,21 @@ from typing import Any
 from tagwise.errors import Conflict, TagwiseError
 from tagwise.model.versions import SpecVersion
 
-__all__ = ["KINDS", "Change", "Plan", "digest", "make_plan", "versions_to_apply"]
+__all__ = [
+    "KINDS",
+    "TAG_KINDS",
+    "Change",
+    "Plan",
+    "digest",
+    "make_plan",
+    "versions_to_apply",
+]
 
-KINDS = ("category", "feature", "tag")
-"""Item kinds, in the order they are shown and applied."""
+TAG_KINDS = ("category", "feature", "tag")
+"""The kinds a run computes from: a run refuses files that differ from their versions."""
+
+KINDS = (*TAG_KINDS, "segment")
+"""Item kinds, in the order they are shown and applied (segments last: they read tags)."""
 
 Items = Mapping[str, Mapping[str, Mapping[str, Any]]]
 """kind → code → canonical definition."""
@@ -87,10 +98,15 @@ class Plan:
         }
 
 
-def make_plan(items: Items, latest: Mapping[str, Mapping[str, SpecVersion]]) -> Plan:
-    """Compare file items with the latest catalog versions."""
+def make_plan(
+    items: Items,
+    latest: Mapping[str, Mapping[str, SpecVersion]],
+    *,
+    kinds: tuple[str, ...] = KINDS,
+) -> Plan:
+    """Compare file items with the latest catalog versions (of ``kinds`` only)."""
     plan = Plan()
-    for kind in KINDS:
+    for kind in kinds:
         current = items.get(kind, {})
         known = latest.get(kind, {})
         for code in sorted(current):

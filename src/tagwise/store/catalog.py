@@ -18,17 +18,27 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
-from tagwise.errors import CatalogError, ConfigError
+from tagwise.errors import CatalogError, ConfigError, Conflict
 from tagwise.model.versions import SpecVersion
 from tagwise.store.tables import (
     ingest_runs,
     runs,
+    segment_exports,
+    segment_snapshots,
     spec_versions,
     tag_computations,
     workspace_meta,
 )
 
-__all__ = ["Catalog", "IngestRun", "RunRecord", "SpecVersion", "resolve_url"]
+__all__ = [
+    "Catalog",
+    "IngestRun",
+    "RunRecord",
+    "SegmentExport",
+    "SegmentSnapshot",
+    "SpecVersion",
+    "resolve_url",
+]
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -77,6 +87,45 @@ class RunRecord:
     actor: str
     engine: str = "duckdb"
     """The compute engine of the run (its profile snapshot lives there)."""
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentSnapshot:
+    """A saved segment's members frozen under a label (``tagwise segment snapshot``)."""
+
+    segment: str
+    label: str
+    version: int | None
+    """The segment's applied version the members were evaluated from."""
+    expr: str
+    seq: int
+    """The tag store's change-feed sequence the members reflect."""
+    taken_at: datetime
+    actor: str
+    members: int
+    bitmap: bytes = b""
+    """The members' cids, a serialized roaring bitmap (empty when only listed)."""
+    customer_ids: bytes = b""
+    """The members' customer ids in cid order, as Parquet bytes (empty when only listed)."""
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentExport:
+    """One member list written by ``tagwise segment export``."""
+
+    segment: str
+    version: int | None
+    snapshot: str | None
+    exported_at: datetime
+    actor: str
+    files: Sequence[str]
+    members: int
+    control_members: int | None = None
+    holdout: float | None = None
+    seed: str | None = None
+    columns: Sequence[str] = ()
+    id: int | None = None
 
 
 HEAD = max(p.name.split("_", 1)[0] for p in (_MIGRATIONS / "versions").glob("[0-9]*_*.py"))
@@ -376,6 +425,105 @@ class Catalog:
             # ascending: the last row of each tag wins
             return {r["tag"]: dict(r) for r in conn.execute(query).mappings().all()}
 
+    # -- segment snapshots -------------------------------------------------------------
+
+    def add_snapshot(self, snapshot: SegmentSnapshot) -> int:
+        """Record a snapshot; returns its id.
+
+        Raises:
+            Conflict: the segment already has a snapshot with that label.
+        """
+        if self.snapshot(snapshot.segment, snapshot.label, members=False) is not None:
+            raise Conflict(
+                f"segment `{snapshot.segment}` already has a snapshot `{snapshot.label}`",
+                hint="snapshots never change; choose another --label",
+            )
+        values = {
+            "segment": snapshot.segment,
+            "label": snapshot.label,
+            "version": snapshot.version,
+            "expr": snapshot.expr,
+            "seq": snapshot.seq,
+            "taken_at": snapshot.taken_at,
+            "actor": snapshot.actor,
+            "members": snapshot.members,
+            "bitmap": snapshot.bitmap,
+            "customer_ids": snapshot.customer_ids,
+        }
+        with self._begin() as conn:
+            key = conn.execute(sa.insert(segment_snapshots).values(**values)).inserted_primary_key
+        return int(key[0]) if key else 0
+
+    def snapshots(self, segment: str) -> list[SegmentSnapshot]:
+        """A segment's snapshots, oldest first, without their members."""
+        light = [c for c in segment_snapshots.c if c.name not in ("bitmap", "customer_ids")]
+        query = (
+            sa.select(*light)
+            .where(segment_snapshots.c.segment == segment)
+            .order_by(segment_snapshots.c.id)
+        )
+        with self._begin() as conn:
+            return [_to_snapshot(r) for r in conn.execute(query).mappings().all()]
+
+    def snapshot(self, segment: str, label: str, *, members: bool = True) -> SegmentSnapshot | None:
+        """One snapshot (with its members unless ``members=False``), or None."""
+        columns = [
+            c for c in segment_snapshots.c if members or c.name not in ("bitmap", "customer_ids")
+        ]
+        query = sa.select(*columns).where(
+            segment_snapshots.c.segment == segment, segment_snapshots.c.label == label
+        )
+        with self._begin() as conn:
+            row = conn.execute(query).mappings().first()
+        return _to_snapshot(row) if row else None
+
+    def add_export(self, done: SegmentExport) -> int:
+        """Record an export; returns its id."""
+        values = {
+            "segment": done.segment,
+            "version": done.version,
+            "snapshot": done.snapshot,
+            "exported_at": done.exported_at,
+            "actor": done.actor,
+            "files": list(done.files),
+            "members": done.members,
+            "control_members": done.control_members,
+            "holdout": done.holdout,
+            "seed": done.seed,
+            "columns": list(done.columns),
+        }
+        with self._begin() as conn:
+            key = conn.execute(sa.insert(segment_exports).values(**values)).inserted_primary_key
+        return int(key[0]) if key else 0
+
+    def exports(self, segment: str, *, limit: int = 20) -> list[SegmentExport]:
+        """A segment's latest exports first."""
+        query = (
+            sa.select(segment_exports)
+            .where(segment_exports.c.segment == segment)
+            .order_by(segment_exports.c.id.desc())
+            .limit(limit)
+        )
+        with self._begin() as conn:
+            rows = conn.execute(query).mappings().all()
+        return [
+            SegmentExport(
+                id=r["id"],
+                segment=r["segment"],
+                version=r["version"],
+                snapshot=r["snapshot"],
+                exported_at=_aware(r["exported_at"]),
+                actor=r["actor"],
+                files=r["files"],
+                members=r["members"],
+                control_members=r["control_members"],
+                holdout=r["holdout"],
+                seed=r["seed"],
+                columns=r["columns"],
+            )
+            for r in rows
+        ]
+
     def close(self) -> None:
         """Release pooled connections."""
         self.engine.dispose()
@@ -439,4 +587,20 @@ def _to_run_record(row: Mapping[Any, Any]) -> RunRecord:
         error=row["error"],
         actor=row["actor"],
         engine=row["engine"],
+    )
+
+
+def _to_snapshot(row: Mapping[Any, Any]) -> SegmentSnapshot:
+    return SegmentSnapshot(
+        id=row["id"],
+        segment=row["segment"],
+        label=row["label"],
+        version=row["version"],
+        expr=row["expr"],
+        seq=row["seq"],
+        taken_at=_aware(row["taken_at"]),
+        actor=row["actor"],
+        members=row["members"],
+        bitmap=bytes(row.get("bitmap") or b""),
+        customer_ids=bytes(row.get("customer_ids") or b""),
     )

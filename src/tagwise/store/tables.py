@@ -13,7 +13,9 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -25,6 +27,8 @@ __all__ = [
     "METADATA",
     "ingest_runs",
     "runs",
+    "segment_exports",
+    "segment_snapshots",
     "spec_versions",
     "tag_computations",
     "workspace_meta",
@@ -109,3 +113,44 @@ tag_computations = Table(
     Column("changes", BigInteger, nullable=False),
 )
 """Each successful computation of each tag (drives ``run --due`` and ``tags show``)."""
+
+segment_snapshots = Table(
+    "segment_snapshots",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("segment", String(200), nullable=False),
+    Column("label", String(200), nullable=False),
+    Column("version", Integer),
+    Column("expr", Text, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("taken_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("members", BigInteger, nullable=False),
+    Column("bitmap", LargeBinary, nullable=False),
+    Column("customer_ids", LargeBinary, nullable=False),
+    UniqueConstraint("segment", "label", name="uq_segment_snapshots_segment_label"),
+)
+"""Frozen member lists of saved segments (``tagwise segment snapshot``): the members' cids
+as a serialized roaring bitmap and their customer ids (Parquet bytes, same order), with the
+segment version and expression, the tag store's change-feed ``seq`` they reflect, when and
+by whom. A snapshot is never changed: later runs do not touch it."""
+
+segment_exports = Table(
+    "segment_exports",
+    METADATA,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("segment", String(200), nullable=False, index=True),
+    Column("version", Integer),
+    Column("snapshot", String(200)),
+    Column("exported_at", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("members", BigInteger, nullable=False),
+    Column("control_members", BigInteger),
+    Column("holdout", Float),
+    Column("seed", String(200)),
+    Column("columns", JSON, nullable=False),
+)
+"""Every member list that left the system (``tagwise segment export``): which segment and
+version (or snapshot), the files, how many members (and in the control group), the
+holdout, the columns, when and by whom."""

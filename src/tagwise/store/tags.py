@@ -471,6 +471,40 @@ class TagStore:
         )
         return [(o, n, int(c)) for o, n, c in rows]
 
+    def wide_values(
+        self, members: str, tags: Sequence[str], *, kinds: Mapping[str, str]
+    ) -> pa.Table:
+        """Current values (locks win) of ``tags`` for the customers of a registered
+        relation ``members`` (a column ``cid``), one row per member in one query.
+
+        Each tag is one column named by its code, as expressions read it: an enum its
+        value, a flag true/false, a multi tag the sorted list of its values, a score tag
+        its score. A member without a value has null (a flag: false).
+
+        Args:
+            members: the name of a relation registered on the warehouse connection.
+            tags: tag codes.
+            kinds: each code's kind (enum, flag, multi, score).
+        """
+        picks = []
+        for i, code in enumerate(tags):
+            test = f"c.tag = {lit(code)}"
+            picks.append(
+                {
+                    "flag": f"coalesce(bool_or({test}), FALSE)",
+                    "multi": f"list(c.value ORDER BY c.value) FILTER (WHERE {test})",
+                    "score": f"max(c.score) FILTER (WHERE {test})",
+                }.get(kinds[code], f"min(c.value) FILTER (WHERE {test})")
+                + f" AS t{i}"
+            )
+        wanted = ", ".join(lit(code) for code in tags) or "NULL"
+        table = self.wh.arrow(
+            f"SELECT m.cid{''.join(', ' + p for p in picks)} FROM {members} m "  # noqa: S608 (codes through lit(); members is a registered name)
+            f"LEFT JOIN tags.current c ON c.cid = m.cid AND c.tag IN ({wanted}) "
+            "GROUP BY m.cid"
+        )
+        return table.rename_columns(["cid", *tags])
+
     def coverage(self) -> dict[str, int]:
         """Customers having at least one current value, per tag."""
         rows = self.wh.rows("SELECT tag, count(DISTINCT cid) FROM tags.current GROUP BY tag")

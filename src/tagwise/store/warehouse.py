@@ -166,8 +166,10 @@ class Warehouse:
 
     def scalar(self, sql: str, params: Sequence[Any] | None = None) -> Any:
         """Run a query returning one value."""
-        row = self.execute(sql, params).fetchone()
-        return None if row is None else row[0]
+        # fetchall, not fetchone: DuckDB 2.0 keeps a result open until a fetch comes back
+        # empty, and an open result makes the next `con.sql` (``arrow``) fail
+        rows = self.execute(sql, params).fetchall()
+        return rows[0][0] if rows else None
 
     def has_table(self, schema: str, name: str) -> bool:
         """Whether ``schema.name`` exists."""
