@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -37,6 +38,17 @@ def test_csv_without_bom_starts_with_the_header(tmp_path: Path) -> None:
     out = tmp_path / "a.csv"
     write_lists([MemberList(out, TABLE)])
     assert out.read_bytes().startswith(b'"customer_id"')
+
+
+def test_an_export_gets_the_mode_of_any_new_file(tmp_path: Path) -> None:
+    """Not mkstemp's private 0600: the user's umask decides, as for `> file`."""
+    previous = os.umask(0o027)
+    try:
+        out = tmp_path / "a.csv"
+        write_lists([MemberList(out, TABLE)])
+    finally:
+        os.umask(previous)
+    assert out.stat().st_mode & 0o777 == 0o640
 
 
 def test_parquet_round_trips_lists(tmp_path: Path) -> None:

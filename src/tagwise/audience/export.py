@@ -106,7 +106,14 @@ def write_lists(
 def _temporary(path: Path) -> Path:
     """A fresh, empty file beside ``path`` (same folder, so the rename is atomic)."""
     fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".partial")
-    os.close(fd)
+    try:
+        # mkstemp makes the file private (0600); an export gets the mode any new file of the
+        # user gets (0644 under the usual umask 022), as `> file` would give it
+        mask = os.umask(0)
+        os.umask(mask)
+        os.fchmod(fd, 0o666 & ~mask)
+    finally:
+        os.close(fd)
     return Path(name)
 
 
