@@ -179,6 +179,13 @@ class ReviewQueue(Result):
     """Pairs waiting for a person, most likely first."""
 
     pairs: list[ReviewPair]
+    """The page shown: at most ``limit`` pairs."""
+    total: int
+    """Pairs waiting in all."""
+    limit: int
+    """The most pairs a page holds."""
+    truncated: bool
+    """Whether ``limit`` cut the list (``total`` is larger than the page)."""
 
 
 # -- runs ----------------------------------------------------------------------------------

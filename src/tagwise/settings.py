@@ -277,10 +277,19 @@ class IdentitySettings(_Group):
         description="Identity types whose shared value merges records; other declared "
         "types are collected and reported but never merge.",
     )
+    personal: tuple[str, ...] = Field(
+        default=("id_number", "member_id", "wechat_unionid", "wechat_openid"),
+        description="Identity types that belong to one person: the family rules "
+        "(`conflict_columns`, `name_distance`) that protect shared identifiers such as a "
+        "family phone do not stop them from linking one person's duplicate records; only "
+        "the cap applies.",
+    )
     max_records: dict[str, int] = Field(
         default={"phone": 4, "email": 4, "device_id": 3, "wechat_openid": 2, "member_id": 2},
-        description="Cap per identity type: a value shared by more records (a family phone, "
-        "a shop's device, a placeholder such as 13800000000) links nobody and is reported.",
+        description="Cap per identity type: a value shared by more people (a family phone, "
+        "a shop's device, a placeholder such as 13800000000) links nobody and is reported. "
+        "People, not records, are counted: records whose names are within a typo and whose "
+        "conflict columns agree are one person.",
     )
     default_max_records: int = Field(
         default=4, ge=2, description="Cap of the types not listed in `max_records`."
@@ -295,9 +304,10 @@ class IdentitySettings(_Group):
         default=2,
         ge=0,
         description="Records sharing an identifier whose names (the master's `match_on` name) "
-        "differ in at least this many characters are different people: the identifier links "
-        "nobody and is reported (a family phone whose members' birthdays are missing); a "
-        "one-character typo still links. 0: names are not compared.",
+        "differ in at least this many edits (Damerau–Levenshtein: a transposition of two "
+        "letters is one edit) are different people: the identifier links nobody and is "
+        "reported (a family phone whose members' birthdays are missing); a one-character "
+        "typo still links. 0: names are not compared.",
     )
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
 

@@ -398,7 +398,11 @@ class Workspace:
         del actor  # reads record nothing (see the class docstring)
         master = self.sources().customers
         pairs = identity_store.review_queue(self.warehouse, master, limit=limit)
+        total = identity_store.review_total(self.warehouse) if master is not None else 0
         return ReviewQueue(
+            total=total,
+            limit=limit,
+            truncated=total > len(pairs),
             pairs=[
                 ReviewPair(
                     probability=p.probability,
@@ -406,7 +410,7 @@ class Workspace:
                     right=_review_record(p.right),
                 )
                 for p in pairs
-            ]
+            ],
         )
 
     def _after_decision(self, ids: list[int], *, recompute: bool, who: Actor) -> DecisionResult:

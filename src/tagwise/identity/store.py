@@ -9,6 +9,7 @@ publication ask here. The field names are those of the CLI's JSON.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -41,11 +42,13 @@ __all__ = [
     "latest_resolution_id",
     "lineage",
     "mask_identifier",
+    "mask_reason",
     "members",
     "moved_keys_query",
     "other_records",
     "record_of",
     "review_queue",
+    "review_total",
 ]
 
 TOP_CAPPED = 5
@@ -176,6 +179,13 @@ class ReviewPair:
     left: dict[str, Any]
     """``rid``, ``customer_id`` and the master's ``match_on`` fields of one record."""
     right: dict[str, Any]
+
+
+def review_total(wh: Warehouse) -> int:
+    """How many record pairs wait for a person in all."""
+    if not wh.has_table("ident", "review"):
+        return 0
+    return int(wh.scalar("SELECT count(*) FROM ident.review"))
 
 
 def review_queue(wh: Warehouse, master: SourceSpec | None, *, limit: int) -> list[ReviewPair]:
@@ -419,7 +429,9 @@ def _capped(wh: Warehouse) -> CappedIdentifiers:
         )
     ]
     top = [
-        CappedValue(str(kind), mask_identifier(str(kind), str(value)), int(records), str(reason))
+        CappedValue(
+            str(kind), mask_identifier(str(kind), str(value)), int(records), mask_reason(str(reason))
+        )
         for kind, value, records, reason in wh.rows(
             "SELECT type, value, records, reason FROM ident.capped "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"ORDER BY records DESC, type, value LIMIT {TOP_CAPPED}"
@@ -440,6 +452,20 @@ def _last_resolution(wh: Warehouse) -> Resolution | None:
     except ValueError:
         details = row[2]  # kept as text rather than failing the whole report
     return Resolution(int(row[0]), row[1], details)
+
+
+_NAMES_IN_REASON = re.compile(r"^(records disagree on name) \((?!\d+ names\))(.*)\)$")
+"""A cap reason written before names were counted instead of listed: ``(a / b)``."""
+
+
+def mask_reason(reason: str) -> str:
+    """A cap reason without personal data: names that an older resolution wrote into
+    ``records disagree on name (…)`` are masked like identifiers."""
+    found = _NAMES_IN_REASON.match(reason)
+    if found is None:
+        return reason
+    names = [mask_identifier("name", n.strip()) for n in found[2].split(" / ")]
+    return f"{found[1]} ({' / '.join(names)})"
 
 
 def mask_identifier(kind: str, value: str) -> str:

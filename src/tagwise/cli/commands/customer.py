@@ -260,6 +260,13 @@ def matches(
             for p in queue.pairs
         ],
     )
+    if queue.truncated:
+        output.stdout.print(
+            f"{len(queue.pairs):,} of {queue.total:,} pairs shown (cut by --limit {queue.limit});"
+            " decide these or raise --limit to see more"
+        )
+    else:
+        output.stdout.print(f"{queue.total:,} pairs wait for review")
 
 
 def register(app: typer.Typer) -> None:
