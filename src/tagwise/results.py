@@ -34,7 +34,9 @@ __all__ = [
     "LastIngest",
     "LastResolution",
     "LintResult",
+    "MatchingModel",
     "MatchingQuality",
+    "ModelLevelResult",
     "PlanChange",
     "PlanResult",
     "PlanSummary",
@@ -63,6 +65,7 @@ __all__ = [
     "TagOverview",
     "TagVersion",
     "TopIdentifier",
+    "TrainingSession",
     "ValueCount",
 ]
 
@@ -148,6 +151,45 @@ class ResolveResult(Result):
     rounds: int
     seconds: float
     timings: dict[str, float]
+
+
+class ModelLevelResult(Result):
+    """One comparison level of the trained matching model."""
+
+    field: str
+    level: str
+    m: float
+    """Share of true pairs that land in this level (trained by expectation maximisation)."""
+    u: float
+    """Share of random pairs that land in this level (measured on random pairs; an
+    exact level's u is the chance that two random values agree)."""
+    weight: float | None
+    """log2(m / u): the evidence this level adds to a pair's match weight (before the term
+    frequency adjustment of an exact level)."""
+
+
+class TrainingSession(Result):
+    """One expectation-maximisation session: the pairs of one blocking rule."""
+
+    rule: list[str]
+    pairs: int
+    iterations: int | None = None
+    share_of_matches: float | None = None
+    """Share of the rule's pairs that the session found to be matches (splink's lambda)."""
+    skipped: str | None = None
+    """Why the session trained nothing (too few pairs, or no other field)."""
+
+
+class MatchingModel(Result):
+    """The matching model of the last resolution that trained one."""
+
+    resolution_id: int
+    resolved_at: datetime
+    prior: float
+    """Probability that two random records match."""
+    blocking: list[list[str]]
+    training: list[TrainingSession]
+    levels: list[ModelLevelResult]
 
 
 class IngestResult(Result):

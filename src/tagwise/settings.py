@@ -217,16 +217,23 @@ class MatchingSettings(_Group):
         description="Pairs from this match probability up to `upper` go to the review "
         "queue; pairs below it are dropped.",
     )
-    blocking: tuple[tuple[Literal["name", "birthday", "city", "address"], ...], ...] = Field(
+    blocking: tuple[tuple[str, ...], ...] = Field(
         default=(
             ("name", "birthday"),
-            ("birthday", "city"),
+            ("name", "city"),
             ("name", "address"),
+            ("birthday", "city"),
             ("birthday", "address"),
+            ("city", "address"),
+            ("name",),
+            ("birthday",),
+            ("address",),
         ),
-        description="Blocking rules: only records that agree on every column of at least "
-        "one rule are compared (names and addresses after standardization). Include rules "
-        "without `name` so that a misspelled name is still found.",
+        description="Blocking rules over `match_on` fields: only records that agree on every "
+        "field of at least one rule are compared (after standardization). The defaults "
+        "pair every two of name, birthday, city and address, so a pair with typos in any "
+        "two of them is still compared, and add name, birthday and address alone for pairs "
+        "with more damage; rules naming a field the master does not compare are left out.",
     )
     max_block_size: int = Field(
         default=1000,
@@ -234,6 +241,13 @@ class MatchingSettings(_Group):
         description="A blocking key shared by more records than this (a placeholder such "
         "as 1900-01-01 or 不详) pairs nobody; keeps one junk value from making millions of "
         "pairs.",
+    )
+    max_single_block_size: int = Field(
+        default=100,
+        ge=2,
+        description="The same for the key of a one-field rule: a name, birthday or "
+        "address alone shared by more records than this pairs nobody by that rule (the "
+        "rules of two fields still compare those records).",
     )
     engine: MatchingEngine = Field(
         default="auto",
@@ -256,9 +270,20 @@ class MatchingSettings(_Group):
     @classmethod
     def _rules_not_empty(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
         if not value or not all(value):
-            msg = "blocking needs at least one rule, and each rule at least one column"
+            msg = "blocking needs at least one rule, and each rule at least one field"
             raise ValueError(msg)
+        for rule in value:
+            for name in rule:
+                if not re.match(r"^[a-z][a-z0-9_]*$", name):
+                    msg = f"blocking field `{name}` must be a snake_case match_on field name"
+                    raise ValueError(msg)
         return tuple(tuple(dict.fromkeys(rule)) for rule in value)
+
+    def block_limit(self, rule: tuple[str, ...] | list[str]) -> int:
+        """The most records one block key of ``rule`` may hold."""
+        if len(rule) == 1:
+            return min(self.max_single_block_size, self.max_block_size)
+        return self.max_block_size
 
 
 class IdentitySettings(_Group):

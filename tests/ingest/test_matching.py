@@ -15,6 +15,7 @@ from tests.ingest.people import People, generate
 from tagwise.errors import EngineError, SourceError
 from tagwise.identity.matching import MatchReport, match_pairs
 from tagwise.settings import MatchingSettings
+from tagwise.spec.sources import MatchField, MatchKind
 from tagwise.store.warehouse import Warehouse
 
 DEFAULT = MatchingSettings()
@@ -245,8 +246,8 @@ def test_disabled_matching_leaves_an_empty_target(small: Warehouse) -> None:
             "did you mean `birth_day`?",
         ),
         (
-            "SELECT rid, name, birthday::VARCHAR AS birthday, city, address FROM stage.people",
-            "`birthday` of the records query is VARCHAR",
+            "SELECT rid, name, 1.5 AS birthday, city, address FROM stage.people",
+            "`birthday` of the records query is DECIMAL",
             "TRY_CAST",
         ),
         (
@@ -292,7 +293,7 @@ def test_an_engine_failure_is_one_line_with_a_hint(small: Warehouse) -> None:
         ({"lower": 0.95, "upper": 0.9}, "lower (0.95) must not be above upper (0.9)"),
         ({"upper": 1.0}, "less than 1"),
         ({"lower": 0.0}, "greater than 0"),
-        ({"blocking": [["name", "birthdate"]]}, "'name', 'birthday', 'city' or 'address'"),
+        ({"blocking": [["name", "Birth Date"]]}, "snake_case match_on field name"),
         ({"blocking": [["name"], []]}, "each rule at least one column"),
         ({"blocking": []}, "at least one rule"),
         ({"max_block_size": 1}, "greater than or equal to 2"),
@@ -304,6 +305,39 @@ def test_invalid_settings_are_refused(values, fragment) -> None:
     message = info.value.errors()[0]["msg"]
     assert fragment in message
     assert "\n" not in message
+
+
+def test_a_date_field_given_as_text_is_read_as_a_date(small: Warehouse) -> None:
+    """Text that is an ISO date is the date; any other text is a missing value (lint
+    reports a master whose declared type cannot be a date), never a failure."""
+    as_text = (
+        "SELECT rid, name, CASE WHEN rid % 7 = 0 THEN 'not a date' ELSE birthday::VARCHAR END"
+        " AS birthday, city, address FROM stage.people"
+    )
+    match_pairs(small, as_text, settings=DEFAULT, target="stage.text")
+    match_pairs(
+        small,
+        "SELECT rid, name, CASE WHEN rid % 7 = 0 THEN NULL ELSE birthday END AS birthday,"
+        " city, address FROM stage.people",
+        settings=DEFAULT,
+        target="stage.dates",
+    )
+    assert pairs(small, "stage.text") == pairs(small, "stage.dates")
+
+
+def test_rules_naming_fields_that_are_not_compared_are_left_out(small: Warehouse) -> None:
+    two = (
+        MatchField("name", ("name",), MatchKind.NAME),
+        MatchField("birthday", ("birthday",), MatchKind.DATE),
+    )
+    query = "SELECT rid, name, birthday FROM stage.people"
+    report = match_pairs(small, query, settings=DEFAULT, target="stage.two", fields=two)
+    assert report.blocking == (("name", "birthday"), ("name",), ("birthday",))
+    only_city = MatchingSettings(blocking=(("city", "address"),))
+    with pytest.raises(SourceError) as info:
+        match_pairs(small, query, settings=only_city, target="stage.none", fields=two)
+    assert "no blocking rule" in info.value.message
+    assert "birthday, name" in (info.value.hint or "")
 
 
 def test_blocking_rules_from_toml_lists() -> None:

@@ -30,7 +30,7 @@ def records(ctx: Context) -> None:
     """``tw_rec``: every record with its rid, current cid and the conflict columns."""
     conflict = "".join(f", r.{ident(c)}" for c in ctx.settings.conflict_columns)
     if ctx.name_column is not None:
-        conflict += f", replace(CAST(r.{ident(ctx.name_column)} AS VARCHAR), ' ', '') AS tw_name"
+        conflict += f", {ctx.name_column} AS tw_name"
     ctx.wh.execute(
         f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT k.rid, k.cid AS old_cid, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"k.customer_id{conflict} FROM {table(*RECORDS)} r "
@@ -115,7 +115,7 @@ def groups(ctx: Context) -> None:
             for c in s.conflict_columns
         ),
     ]
-    wh.execute(f"UPDATE tw_groups SET capped = CASE {' '.join(reasons)} END")
+    wh.execute(f"UPDATE tw_groups SET capped = CASE {' '.join(reasons)} END")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     if ctx.name_column is not None:  # _records added tw_name
         # two names further apart than a typo: different people (a family phone whose
         # members' birthdays are missing); groups under the cap are small, so pairs are few.
@@ -144,16 +144,14 @@ def _count_people(ctx: Context) -> None:
     no conflict column holds two different non-null values. Without a name column every
     record counts as a person.
     """
-    column = (ctx.master.match_on or {}).get("name")
-    if column is None:
+    name = ctx.name_sql()
+    if name is None:
         return
     wh, s = ctx.wh, ctx.settings
     if ctx.name_column is None:  # name_distance 0: tw_rec has no tw_name; add it here
-        name = ident(column)
         wh.execute(
-            f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT t.*, replace(CAST(r.{name} AS "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-            f"VARCHAR), ' ', '') AS tw_name FROM tw_rec t JOIN {table(*RECORDS)} r "
-            f"ON r.{ident(ctx.key)} = t.customer_id"
+            f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT t.*, {name} AS tw_name "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+            f"FROM tw_rec t JOIN {table(*RECORDS)} r ON r.{ident(ctx.key)} = t.customer_id"
         )
     distance = max(int(s.name_distance), 2)
     agree = "".join(

@@ -14,17 +14,23 @@ differences that dialect's transforms handle.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
+from tagwise.spec.sources import MatchField, MatchKind
 from tagwise.store.sql import lit
 
-if TYPE_CHECKING:
-    from tagwise.settings import MatchingSettings
+__all__ = ["block_key", "part_column", "standard_columns", "standardized"]
 
-__all__ = ["STANDARD_COLUMNS", "block_key", "standardized"]
 
-STANDARD_COLUMNS = ("unique_id", "name", "birthday", "city", "address")
-"""The standardized columns, before the block keys."""
+def standard_columns(fields: Sequence[MatchField]) -> tuple[str, ...]:
+    """The standardized columns, before the block keys."""
+    return ("unique_id", *(f.name for f in fields))
+
+
+def part_column(field: MatchField, index: int) -> str:
+    """The records query's column of part ``index`` of ``field``: the field's name when it
+    has one column, ``<name>__<index + 1>`` when it joins several."""
+    return field.name if len(field.columns) == 1 else f"{field.name}__{index + 1}"
+
 
 _WHITESPACE = r"[\t\n\f\r \p{Z}]+"
 """Whitespace: RE2's ``\\s`` and every Unicode separator (written out: Java's ``\\s`` would
@@ -44,34 +50,75 @@ _HALF_WIDTH = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 _ROAD_START = "^(路|街|大街|大道|道|巷|里|弄|胡同)"
 
 
-def standardized(source: str, settings: MatchingSettings) -> str:
-    """The SELECT of ``unique_id, name, birthday, city, address, block_0 …`` over ``source``."""
-    rest = "substr(address, length(city) + 1)"
-    own_city_cut = (
-        f"CASE WHEN starts_with(address, city) AND NOT {_matches(rest, _ROAD_START)}"
-        f" THEN {_replace(rest, '^市', '')} ELSE address END"
+def standardized(
+    source: str, fields: Sequence[MatchField], blocking: Sequence[Sequence[str]]
+) -> str:
+    """The SELECT of ``unique_id``, one column per field and ``block_0 …`` over ``source``."""
+    city = next((f.name for f in fields if f.kind is MatchKind.CITY), None)
+    clean = ", ".join(f"{_clean(f)} AS {f.name}" for f in fields)
+    final = ", ".join(
+        f"{_address(f.name, city)} AS {f.name}" if f.kind is MatchKind.ADDRESS else f.name
+        for f in fields
     )
-    address = f"nullif({_replace(own_city_cut, _ADMIN_PREFIX, '')}, '')"
     keys = ", ".join(
         f"CASE WHEN {_all_present(rule)} THEN hash({', '.join(rule)}) END AS {block_key(i)}"
-        for i, rule in enumerate(settings.blocking)
+        for i, rule in enumerate(blocking)
     )
-    name = _replace(_half_width("name"), _WHITESPACE, "")
-    city = _replace(_replace("city", _WHITESPACE, ""), "(?s)^(.{2,})市$", "\\1")
-    clean_address = _replace(_half_width("address"), _WHITESPACE, "")
     return f"""
         WITH clean AS (
-            SELECT rid AS unique_id,
-                nullif(lower(translate({name}, '•・', '··')), '') AS name,
-                birthday,
-                nullif({city}, '') AS city,
-                nullif({clean_address}, '') AS address
-            FROM {source}
+            SELECT rid AS unique_id, {clean} FROM {source}
         ), standard AS (
-            SELECT unique_id, name, birthday, city, {address} AS address FROM clean
+            SELECT unique_id, {final} FROM clean
         )
         SELECT *, {keys} FROM standard
     """  # noqa: S608 (fixed column names, literals by lit())
+
+
+def _text(column: str) -> str:
+    """Half-width, without whitespace, lower case."""
+    return f"lower({_replace(_half_width(column), _WHITESPACE, '')})"
+
+
+def _clean(field: MatchField) -> str:
+    """One field's standardized value from its part(s) (NULL when empty)."""
+    parts = [part_column(field, i) for i in range(len(field.columns))]
+    kind = field.kind
+    if kind is MatchKind.DATE:
+        return f"CAST({parts[0]} AS DATE)"
+    if kind is MatchKind.NUMERIC:
+        return f"CAST({parts[0]} AS DOUBLE)"
+    if kind is MatchKind.CITY:
+        city = _replace(_replace(parts[0], _WHITESPACE, ""), "(?s)^(.{2,})市$", "\\1")
+        return f"nullif(lower({city}), '')"
+    if kind is MatchKind.NAME:
+        spaceless = [_replace(_half_width(p), _WHITESPACE, "") for p in parts]
+        cleaned = [f"nullif(lower(translate({p}, '•・', '··')), '')" for p in spaceless]
+        if len(cleaned) == 2:  # given name and surname in either order (swapped on a form)
+            a, b = cleaned
+            return (
+                f"CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} "
+                f"WHEN {a} <= {b} THEN {a} || {b} ELSE {b} || {a} END"
+            )
+        return f"nullif(concat_ws('', {', '.join(cleaned)}), '')"
+    cleaned = [_text(p) for p in parts]
+    joined = cleaned[0] if len(cleaned) == 1 else f"concat_ws('', {', '.join(cleaned)})"
+    if kind is MatchKind.ID:
+        joined = _replace(joined, "[-_./]", "")
+    return f"nullif({joined}, '')"
+
+
+def _address(address: str, city: str | None) -> str:
+    """The address without the administrative prefix (province, city, district) nor,
+    when a city field is compared, the record's own city at its start."""
+    if city is not None:
+        rest = f"substr({address}, length({city}) + 1)"
+        cut = (
+            f"CASE WHEN starts_with({address}, {city}) AND NOT {_matches(rest, _ROAD_START)}"
+            f" THEN {_replace(rest, '^市', '')} ELSE {address} END"
+        )
+    else:
+        cut = address
+    return f"nullif({_replace(cut, _ADMIN_PREFIX, '')}, '')"
 
 
 def _half_width(column: str) -> str:

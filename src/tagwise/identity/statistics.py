@@ -1,12 +1,14 @@
 """The statistics of the Fellegi–Sunter model, counted without sampling at random.
 
-The m probabilities are fixed (:data:`~tagwise.identity.comparisons.COMPARISONS`); the u
-of an exact level is the term frequency of the shared value among the other records
-(王伟 counts for less than a rare name); the other u probabilities are counted on a fixed
-pseudo-random pairing of the records (a multiplicative hash of ``rid``); the prior comes
-from the number of pairs that agree exactly on name, birthday and address
-(:data:`ASSUMED_RECALL`). All counts are integers, so the order in which threads add them
-up cannot matter, and the same records give the same parameters on every engine.
+The u of an exact level is the term frequency of the shared value among the other records
+(王伟 counts for less than a rare name); the other u probabilities are counted on a
+sample of random pairs: a fixed pseudo-random pairing of the records (a multiplicative
+hash of ``rid``), so that the same records give the same sample on every engine (splink's
+``estimate_u_using_random_sampling`` without its random generator). The m probabilities
+are trained by :mod:`~tagwise.identity.training`; the prior comes from the number of
+pairs that agree exactly on every field with an exact level, divided by the share of true
+pairs expected to do so (:func:`prior`). All counts are integers, so the order in which
+threads add them up cannot matter.
 """
 
 from __future__ import annotations
@@ -15,26 +17,18 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tagwise.identity.comparisons import COMPARISONS, TF_COLUMNS, Level
+from tagwise.identity.comparisons import Level
 
 if TYPE_CHECKING:
     from tagwise.identity.backends import Backend
 
 __all__ = [
-    "ASSUMED_RECALL",
     "U_SAMPLE_PAIRS",
     "prior",
     "sample_pairs",
     "term_frequencies",
     "u_probabilities",
 ]
-
-ASSUMED_RECALL = 0.7
-"""Share of the true pairs assumed to agree exactly on name, birthday and address; the
-prior (probability that two random records match) is the number of such pairs divided by
-this share and by the number of all pairs. A higher share gives a smaller, more cautious
-prior."""
-
 
 U_SAMPLE_PAIRS = 200_000
 """Pairs of the fixed pseudo-random pairing that measures the u of non-exact levels."""
@@ -56,7 +50,7 @@ def term_frequencies(db: Backend, column: str) -> float:
     return 1.0 / others
 
 
-def sample_pairs(db: Backend, count: int) -> str:
+def sample_pairs(db: Backend, count: int, fields: Sequence[str]) -> str:
     """Create ``sample``: up to :data:`U_SAMPLE_PAIRS` pairs of records from two disjoint
     pseudo-random subsets, paired in a scrambled order (nearly all are non-matches). A
     fixed multiplicative hash of the record id, no random numbers: the same records give
@@ -72,20 +66,22 @@ def sample_pairs(db: Backend, count: int) -> str:
         f"""
         WITH hashed AS (SELECT *, {scrambled} AS h FROM records),
             a AS ({side.format(0)}), b AS ({side.format(1)})
-        SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in COMPARISONS)}
+        SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in fields)}
         FROM a JOIN b USING (pos) WHERE pos <= {U_SAMPLE_PAIRS}
         """,  # noqa: S608 (fixed column names)
     )
     return "sample"
 
 
-def u_probabilities(db: Backend, column: str, levels: Sequence[Level], sample: str) -> list[float]:
+def u_probabilities(
+    db: Backend, column: str, levels: Sequence[Level], sample: str, *, tf: bool
+) -> list[float]:
     """u of each level: an exact level's from the value frequencies (the chance that two
     random non-null values agree), the others' from the sample pairs. Integer counts, so
     the result does not depend on the order in which threads (or executors) add up."""
     agree, total = (
         db.row(f"SELECT coalesce(sum(n * (n - 1)), 0), coalesce(sum(n), 0) FROM tf_{column}")  # noqa: S608 (fixed column names)
-        if column in TF_COLUMNS
+        if tf
         else (0, 0)
     )
     cases = " ".join(f"WHEN {lv.sql} THEN {i}" for i, lv in enumerate(levels) if lv.sql != "ELSE")
@@ -106,13 +102,25 @@ def u_probabilities(db: Backend, column: str, levels: Sequence[Level], sample: s
     return u
 
 
-def prior(db: Backend, count: int) -> float:
-    """Probability that two random records match (see :data:`ASSUMED_RECALL`)."""
+def prior(db: Backend, count: int, exact: dict[str, float]) -> float:
+    """Probability that two random records match: the pairs that agree exactly on every
+    field of ``exact`` (field → the m of its exact level), divided by the share of true
+    pairs expected to (the product of those m and of each field's share of record pairs
+    where both values are present) and by the number of all pairs. Few pairs agree on many
+    fields, so the estimate uses at most the three fields present in most records."""
+    present = {
+        column: float(db.row(f"SELECT count({column}) FROM records")[0]) / max(count, 1)  # noqa: S608 (fixed column names)
+        for column in exact
+    }
+    chosen = sorted(exact, key=lambda c: (-present[c], list(exact).index(c)))[:3]
+    if not chosen:
+        return min(1.0 / max(count, 2), 0.5)
+    both = " AND ".join(f"{c} IS NOT NULL" for c in chosen)
     twice = db.row(
-        "SELECT coalesce(sum(c * (c - 1)), 0) FROM (SELECT count(*) AS c FROM records"
-        " WHERE name IS NOT NULL AND birthday IS NOT NULL AND address IS NOT NULL"
-        " GROUP BY hash(name, birthday, address)) AS groups"
+        f"SELECT coalesce(sum(c * (c - 1)), 0) FROM (SELECT count(*) AS c FROM records"  # noqa: S608 (fixed column names)
+        f" WHERE {both} GROUP BY hash({', '.join(chosen)})) AS groups"
     )[0]
     exact_pairs = int(twice) // 2
     all_pairs = count * (count - 1) / 2
-    return min(max(float(exact_pairs), 1.0) / ASSUMED_RECALL / all_pairs, 0.5)
+    share = math.prod(exact[c] * present[c] ** 2 for c in chosen)
+    return min(max(float(exact_pairs), 1.0) / max(share, 1e-6) / all_pairs, 0.5)

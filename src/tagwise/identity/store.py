@@ -43,6 +43,7 @@ __all__ = [
     "lineage",
     "mask_identifier",
     "mask_reason",
+    "matching_model",
     "members",
     "moved_keys_query",
     "other_records",
@@ -192,8 +193,12 @@ def review_queue(wh: Warehouse, master: SourceSpec | None, *, limit: int) -> lis
     """Record pairs waiting for a person, most likely first (a page of ``limit``)."""
     if master is None or master.customer_key is None or not wh.has_table(*RECORDS):
         return []
-    fields = dict(master.match_on or {})
-    shown = ", ".join(f"r.{ident(c)} AS {ident(f)}" for f, c in fields.items())
+    shown = ", ".join(
+        f"r.{ident(f.columns[0])} AS {ident(f.name)}"
+        if len(f.columns) == 1
+        else f"concat_ws(' ', {', '.join(f'r.{ident(c)}' for c in f.columns)}) AS {ident(f.name)}"
+        for f in master.match_fields
+    )
     record = (
         f"SELECT k.rid, k.customer_id{', ' + shown if shown else ''} "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM meta.customer_keys k JOIN {table(*RECORDS)} r "
@@ -220,6 +225,24 @@ def moved_keys_query(*, up_to_rid: int, after_resolution: int) -> str:
         f"WHERE rid <= {int(up_to_rid)} AND rid IN (SELECT rid FROM ident.events "
         f"WHERE resolution_id > {int(after_resolution)})"
     )
+
+
+def matching_model(wh: Warehouse) -> Resolution | None:
+    """The last resolution whose report holds a trained matching model (``report`` is
+    that model), or None when no resolution has trained one."""
+    if not wh.has_table("ident", "resolutions"):
+        return None
+    for resolution_id, resolved_at, text in wh.rows(
+        "SELECT resolution_id, resolved_at, report FROM ident.resolutions "
+        "ORDER BY resolution_id DESC"
+    ):
+        try:
+            model = json.loads(text).get("model")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(model, dict):
+            return Resolution(int(resolution_id), resolved_at, model)
+    return None
 
 
 def latest_resolution_id(wh: Warehouse) -> int:
@@ -430,7 +453,10 @@ def _capped(wh: Warehouse) -> CappedIdentifiers:
     ]
     top = [
         CappedValue(
-            str(kind), mask_identifier(str(kind), str(value)), int(records), mask_reason(str(reason))
+            str(kind),
+            mask_identifier(str(kind), str(value)),
+            int(records),
+            mask_reason(str(reason)),
         )
         for kind, value, records, reason in wh.rows(
             "SELECT type, value, records, reason FROM ident.capped "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)

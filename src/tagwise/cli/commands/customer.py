@@ -232,30 +232,18 @@ def matches(
     if as_json:
         output.emit_result(queue)
         return
+    # the compared fields (match_on), at most three per record so that the table fits
+    fields = list(dict.fromkeys(k for p in queue.pairs for k in p.left.fields))[:3]
     output.table(
         "pairs to review",
-        [
-            "probability",
-            "record",
-            "name",
-            "birthday",
-            "city",
-            "other",
-            "name ",
-            "birthday ",
-            "city ",
-        ],
+        ["probability", "record", *fields, "other", *(f"{f} " for f in fields)],
         [
             (
                 f"{p.probability:.3f}",
                 p.left.customer_id,
-                p.left.fields.get("name"),
-                p.left.fields.get("birthday"),
-                p.left.fields.get("city"),
+                *(p.left.fields.get(f) for f in fields),
                 p.right.customer_id,
-                p.right.fields.get("name"),
-                p.right.fields.get("birthday"),
-                p.right.fields.get("city"),
+                *(p.right.fields.get(f) for f in fields),
             )
             for p in queue.pairs
         ],
