@@ -121,7 +121,7 @@ def run_child(engine: str, folder: Path, dest: Path, timeout: float) -> dict[str
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src"), "OMP_NUM_THREADS": "1"}
     started = time.perf_counter()
     try:
-        done = subprocess.run(  # noqa: S603 (our own script)
+        done = subprocess.run(
             [sys.executable, __file__, "--child", engine, "--folder", str(folder),
              "--dest", str(dest)],
             capture_output=True, text=True, env=env, timeout=timeout, check=False,

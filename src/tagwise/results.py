@@ -117,6 +117,9 @@ class SourceResult(Result):
     rejected: int
     new_customers: int
     reasons: dict[str, int]
+    warnings: dict[str, int] = {}
+    """Values that did not parse in optional columns, loaded as null (their rows are
+    loaded), by column and reason; each is in the quarantine with its raw value."""
     seconds: float
 
 
@@ -553,6 +556,8 @@ class ColumnQuality(Result):
     completeness: float | None
     rejected: int
     validity: float | None
+    nulled: int = 0
+    """Values that did not parse and were loaded as null (``on_invalid: null``)."""
 
 
 class LastIngest(Result):
@@ -577,6 +582,9 @@ class SourceQuality(Result):
     duplicate_rate: float | None
     columns: list[ColumnQuality]
     reasons: dict[str, int]
+    warnings: int = 0
+    """Values loaded as null because they did not parse (their rows were loaded)."""
+    warning_reasons: dict[str, int] = {}
     last_ingest: LastIngest | None = None
 
 

@@ -168,10 +168,11 @@ def match_pairs(
     target_sql = _target_name(target)
     fields = tuple(fields)
     select = _input_select(wh, records, fields)
-    rules = usable_rules(settings, fields)
+    rules: tuple[tuple[str, ...], ...] = ()
     counts = (0, 0, 0)
     model = _Model()
     if settings.enabled:
+        rules = usable_rules(settings, fields)
         backend: Backend = (
             DuckDBBackend(scratch_connection(wh))
             if spark is None

@@ -112,8 +112,18 @@ class ColumnSpec(_Spec):
     """Allowed values (after standardization); anything else is rejected."""
     min: float | None = None
     max: float | None = None
-    on_invalid: Literal["reject", "null"] = "reject"
-    """What to do with a value that does not parse: reject the row, or load it as null."""
+    on_invalid: Literal["reject", "null"] | None = None
+    """What to do with a value that does not parse: reject the row, or load it as null
+    and record a warning with the raw value in the quarantine. Default: reject when the
+    column is required (or a key), null otherwise, so that a bad optional value (an
+    impossible birthday) does not lose the customer."""
+
+    def invalid_policy(self) -> Literal["reject", "null"]:
+        """``on_invalid``, or its default for this column."""
+        if self.on_invalid is not None:
+            return self.on_invalid
+        return "reject" if self.required else "null"
+
     description: str = ""
 
 
