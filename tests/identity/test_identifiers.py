@@ -73,9 +73,9 @@ def ws(tmp_path: Path):
 def test_personal_ids_link_one_persons_duplicates_and_caps_count_people(ws) -> None:
     cid = dict(ws.warehouse.rows("SELECT customer_id, cid FROM meta.customer_keys"))
     truth = {key: person for key, person, _ in RECORDS}
-    for a in truth:
-        for b in truth:
-            assert (cid[a] == cid[b]) is (truth[a] == truth[b]), (a, b)
+    for a, person_a in truth.items():
+        for b, person_b in truth.items():
+            assert (cid[a] == cid[b]) is (person_a == person_b), (a, b)
     capped = dict(ws.warehouse.rows("SELECT value, reason FROM ident.capped"))
     assert "disagree on birthday" in capped["+8613700002222"]
     assert "shared by 5 records (cap 4)" in capped["+8613800000000"]
