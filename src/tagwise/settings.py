@@ -195,14 +195,14 @@ class NamingSettings(_Group):
 class MatchingSettings(_Group):
     """Probabilistic matching of records that share no strong identifier (splink).
 
-    Records are compared on name, birthday, city and address; each candidate pair gets a
+    Records are compared on the master's ``match_on`` fields; each candidate pair gets a
     match probability (:mod:`tagwise.identity.matching`).
     """
 
     enabled: bool = Field(
         default=True,
-        description="Match records without a shared strong identifier on name, birthday, "
-        "city and address.",
+        description="Match records without a shared strong identifier on the customer "
+        "master's `match_on` fields.",
     )
     upper: float = Field(
         default=0.99,
@@ -226,14 +226,19 @@ class MatchingSettings(_Group):
             ("birthday", "address"),
             ("city", "address"),
             ("name",),
-            ("birthday",),
             ("address",),
+            ("birthday", "name:2"),
+            ("birthday", "address:4"),
+            ("city", "address:4"),
+            ("name:2", "address:4"),
         ),
         description="Blocking rules over `match_on` fields: only records that agree on every "
-        "field of at least one rule are compared (after standardization). The defaults "
-        "pair every two of name, birthday, city and address, so a pair with typos in any "
-        "two of them is still compared, and add name, birthday and address alone for pairs "
-        "with more damage; rules naming a field the master does not compare are left out.",
+        "item of at least one rule are compared (after standardization); an item is a field "
+        "or `field:N`, its first N characters. The defaults pair every two of name, "
+        "birthday, city and address, so a pair with typos in any two of them is still "
+        "compared, and add name and address alone and rules on the first characters for "
+        "pairs with more damage; rules naming a field the master does not compare are left "
+        "out.",
     )
     max_block_size: int = Field(
         default=1000,
@@ -241,6 +246,14 @@ class MatchingSettings(_Group):
         description="A blocking key shared by more records than this (a placeholder such "
         "as 1900-01-01 or 不详) pairs nobody; keeps one junk value from making millions of "
         "pairs.",
+    )
+    max_pairs_per_record: float = Field(
+        default=5.0,
+        gt=0,
+        description="A blocking rule compares at most this many pairs per record: beyond "
+        "that budget its largest blocks pair nobody by that rule (keeps a rule that suits "
+        "one kind of data, such as the first characters of an address, from comparing "
+        "millions of pairs on another).",
     )
     max_single_block_size: int = Field(
         default=100,
@@ -274,14 +287,17 @@ class MatchingSettings(_Group):
             raise ValueError(msg)
         for rule in value:
             for name in rule:
-                if not re.match(r"^[a-z][a-z0-9_]*$", name):
-                    msg = f"blocking field `{name}` must be a snake_case match_on field name"
+                if not re.match(r"^[a-z][a-z0-9_]*(:[1-9][0-9]?)?$", name):
+                    msg = (
+                        f"blocking item `{name}` must be a snake_case match_on field name, "
+                        "or field:N for its first N characters"
+                    )
                     raise ValueError(msg)
         return tuple(tuple(dict.fromkeys(rule)) for rule in value)
 
     def block_limit(self, rule: tuple[str, ...] | list[str]) -> int:
         """The most records one block key of ``rule`` may hold."""
-        if len(rule) == 1:
+        if len(rule) == 1 and ":" not in rule[0]:
             return min(self.max_single_block_size, self.max_block_size)
         return self.max_block_size
 

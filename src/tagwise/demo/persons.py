@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-__all__ = ["COLUMNS", "Kind", "PairScore", "Persons", "generate_persons"]
+__all__ = ["COLUMNS", "Kind", "PairScore", "Persons", "components", "generate_persons"]
 
 COLUMNS = (
     "rid",
@@ -131,6 +131,15 @@ class Persons:
         correct = int((self.person[left] == self.person[right]).sum())
         return PairScore(len(left), correct, self.true_pair_count())
 
+    def score_clusters(self, left: Any, right: Any) -> PairScore:
+        """Precision and recall of the customers the pairs make: records linked by a chain
+        of pairs are one customer (connected components, as resolution merges them), and
+        every two records of one customer count as a found pair."""
+        labels = components(len(self.person), left, right)
+        found = _pairs_within(labels)
+        both = labels.astype(np.int64) * (int(self.person.max()) + 1) + self.person
+        return PairScore(found, _pairs_within(both), self.true_pair_count())
+
     def score_kind(self, kind: Kind, left: Any, right: Any) -> PairScore:
         """Recall on the pairs of an original and a duplicate whose only corruption is
         ``kind``; ``found`` and ``correct`` count the found pairs among those."""
@@ -143,6 +152,28 @@ class Persons:
         persons_with_original[self.person[original]] = True
         true = int((single & persons_with_original[self.person]).sum())
         return PairScore(int(hit.sum()), int(hit.sum()), true)
+
+
+def components(n: int, left: Any, right: Any) -> np.ndarray:
+    """The smallest record of each record's connected component under the pairs
+    (label propagation, vectorized)."""
+    label = np.arange(n, dtype=np.int64)
+    left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
+    if not len(left):
+        return label
+    while True:
+        low = np.minimum(label[left], label[right])
+        before = label.copy()
+        np.minimum.at(label, left, low)
+        np.minimum.at(label, right, low)
+        label = label[label]  # follow the chain to its root
+        if np.array_equal(label, before):
+            return label
+
+
+def _pairs_within(groups: np.ndarray) -> int:
+    sizes = np.unique(groups, return_counts=True)[1].astype(np.int64)
+    return int((sizes * (sizes - 1) // 2).sum())
 
 
 def generate_persons(n: int, *, seed: int = 0) -> Persons:

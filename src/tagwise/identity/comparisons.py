@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from tagwise.spec.sources import MatchField, MatchKind
 
-__all__ = ["DEFAULT_FIELDS", "Level", "comparisons", "tf_fields"]
+__all__ = ["DEFAULT_FIELDS", "Level", "comparisons", "dependencies", "tf_fields"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +45,15 @@ DEFAULT_FIELDS = (
 
 
 def _dl(field: str, edits: int) -> str:
-    return f"damerau_levenshtein({field}_l, {field}_r) <= {edits}"
+    """At most ``edits`` Damerau–Levenshtein edits. The length and Levenshtein tests
+    first are implied by it (a transposition is two Levenshtein edits) and much cheaper:
+    most pairs fail them, so the slow distance runs on few."""
+    left, right = f"{field}_l", f"{field}_r"
+    return (
+        f"abs(length({left}) - length({right})) <= {edits}"
+        f" AND levenshtein({left}, {right}) <= {2 * edits}"
+        f" AND damerau_levenshtein({left}, {right}) <= {edits}"
+    )
 
 
 def _shortest(field: str, length: int) -> str:
@@ -195,6 +203,14 @@ def comparisons(fields: Sequence[MatchField]) -> dict[str, tuple[Level, ...]]:
                 MatchKind.NUMERIC: _numeric,
             }[kind](name)
     return out
+
+
+def dependencies(fields: Sequence[MatchField]) -> dict[str, tuple[str, ...]]:
+    """The fields whose levels depend on another field's agreement: the first city's
+    neutral level is decided by the first address (``city`` → ``("address",)``)."""
+    city = next((f.name for f in fields if f.kind is MatchKind.CITY), None)
+    address = next((f.name for f in fields if f.kind is MatchKind.ADDRESS), None)
+    return {city: (address,)} if city is not None and address is not None else {}
 
 
 def tf_fields(levels: dict[str, tuple[Level, ...]]) -> tuple[str, ...]:

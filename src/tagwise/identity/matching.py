@@ -52,8 +52,14 @@ from tagwise.identity.backends import (
     matching_error,
     scratch_connection,
 )
-from tagwise.identity.comparisons import DEFAULT_FIELDS, Level, comparisons, tf_fields
-from tagwise.identity.standardize import block_key, part_column
+from tagwise.identity.comparisons import (
+    DEFAULT_FIELDS,
+    Level,
+    comparisons,
+    dependencies,
+    tf_fields,
+)
+from tagwise.identity.standardize import block_key, part_column, rule_fields
 from tagwise.settings import MatchingSettings
 from tagwise.spec.sources import MatchField, MatchKind
 from tagwise.store.sql import ident
@@ -247,7 +253,7 @@ def usable_rules(
         SourceError: no rule is left.
     """
     names = {f.name for f in fields}
-    rules = tuple(rule for rule in settings.blocking if set(rule) <= names)
+    rules = tuple(rule for rule in settings.blocking if set(rule_fields(rule)) <= names)
     if not rules:
         raise SourceError(
             "no blocking rule of `[identity.matching] blocking` uses only compared fields",
@@ -345,7 +351,7 @@ def _match(
             "the records query returns NULL or repeated values of `rid`",
             hint="rid must identify each record once",
         )
-    skipped = _drop_oversized_keys(db, settings, rules)
+    skipped = _drop_oversized_keys(db, settings, rules, int(count))
     if count < 2:
         return int(count), 0, skipped
     candidates = _predict(db, settings, fields=fields, rules=rules, count=int(count), model=model)
@@ -353,13 +359,26 @@ def _match(
 
 
 def _drop_oversized_keys(
-    db: Backend, settings: MatchingSettings, rules: Sequence[Sequence[str]]
+    db: Backend, settings: MatchingSettings, rules: Sequence[Sequence[str]], count: int
 ) -> int:
-    """Set to NULL the block keys shared by more records than their rule allows
-    (``max_block_size``; ``max_single_block_size`` for a rule of one field); how many."""
+    """Set to NULL the block keys of a rule shared by more records than it allows
+    (``max_block_size``; ``max_single_block_size`` for a rule of one whole field), and
+    those of its largest blocks beyond its budget of ``max_pairs_per_record`` pairs per
+    record; how many keys. The budget is spent on the smallest blocks first, and blocks of
+    one size are kept or dropped together, so the choice depends on counts only (the same
+    on every engine)."""
+    budget = int(settings.max_pairs_per_record * count)
     oversized = " UNION ALL ".join(
-        f"SELECT {i} AS rule, {block_key(i)} AS key FROM records WHERE {block_key(i)} IS NOT NULL"  # noqa: S608 (names quoted by ident(), fixed columns)
-        f" GROUP BY {block_key(i)} HAVING count(*) > {settings.block_limit(rule)}"
+        f"""SELECT {i} AS rule, s.key FROM (
+            SELECT {block_key(i)} AS key, count(*) AS c FROM records
+            WHERE {block_key(i)} IS NOT NULL GROUP BY {block_key(i)}
+        ) AS s JOIN (
+            SELECT c, sum(pairs) OVER (ORDER BY c ROWS UNBOUNDED PRECEDING) AS upto
+            FROM (SELECT c, sum(c * (c - 1) / 2) AS pairs FROM (
+                SELECT count(*) AS c FROM records WHERE {block_key(i)} IS NOT NULL
+                GROUP BY {block_key(i)}) AS k GROUP BY c) AS classes
+        ) AS w ON w.c = s.c
+        WHERE s.c > 1 AND (s.c > {settings.block_limit(tuple(rule))} OR w.upto > {budget})"""  # noqa: S608 (names quoted by ident(), fixed columns)
         for i, rule in enumerate(rules)
     )
     db.create("oversized", oversized)
@@ -416,8 +435,9 @@ def _predict(
         )  # fmt: skip
         blocked = linker.inference.compute_blocked_pairs_for_predict()
         candidates = int(db.row(f"SELECT count(*) FROM {blocked.physical_name}")[0])  # noqa: S608 (names quoted by ident(), fixed columns)
+        patterns = _patterns(db, blocked.physical_name, levels, len(rules), candidates)
         trained = training.expectation_maximisation(
-            _patterns(db, blocked.physical_name, levels, len(rules)), levels, u, rules
+            patterns, levels, u, rules, dependencies(fields)
         )
         m = trained.m
         exact = {
@@ -461,9 +481,19 @@ def _log2(value: float) -> float:
 
 
 def _patterns(
-    db: Backend, blocked: str, levels: dict[str, tuple[Level, ...]], rules: int
+    db: Backend, blocked: str, levels: dict[str, tuple[Level, ...]], rules: int, candidates: int
 ) -> training.Patterns:
-    """The candidate pairs counted by comparison vector and the rules they agree on."""
+    """The candidate pairs counted by comparison vector and the rules they agree on; of
+    more than :data:`~tagwise.identity.training.MAX_PAIRS` candidates, a fixed
+    pseudo-random share of about that many (integer arithmetic on the record numbers, the
+    same on every engine)."""
+    every = max(1, -(-candidates // training.MAX_PAIRS))
+    sample = (
+        ""
+        if every == 1
+        else " WHERE ((CAST(b.join_key_l AS BIGINT) * 2654435761 + CAST(b.join_key_r AS BIGINT)"
+        f" * 40503) % 4294967291) % {every} = 0"
+    )
     sides = ", ".join(
         [
             *(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in levels),
@@ -476,7 +506,7 @@ def _patterns(
     rows = db.rows(
         f"SELECT {', '.join(names)}, count(*) AS n FROM (SELECT {', '.join(gammas + flags)}"  # noqa: S608 (names quoted by ident(), fixed columns)
         f" FROM (SELECT {sides} FROM {blocked} b JOIN records l ON l.unique_id = b.join_key_l"
-        f" JOIN records r ON r.unique_id = b.join_key_r) AS pairs) AS vectors"
+        f" JOIN records r ON r.unique_id = b.join_key_r{sample}) AS pairs) AS vectors"
         f" GROUP BY {', '.join(names)} ORDER BY {', '.join(names)}"
     )
     width = len(levels)

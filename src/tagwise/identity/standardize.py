@@ -18,7 +18,31 @@ from collections.abc import Sequence
 from tagwise.spec.sources import MatchField, MatchKind
 from tagwise.store.sql import lit
 
-__all__ = ["block_key", "part_column", "standard_columns", "standardized"]
+__all__ = [
+    "block_key",
+    "key_part",
+    "part_column",
+    "rule_fields",
+    "standard_columns",
+    "standardized",
+]
+
+
+def key_part(item: str) -> tuple[str, int | None]:
+    """A blocking rule's item: ``field`` (the whole standardized value) or ``field:N``
+    (its first N characters), as (field, N or None)."""
+    field, _, prefix = item.partition(":")
+    return field, int(prefix) if prefix else None
+
+
+def rule_fields(rule: Sequence[str]) -> tuple[str, ...]:
+    """The fields a blocking rule's items read."""
+    return tuple(dict.fromkeys(key_part(item)[0] for item in rule))
+
+
+def _key_sql(item: str) -> str:
+    field, prefix = key_part(item)
+    return field if prefix is None else f"substr(CAST({field} AS VARCHAR), 1, {prefix})"
 
 
 def standard_columns(fields: Sequence[MatchField]) -> tuple[str, ...]:
@@ -61,7 +85,8 @@ def standardized(
         for f in fields
     )
     keys = ", ".join(
-        f"CASE WHEN {_all_present(rule)} THEN hash({', '.join(rule)}) END AS {block_key(i)}"
+        f"CASE WHEN {_all_present(rule_fields(rule))} THEN hash("
+        f"{', '.join(_key_sql(item) for item in rule)}) END AS {block_key(i)}"
         for i, rule in enumerate(blocking)
     )
     return f"""

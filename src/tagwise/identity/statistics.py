@@ -30,8 +30,8 @@ __all__ = [
     "u_probabilities",
 ]
 
-U_SAMPLE_PAIRS = 200_000
-"""Pairs of the fixed pseudo-random pairing that measures the u of non-exact levels."""
+U_SAMPLE_PAIRS = 1_000_000
+"""Random pairs that measure the u of non-exact levels (splink's default ``max_pairs``)."""
 
 
 def term_frequencies(db: Backend, column: str) -> float:
@@ -51,23 +51,41 @@ def term_frequencies(db: Backend, column: str) -> float:
 
 
 def sample_pairs(db: Backend, count: int, fields: Sequence[str]) -> str:
-    """Create ``sample``: up to :data:`U_SAMPLE_PAIRS` pairs of records from two disjoint
-    pseudo-random subsets, paired in a scrambled order (nearly all are non-matches). A
-    fixed multiplicative hash of the record id, no random numbers: the same records give
-    the same pairs (``rid`` is a non-negative INTEGER, so the product fits in a BIGINT)."""
-    subsets = max(2, math.ceil(count / U_SAMPLE_PAIRS))
+    """Create ``sample``: up to :data:`U_SAMPLE_PAIRS` random pairs of records (nearly all
+    non-matches), as splink's ``estimate_u_using_random_sampling`` draws them, but from a
+    fixed multiplicative hash of the record id instead of a random generator, so that the
+    same records give the same pairs on every engine. The records are split by the hash
+    into two halves, each in hash order; record ``i`` of the first half is paired with
+    records ``i, i + 1, …`` (cyclically) of the second, as many as the sample needs
+    (``rid`` is a non-negative INTEGER, so the product fits in a BIGINT)."""
+    del count  # the halves are counted below
     scrambled = "(CAST(unique_id AS BIGINT) * CAST(2654435761 AS BIGINT)) % 4294967291"
-    side = (
-        "SELECT *, row_number() OVER (ORDER BY h, unique_id) AS pos FROM hashed"  # noqa: S608 (fixed column names)
-        f" WHERE h % {subsets} = {{}}"
+    db.create(
+        "halves",
+        f"SELECT *, row_number() OVER (PARTITION BY h % 2 ORDER BY h, unique_id) AS pos"  # noqa: S608 (fixed column names)
+        f" FROM (SELECT *, {scrambled} AS h FROM records) AS hashed",
     )
+    first, second = (
+        int(db.row(f"SELECT count(*) FROM halves WHERE h % 2 = {half}")[0])  # noqa: S608 (fixed column names)
+        for half in (0, 1)
+    )
+    if not first or not second:
+        db.create(
+            "sample",
+            f"SELECT {', '.join(f'a.{c} AS {c}_l, a.{c} AS {c}_r' for c in fields)}"  # noqa: S608 (fixed column names)
+            " FROM halves a WHERE FALSE",
+        )
+        return "sample"
+    offsets = min(math.ceil(U_SAMPLE_PAIRS / first), first, second)
     db.create(
         "sample",
         f"""
-        WITH hashed AS (SELECT *, {scrambled} AS h FROM records),
-            a AS ({side.format(0)}), b AS ({side.format(1)})
+        WITH a AS (SELECT * FROM halves WHERE h % 2 = 0),
+            b AS (SELECT * FROM halves WHERE h % 2 = 1),
+            o AS (SELECT pos - 1 AS k FROM a WHERE pos <= {offsets})
         SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in fields)}
-        FROM a JOIN b USING (pos) WHERE pos <= {U_SAMPLE_PAIRS}
+        FROM a JOIN o ON o.k * {first} + a.pos <= {U_SAMPLE_PAIRS}
+        JOIN b ON b.pos = (a.pos - 1 + o.k) % {second} + 1
         """,  # noqa: S608 (fixed column names)
     )
     return "sample"

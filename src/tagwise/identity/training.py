@@ -21,9 +21,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from tagwise.identity.comparisons import Level
+from tagwise.identity.standardize import rule_fields
 
 __all__ = [
     "ITERATIONS",
+    "MAX_PAIRS",
     "MIN_PAIRS",
     "Patterns",
     "Training",
@@ -37,6 +39,9 @@ TOLERANCE = 1e-5
 """A session stops when no m moved by more than this (splink's ``em_convergence``)."""
 MIN_PAIRS = 100
 """A rule with fewer candidate pairs trains nothing (too few to estimate from)."""
+MAX_PAIRS = 2_000_000
+"""Training counts at most about this many candidate pairs (a fixed pseudo-random share
+of them beyond): the estimates are shares, and a sample of millions pins them down."""
 M_FLOOR = 1e-5
 """No level is impossible for a true pair."""
 
@@ -80,15 +85,23 @@ def expectation_maximisation(
     levels: Mapping[str, Sequence[Level]],
     u: Mapping[str, Sequence[float]],
     blocking: Sequence[Sequence[str]],
+    depends: Mapping[str, Sequence[str]] | None = None,
 ) -> Training:
-    """m per field and level, trained on ``patterns`` (see the module text)."""
+    """m per field and level, trained on ``patterns`` (see the module text).
+
+    ``depends`` names, per field, the fields its levels depend on (a city whose agreement
+    counts for nothing where the address agrees): a session that blocks on one of those
+    does not estimate the field, since its pairs would all land in the dependent level.
+    """
     fields = list(levels)
+    depends = depends or {}
     estimates: dict[str, list[np.ndarray]] = {f: [] for f in fields}
     sessions: list[dict[str, object]] = []
     for r, rule in enumerate(blocking):
         chosen = patterns.rules[:, r] if patterns.rules.size else np.zeros(0, bool)
         pairs = int(patterns.count[chosen].sum()) if chosen.size else 0
-        trained = [f for f in fields if f not in rule]
+        blocked = set(rule_fields(rule))
+        trained = [f for f in fields if f not in blocked and not set(depends.get(f, ())) & blocked]
         if pairs < MIN_PAIRS or not trained:
             reason = "too few pairs" if pairs < MIN_PAIRS else "no other field"
             sessions.append({"rule": list(rule), "pairs": pairs, "skipped": reason})
