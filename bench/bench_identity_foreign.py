@@ -12,9 +12,12 @@ repetition:
   documentation recommends (``tests/identity/persons_support.py``: prior from a
   deterministic rule, u by random sampling, m by EM on two blocking rules).
 
-Quality is pairwise precision and recall of the merged pairs (probability >= 0.99 for
-both; Tagwise's review band ``>= lower`` is reported beside) against the generator's
-truth, computed here with numpy; time is the wall time of the matching call (the
+Quality is precision and recall against the generator's truth, computed here with
+numpy, of the merged pairs (probability >= 0.99 for both; Tagwise's review band
+``>= lower`` beside) and of the customers they make (``clusters``: records linked by a
+chain of merged pairs are one customer, as resolution and splink's
+``cluster_pairwise_predictions_at_threshold`` make them; every two records of a customer
+count as a found pair); time is the wall time of the matching call (the
 splink time includes its training). Medians over ``--repeat`` runs.
 
     python bench/bench_identity_foreign.py --sizes 10000 100000 1000000 --repeat 1
@@ -36,6 +39,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "src"))  # this checkout's tagwise, not the installed one
 
 
 def prepare(out: Path, size: int, seed: int) -> Path:
@@ -143,11 +147,17 @@ def score(folder: Path, dest: Path) -> dict[str, Any]:
     persons = _persons(folder)
     found = np.load(dest)
     merged = persons.score(found["left"], found["right"])
+    clusters = persons.score_clusters(found["left"], found["right"])
     out: dict[str, Any] = {
         "pairs": merged.found,
         "true_pairs": merged.true,
         "precision": round(merged.precision, 5),
         "recall": round(merged.recall, 5),
+        "clusters": {
+            "pairs": clusters.found,
+            "precision": round(clusters.precision, 5),
+            "recall": round(clusters.recall, 5),
+        },
         "recall_by_kind": {
             k.name.lower(): round(persons.score_kind(k, found["left"], found["right"]).recall, 4)
             for k in Kind
@@ -155,10 +165,13 @@ def score(folder: Path, dest: Path) -> dict[str, Any]:
     }
     if "review_left" in found:
         queued = persons.score(found["review_left"], found["review_right"])
+        grouped = persons.score_clusters(found["review_left"], found["review_right"])
         out["review_or_merge"] = {
             "pairs": queued.found,
             "precision": round(queued.precision, 5),
             "recall": round(queued.recall, 5),
+            "clusters_precision": round(grouped.precision, 5),
+            "clusters_recall": round(grouped.recall, 5),
         }
     return out
 

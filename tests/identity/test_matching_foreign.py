@@ -157,4 +157,4 @@ def test_a_city_typo_alone_still_lets_the_address_count() -> None:
     assert "damerau_levenshtein(city_l, city_r) <= 1" in levels["address"][0].sql
     labels = [lv.label for lv in levels["city"]]
     assert labels[0].startswith("agrees, and the address agrees")
-    assert "one typo" in labels
+    assert any(label.startswith("a typo apart") for label in labels)

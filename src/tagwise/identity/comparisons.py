@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from tagwise.identity.standardize import swapped
 from tagwise.spec.sources import MatchField, MatchKind
 
 __all__ = ["DEFAULT_FIELDS", "Level", "comparisons", "dependencies", "tf_fields"]
@@ -44,11 +45,12 @@ DEFAULT_FIELDS = (
 """The fields of a records query with the columns name, birthday, city and address."""
 
 
-def _dl(field: str, edits: int) -> str:
-    """At most ``edits`` Damerau–Levenshtein edits. The length and Levenshtein tests
-    first are implied by it (a transposition is two Levenshtein edits) and much cheaper:
-    most pairs fail them, so the slow distance runs on few."""
-    left, right = f"{field}_l", f"{field}_r"
+def _dl(field: str, edits: int, *, right: str | None = None) -> str:
+    """At most ``edits`` Damerau–Levenshtein edits between ``<field>_l`` and
+    ``<field>_r`` (or the column ``right``). The length and Levenshtein tests first are
+    implied by it (a transposition is two Levenshtein edits) and much cheaper: most pairs
+    fail them, so the slow distance runs on few."""
+    left, right = f"{field}_l", right or f"{field}_r"
     return (
         f"abs(length({left}) - length({right})) <= {edits}"
         f" AND levenshtein({left}, {right}) <= {2 * edits}"
@@ -76,17 +78,31 @@ def _date(field: str) -> tuple[Level, ...]:
     )
 
 
-def _name(field: str) -> tuple[Level, ...]:
+def _name(field: str, *, swapped: bool = False) -> tuple[Level, ...]:
+    """A name; with ``swapped`` (two parts), each level also holds with the other
+    record's parts the other way round (``<field>__swapped_r``)."""
+    other = f"{field}__swapped_r"
+
+    def either(condition: str, turned: str) -> str:
+        return f"(({condition}) OR ({turned}))" if swapped else condition
+
     part_of = (
         f"{_shortest(field, 3)} AND (strpos({field}_l, {field}_r) > 0"
         f" OR strpos({field}_r, {field}_l) > 0)"
     )
+    levels = [Level("exact", f"{field}_l = {field}_r", 0.85, is_exact=True)]
+    if swapped:
+        levels.append(Level("given name and surname swapped", f"{field}_l = {other}", 0.03))
     return (
-        Level("exact", f"{field}_l = {field}_r", 0.85, is_exact=True),
-        Level("one edit (a typo or two letters swapped)", _dl(field, 1), 0.08),
+        *levels,
+        Level(
+            "one edit (a typo or two letters swapped)",
+            either(_dl(field, 1), _dl(field, 1, right=other)),
+            0.08,
+        ),
         Level(
             "two edits, names of five or more characters",
-            f"{_dl(field, 2)} AND {_shortest(field, 5)}",
+            f"{either(_dl(field, 2), _dl(field, 2, right=other))} AND {_shortest(field, 5)}",
             0.03,
         ),
         Level("one is part of the other (a part missing)", part_of, 0.02),
@@ -132,10 +148,15 @@ def _numeric(field: str) -> tuple[Level, ...]:
     )
 
 
+def _city_typo(city: str) -> str:
+    """A typo apart: one edit, or two in names of six or more characters."""
+    return f"(({_dl(city, 1)}) OR ({_dl(city, 2)} AND {_shortest(city, 6)}))"
+
+
 def _city_compatible(city: str | None) -> str:
     if city is None:
         return "TRUE"
-    return f"({city}_l = {city}_r OR {city}_l IS NULL OR {city}_r IS NULL OR {_dl(city, 1)})"
+    return f"({city}_l = {city}_r OR {city}_l IS NULL OR {city}_r IS NULL OR {_city_typo(city)})"
 
 
 def _address_close(field: str) -> str:
@@ -167,7 +188,7 @@ def _city(field: str, address: str | None) -> tuple[Level, ...]:
         levels.append(
             Level(
                 "agrees, and the address agrees (counted there)",
-                f"({field}_l = {field}_r OR {_dl(field, 1)}) AND {agrees}",
+                f"({field}_l = {field}_r OR {_city_typo(field)}) AND {agrees}",
                 0.0,
                 is_neutral=True,
             )
@@ -175,7 +196,11 @@ def _city(field: str, address: str | None) -> tuple[Level, ...]:
     return (
         *levels,
         Level("exact", f"{field}_l = {field}_r", 0.85, is_exact=True),
-        Level("one typo", f"{_dl(field, 1)} AND {_shortest(field, 4)}", 0.05),
+        Level(
+            "a typo apart (two edits for six or more characters)",
+            f"{_city_typo(field)} AND {_shortest(field, 4)}",
+            0.05,
+        ),
         Level("different", "ELSE", 0.10),
     )
 
@@ -195,7 +220,7 @@ def comparisons(fields: Sequence[MatchField]) -> dict[str, tuple[Level, ...]]:
             out[name] = _city(name, address if name == city else None)
         else:
             out[name] = {
-                MatchKind.NAME: _name,
+                MatchKind.NAME: lambda n, f=field: _name(n, swapped=swapped(f)),
                 MatchKind.DATE: _date,
                 MatchKind.EXACT: _exact,
                 MatchKind.STRING: _string,

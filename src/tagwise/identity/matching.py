@@ -59,7 +59,7 @@ from tagwise.identity.comparisons import (
     dependencies,
     tf_fields,
 )
-from tagwise.identity.standardize import block_key, part_column, rule_fields
+from tagwise.identity.standardize import block_key, compared_columns, part_column, rule_fields
 from tagwise.settings import MatchingSettings
 from tagwise.spec.sources import MatchField, MatchKind
 from tagwise.store.sql import ident
@@ -404,8 +404,12 @@ def _predict(
     levels = comparisons(fields)
     tf = tf_fields(levels)
     db_api = db.splink_api()  # on Spark it registers the similarity functions the levels use
-    sample = statistics.sample_pairs(db, count, list(levels))
-    floors = {column: statistics.term_frequencies(db, column) for column in tf}
+    columns = compared_columns(fields)
+    sample = statistics.sample_pairs(db, count, columns)
+    floors = {
+        column: statistics.term_frequencies(db, column, _person_field(fields, column))
+        for column in tf
+    }
     u = {
         column: statistics.u_probabilities(db, column, lv, sample, tf=column in tf)
         for column, lv in levels.items()
@@ -435,7 +439,14 @@ def _predict(
         )  # fmt: skip
         blocked = linker.inference.compute_blocked_pairs_for_predict()
         candidates = int(db.row(f"SELECT count(*) FROM {blocked.physical_name}")[0])  # noqa: S608 (names quoted by ident(), fixed columns)
-        patterns = _patterns(db, blocked.physical_name, levels, len(rules), candidates)
+        patterns = _patterns(
+            db,
+            blocked=blocked.physical_name,
+            levels=levels,
+            columns=columns,
+            rules=len(rules),
+            candidates=candidates,
+        )
         trained = training.expectation_maximisation(
             patterns, levels, u, rules, dependencies(fields)
         )
@@ -476,12 +487,28 @@ def _predict(
     return candidates
 
 
+def _person_field(fields: Sequence[MatchField], column: str) -> str | None:
+    """The field that tells people apart among the records holding one value of
+    ``column`` (for its term frequencies): the first name field, or for a name the first
+    date field."""
+    name = next((f.name for f in fields if f.kind is MatchKind.NAME), None)
+    date = next((f.name for f in fields if f.kind is MatchKind.DATE), None)
+    chosen = date if column == name else name
+    return chosen if chosen != column else None
+
+
 def _log2(value: float) -> float:
     return math.log2(value) if value > 0 else float("-inf")
 
 
 def _patterns(
-    db: Backend, blocked: str, levels: dict[str, tuple[Level, ...]], rules: int, candidates: int
+    db: Backend,
+    *,
+    blocked: str,
+    levels: dict[str, tuple[Level, ...]],
+    columns: Sequence[str],
+    rules: int,
+    candidates: int,
 ) -> training.Patterns:
     """The candidate pairs counted by comparison vector and the rules they agree on; of
     more than :data:`~tagwise.identity.training.MAX_PAIRS` candidates, a fixed
@@ -496,7 +523,7 @@ def _patterns(
     )
     sides = ", ".join(
         [
-            *(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in levels),
+            *(f"l.{c} AS {c}_l, r.{c} AS {c}_r" for c in columns),
             *(f"l.{block_key(i)} AS k{i}_l, r.{block_key(i)} AS k{i}_r" for i in range(rules)),
         ]
     )

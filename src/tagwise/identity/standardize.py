@@ -45,9 +45,24 @@ def _key_sql(item: str) -> str:
     return field if prefix is None else f"substr(CAST({field} AS VARCHAR), 1, {prefix})"
 
 
+def swapped(field: MatchField) -> bool:
+    """Whether ``field`` is a name of two parts (given name, surname), compared in both
+    orders: ``<name>__swapped`` holds its parts the other way round."""
+    return field.kind is MatchKind.NAME and len(field.columns) == 2
+
+
+def compared_columns(fields: Sequence[MatchField]) -> tuple[str, ...]:
+    """The standardized columns the comparison levels read (``<name>__swapped`` too)."""
+    return tuple(
+        column
+        for f in fields
+        for column in ((f.name, f"{f.name}__swapped") if swapped(f) else (f.name,))
+    )
+
+
 def standard_columns(fields: Sequence[MatchField]) -> tuple[str, ...]:
     """The standardized columns, before the block keys."""
-    return ("unique_id", *(f.name for f in fields))
+    return ("unique_id", *compared_columns(fields))
 
 
 def part_column(field: MatchField, index: int) -> str:
@@ -79,11 +94,8 @@ def standardized(
 ) -> str:
     """The SELECT of ``unique_id``, one column per field and ``block_0 …`` over ``source``."""
     city = next((f.name for f in fields if f.kind is MatchKind.CITY), None)
-    clean = ", ".join(f"{_clean(f)} AS {f.name}" for f in fields)
-    final = ", ".join(
-        f"{_address(f.name, city)} AS {f.name}" if f.kind is MatchKind.ADDRESS else f.name
-        for f in fields
-    )
+    clean = ", ".join(_clean(f) for f in fields)
+    final = ", ".join(_final(f, city) for f in fields)
     keys = ", ".join(
         f"CASE WHEN {_all_present(rule_fields(rule))} THEN hash("
         f"{', '.join(_key_sql(item) for item in rule)}) END AS {block_key(i)}"
@@ -104,32 +116,44 @@ def _text(column: str) -> str:
     return f"lower({_replace(_half_width(column), _WHITESPACE, '')})"
 
 
+def _final(field: MatchField, city: str | None) -> str:
+    """The standardized column(s) of a field from its cleaned value (or parts)."""
+    name = field.name
+    if field.kind is MatchKind.ADDRESS:
+        return f"{_address(name, city)} AS {name}"
+    if swapped(field):
+        a, b = f"{name}__p1", f"{name}__p2"
+        return (
+            f"CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} ELSE {a} || {b} END"
+            f" AS {name}, CASE WHEN {a} IS NOT NULL AND {b} IS NOT NULL THEN {b} || {a} END"
+            f" AS {name}__swapped"
+        )
+    return name
+
+
 def _clean(field: MatchField) -> str:
-    """One field's standardized value from its part(s) (NULL when empty)."""
+    """One field's cleaned value from its part(s) (NULL when empty), as ``<field>``; a
+    name of two parts as ``<field>__p1`` and ``<field>__p2``."""
     parts = [part_column(field, i) for i in range(len(field.columns))]
-    kind = field.kind
+    kind, name = field.kind, field.name
     if kind is MatchKind.DATE:
-        return f"CAST({parts[0]} AS DATE)"
+        return f"CAST({parts[0]} AS DATE) AS {name}"
     if kind is MatchKind.NUMERIC:
-        return f"CAST({parts[0]} AS DOUBLE)"
+        return f"CAST({parts[0]} AS DOUBLE) AS {name}"
     if kind is MatchKind.CITY:
         city = _replace(_replace(parts[0], _WHITESPACE, ""), "(?s)^(.{2,})市$", "\\1")
-        return f"nullif(lower({city}), '')"
+        return f"nullif(lower({city}), '') AS {name}"
     if kind is MatchKind.NAME:
         spaceless = [_replace(_half_width(p), _WHITESPACE, "") for p in parts]
         cleaned = [f"nullif(lower(translate({p}, '•・', '··')), '')" for p in spaceless]
-        if len(cleaned) == 2:  # given name and surname in either order (swapped on a form)
-            a, b = cleaned
-            return (
-                f"CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} "
-                f"WHEN {a} <= {b} THEN {a} || {b} ELSE {b} || {a} END"
-            )
-        return f"nullif(concat_ws('', {', '.join(cleaned)}), '')"
+        if swapped(field):
+            return f"{cleaned[0]} AS {name}__p1, {cleaned[1]} AS {name}__p2"
+        return f"nullif(concat_ws('', {', '.join(cleaned)}), '') AS {name}"
     cleaned = [_text(p) for p in parts]
     joined = cleaned[0] if len(cleaned) == 1 else f"concat_ws('', {', '.join(cleaned)})"
     if kind is MatchKind.ID:
         joined = _replace(joined, "[-_./]", "")
-    return f"nullif({joined}, '')"
+    return f"nullif({joined}, '') AS {name}"
 
 
 def _address(address: str, city: str | None) -> str:

@@ -34,18 +34,31 @@ U_SAMPLE_PAIRS = 1_000_000
 """Random pairs that measure the u of non-exact levels (splink's default ``max_pairs``)."""
 
 
-def term_frequencies(db: Backend, column: str) -> float:
-    """Create ``tf_<column>(<column>, n, tf_<column>)``: for each value, its count and the
-    share of the *other* non-null records that hold it, ``(n - 1) / (N - 1)``. That share
+def term_frequencies(db: Backend, column: str, person: str | None = None) -> float:
+    """Create ``tf_<column>(<column>, n, tf_<column>)``: for each value, how many people
+    hold it and the share of the *other* people that do, ``(n - 1) / (N - 1)``. That share
     is the u of a pair agreeing on the value; counting the record itself (splink's
-    default) would make a name seen twice look twice as common as it is. Returns
-    ``1 / (N - 1)``, the smallest possible u."""
-    (nonnull,) = db.row(f"SELECT count({column}) FROM records")  # noqa: S608 (fixed column names)
-    others = max(int(nonnull) - 1, 1)
+    default) would make a name seen twice look twice as common as it is.
+
+    People, not records: with ``person`` (another field, such as the birthday for a name),
+    the records of one value that agree on it count once, so the five duplicate records
+    of one person do not make that person's rare name look common (a record without that
+    field counts alone). Returns ``1 / (N - 1)``, the smallest possible u."""
+    key = (
+        "unique_id"
+        if person is None
+        else f"coalesce(CAST({person} AS VARCHAR), 'r' || CAST(unique_id AS VARCHAR))"
+    )
     db.create(
         f"tf_{column}",
-        f"SELECT {column}, count(*) AS n, CAST(count(*) - 1 AS DOUBLE) / {others} AS tf_{column}"  # noqa: S608 (fixed column names)
-        f" FROM records WHERE {column} IS NOT NULL GROUP BY {column}",
+        f"SELECT {column}, count(DISTINCT {key}) AS n FROM records"  # noqa: S608 (fixed column names)
+        f" WHERE {column} IS NOT NULL GROUP BY {column}",
+    )
+    (total,) = db.row(f"SELECT coalesce(sum(n), 0) FROM tf_{column}")  # noqa: S608 (fixed column names)
+    others = max(int(total) - 1, 1)
+    db.create(
+        f"tf_{column}",
+        f"SELECT {column}, n, CAST(n - 1 AS DOUBLE) / {others} AS tf_{column} FROM tf_{column}",  # noqa: S608 (fixed column names)
     )
     return 1.0 / others
 
