@@ -57,7 +57,12 @@ def prepare(out: Path, size: int, seed: int) -> Path:
     persons = generate_persons(size, seed=seed)
     seconds = time.perf_counter() - started
     pq.write_table(persons.records, folder / "records.parquet")
-    np.savez(folder / "truth.npz", person=persons.person, kinds=persons.kinds)
+    np.savez(
+        folder / "truth.npz",
+        person=persons.person,
+        kinds=persons.kinds,
+        corruptions=persons.corruptions,
+    )
     (folder / "generated.json").write_text(json.dumps({"seconds": seconds, "records": size}))
     return folder
 
@@ -69,7 +74,12 @@ def _persons(folder: Path) -> Any:
     from tagwise.demo.persons import Persons
 
     truth = np.load(folder / "truth.npz")
-    return Persons(pq.read_table(folder / "records.parquet"), truth["person"], truth["kinds"])
+    return Persons(
+        pq.read_table(folder / "records.parquet"),
+        truth["person"],
+        truth["kinds"],
+        truth["corruptions"],
+    )
 
 
 def child(engine: str, folder: Path, dest: Path) -> None:

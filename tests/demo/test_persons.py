@@ -17,6 +17,7 @@ def frame() -> pd.DataFrame:
     df = persons.records.to_pandas()
     df["person"] = persons.person
     df["kinds"] = persons.kinds
+    df["corruptions"] = persons.corruptions
     return df
 
 
@@ -56,12 +57,14 @@ def test_shape_and_duplicates_per_person(frame: pd.DataFrame) -> None:
 
 def test_every_corruption_kind_occurs_alone(frame: pd.DataFrame) -> None:
     for kind in Kind:
-        assert (frame.kinds == int(kind)).sum() > 50, kind
+        assert ((frame.kinds == int(kind)) & (frame.corruptions == 1)).sum() > 50, kind
+    assert set(frame.corruptions[frame.kinds == 0]) == {0}
+    assert set(frame.corruptions[frame.kinds > 0]) == {1, 2, 3}
 
 
 def _with_original(frame: pd.DataFrame, kind: Kind) -> pd.DataFrame:
     original = frame[frame.kinds == 0].set_index("person")
-    dups = frame[frame.kinds == int(kind)]
+    dups = frame[(frame.kinds == int(kind)) & (frame.corruptions == 1)]
     return dups.join(original, on="person", rsuffix="_o")
 
 
@@ -123,4 +126,5 @@ def test_scores_are_counted_against_the_truth() -> None:
     assert (mixed.found, mixed.correct, mixed.precision) == (2, 1, 0.5)
     for kind in Kind:
         by_kind = persons.score_kind(kind, left, right)
-        assert by_kind.recall == 1.0 and by_kind.true == (persons.kinds == int(kind)).sum()
+        once = (persons.kinds == int(kind)) & (persons.corruptions == 1)
+        assert by_kind.recall == 1.0 and by_kind.true == once.sum()

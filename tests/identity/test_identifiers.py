@@ -115,7 +115,7 @@ def test_people_are_counted_per_value_with_typos_and_conflicts(tmp_path: Path) -
         rows = [f"{k},{r}" for k, p, r in RECORDS if p == "PB"] + ([extra] if extra else [])
         (data / "customers.csv").write_text("\n".join([HEADER, *rows]) + "\n", encoding="utf-8")
         workspace.ingest()
-        groups = workspace.warehouse.rows("SELECT n, capped FROM ident.capped")
+        groups = workspace.warehouse.rows("SELECT value, reason FROM ident.capped")
         linked = workspace.warehouse.scalar("SELECT count(DISTINCT cid) FROM meta.customer_keys")
         workspace.close()
         if people == 1:

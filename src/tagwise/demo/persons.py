@@ -119,6 +119,8 @@ class Persons:
     """Person id of each record, indexed by rid."""
     kinds: np.ndarray
     """:class:`Kind` bits of each record (0: the person's original record)."""
+    corruptions: np.ndarray | None = None
+    """How many corruptions each record got (a kind may repeat: two typos)."""
 
     def true_pair_count(self) -> int:
         """Pairs of records of the same person."""
@@ -141,10 +143,12 @@ class Persons:
         return PairScore(found, _pairs_within(both), self.true_pair_count())
 
     def score_kind(self, kind: Kind, left: Any, right: Any) -> PairScore:
-        """Recall on the pairs of an original and a duplicate whose only corruption is
-        ``kind``; ``found`` and ``correct`` count the found pairs among those."""
+        """Recall on the pairs of an original and a duplicate corrupted once, by ``kind``;
+        ``found`` and ``correct`` count the found pairs among those."""
         left, right = np.asarray(left, dtype=np.int64), np.asarray(right, dtype=np.int64)
         single = self.kinds == int(kind)
+        if self.corruptions is not None:
+            single &= self.corruptions == 1
         original = self.kinds == 0
         same = self.person[left] == self.person[right]
         hit = same & ((original[left] & single[right]) | (single[left] & original[right]))
@@ -209,12 +213,15 @@ def generate_persons(n: int, *, seed: int = 0) -> Persons:
     columns: dict[str, pa.Array] = {"rid": pa.array(np.arange(n, dtype=np.int32))}
     for name in COLUMNS[1:]:
         columns[name] = pa.array(fields[name][order], type=pa.string(), mask=missing[name][order])
-    return Persons(pa.table(columns), person[order], kinds[order])
+    applied = np.zeros(n, dtype=np.int64)
+    applied[duplicates] = count
+    return Persons(pa.table(columns), person[order], kinds[order], applied[order])
 
 
 def _empty() -> Persons:
     schema = pa.schema([("rid", pa.int32()), *((c, pa.string()) for c in COLUMNS[1:])])
-    return Persons(schema.empty_table(), np.zeros(0, np.int64), np.zeros(0, np.int64))
+    none = np.zeros(0, np.int64)
+    return Persons(schema.empty_table(), none, none, none)
 
 
 class _Vocabulary:
