@@ -222,8 +222,9 @@ def test_a_junk_blocking_key_is_skipped(small: Warehouse) -> None:
         "INSERT INTO stage.people SELECT 100000 + i, '测试' || i::VARCHAR, DATE '1900-01-01',"
         " '上海', '人民路' || i::VARCHAR || '号' FROM range(50) t(i)"
     )
-    report = match_pairs(small, RECORDS, settings=DEFAULT, target="stage.loose")
-    guarded = DEFAULT.model_copy(update={"max_block_size": 20})
+    one_rule = DEFAULT.model_copy(update={"blocking": (("birthday", "city"),)})
+    report = match_pairs(small, RECORDS, settings=one_rule, target="stage.loose")
+    guarded = one_rule.model_copy(update={"max_block_size": 20})
     kept = match_pairs(small, RECORDS, settings=guarded, target="stage.guarded")
     assert (report.skipped_blocks, kept.skipped_blocks) == (0, 1)
     assert report.candidates - kept.candidates == 50 * 49 // 2
@@ -294,7 +295,7 @@ def test_an_engine_failure_is_one_line_with_a_hint(small: Warehouse) -> None:
         ({"upper": 1.0}, "less than 1"),
         ({"lower": 0.0}, "greater than 0"),
         ({"blocking": [["name", "Birth Date"]]}, "snake_case match_on field name"),
-        ({"blocking": [["name"], []]}, "each rule at least one column"),
+        ({"blocking": [["name"], []]}, "each rule at least one field"),
         ({"blocking": []}, "at least one rule"),
         ({"max_block_size": 1}, "greater than or equal to 2"),
     ],
@@ -332,7 +333,7 @@ def test_rules_naming_fields_that_are_not_compared_are_left_out(small: Warehouse
     )
     query = "SELECT rid, name, birthday FROM stage.people"
     report = match_pairs(small, query, settings=DEFAULT, target="stage.two", fields=two)
-    assert report.blocking == (("name", "birthday"), ("name",), ("birthday",))
+    assert report.blocking == (("name", "birthday"), ("name",), ("birthday", "name:2"))
     only_city = MatchingSettings(blocking=(("city", "address"),))
     with pytest.raises(SourceError) as info:
         match_pairs(small, query, settings=only_city, target="stage.none", fields=two)
