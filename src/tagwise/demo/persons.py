@@ -246,10 +246,10 @@ def _words(rng: np.random.Generator, count: int, *, syllables: tuple[int, int]) 
     seen: set[str] = set()
     while len(found) < count:
         batch = count * 2
-        word = np.full(batch, "", dtype=_S)
+        word: np.ndarray = np.full(batch, "", dtype=_S)
         length = rng.integers(syllables[0], syllables[1] + 1, batch)
         for i in range(syllables[1]):
-            part = np.strings.add(
+            part: np.ndarray = np.strings.add(
                 np.array(_ONSETS, dtype=_S)[rng.integers(0, len(_ONSETS), batch)],
                 np.array(_VOWELS, dtype=_S)[rng.integers(0, len(_VOWELS), batch)],
             )
@@ -268,8 +268,8 @@ def _zipf(rng: np.random.Generator, size: int, n: int, exponent: float = 1.05) -
     """Indices into ``size`` values, the first most likely (a truncated Zipf law)."""
     weights = 1.0 / np.arange(1, size + 1) ** exponent
     cumulative = np.cumsum(weights / weights.sum())
-    found: np.ndarray = np.searchsorted(cumulative, rng.random(n), side="right")
-    return np.minimum(found, size - 1)
+    found = np.searchsorted(cumulative, rng.random(n), side="right")
+    return np.asarray(np.minimum(found, size - 1), dtype=np.int64)
 
 
 def _originals(rng: np.random.Generator, vocab: _Vocabulary, n: int) -> dict[str, np.ndarray]:

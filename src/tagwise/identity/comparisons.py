@@ -205,6 +205,15 @@ def _city(field: str, address: str | None) -> tuple[Level, ...]:
     )
 
 
+_BY_KIND = {
+    MatchKind.DATE: _date,
+    MatchKind.EXACT: _exact,
+    MatchKind.STRING: _string,
+    MatchKind.ID: _id,
+    MatchKind.NUMERIC: _numeric,
+}
+
+
 def comparisons(fields: Sequence[MatchField]) -> dict[str, tuple[Level, ...]]:
     """The levels of each field. An address is compared within the first city field (the
     same street address in two cities is no agreement), and a city adds nothing to an
@@ -218,15 +227,10 @@ def comparisons(fields: Sequence[MatchField]) -> dict[str, tuple[Level, ...]]:
             out[name] = _address(name, city if name == address else None)
         elif kind is MatchKind.CITY:
             out[name] = _city(name, address if name == city else None)
+        elif kind is MatchKind.NAME:
+            out[name] = _name(name, swapped=swapped(field))
         else:
-            out[name] = {
-                MatchKind.NAME: lambda n, f=field: _name(n, swapped=swapped(f)),
-                MatchKind.DATE: _date,
-                MatchKind.EXACT: _exact,
-                MatchKind.STRING: _string,
-                MatchKind.ID: _id,
-                MatchKind.NUMERIC: _numeric,
-            }[kind](name)
+            out[name] = _BY_KIND[kind](name)
     return out
 
 
