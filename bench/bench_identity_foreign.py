@@ -22,6 +22,7 @@ splink time includes its training). Medians over ``--repeat`` runs.
 
     python bench/bench_identity_foreign.py --sizes 10000 100000 1000000 --repeat 1
     python bench/bench_identity_foreign.py --sizes 10000 --repeat 3 --splink-max 100000
+    BENCH_MAX_PAIRS_PER_RECORD=1 python bench/bench_identity_foreign.py --splink-max 0  # a budget
 """
 
 from __future__ import annotations
@@ -91,14 +92,16 @@ def child(engine: str, folder: Path, dest: Path) -> None:
     if engine == "tagwise":
         from tests.identity.persons_support import load, tagwise_pairs
 
-        from tagwise.settings import WarehouseSettings
+        from tagwise.settings import MatchingSettings, WarehouseSettings
         from tagwise.store.warehouse import Warehouse
 
         db = dest.with_suffix(".duckdb")
         db.unlink(missing_ok=True)
         wh = Warehouse(db, WarehouseSettings(threads=2))
         load(wh, persons)
-        merged, queued, report = tagwise_pairs(wh)
+        budget = os.environ.get("BENCH_MAX_PAIRS_PER_RECORD")
+        chosen = None if budget is None else MatchingSettings(max_pairs_per_record=float(budget))
+        merged, queued, report = tagwise_pairs(wh, chosen)
         wh.close()
         db.unlink(missing_ok=True)
         np.savez(
