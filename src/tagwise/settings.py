@@ -248,7 +248,7 @@ class MatchingSettings(_Group):
         "pairs.",
     )
     max_pairs_per_record: float = Field(
-        default=5.0,
+        default=1.0,
         gt=0,
         description="A blocking rule compares at most this many pairs per record: beyond "
         "that budget its largest blocks pair nobody by that rule (keeps a rule that suits "

@@ -79,7 +79,22 @@ def test_merges_are_precise_and_complete(matched, people) -> None:
     assert report.pairs == wh.scalar("SELECT count(*) FROM stage.match_pairs")
     assert report.records == 10_000
     assert report.candidates >= report.pairs > report.merges
-    assert report.skipped_blocks == 0
+
+
+def test_the_pair_budget_drops_only_the_largest_blocks(matched, people) -> None:
+    """The budget of pairs per record drops some of the largest blocks of the wide rules
+    (no key is over max_block_size here); without it nothing is dropped, and the merged
+    pairs the budget keeps are nearly all those found without it."""
+    wh, report = matched
+    unlimited = DEFAULT.model_copy(update={"max_pairs_per_record": 1e6})
+    every = match_pairs(wh, RECORDS, settings=unlimited, target="stage.unlimited")
+    assert every.skipped_blocks == 0
+    assert every.candidates > report.candidates
+    assert report.skipped_blocks > 0
+    kept = pairs(wh, "stage.match_pairs", DEFAULT.upper)
+    found = pairs(wh, "stage.unlimited", DEFAULT.upper)
+    truth = people.true_pairs()
+    assert len(kept & truth) >= 0.995 * len(found & truth)
 
 
 def test_target_holds_ordered_unique_pairs_at_or_above_lower(matched) -> None:

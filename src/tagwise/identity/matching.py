@@ -108,7 +108,9 @@ class MatchReport:
     merges: int
     """Pairs at or above upper (the rest of ``pairs`` is for review)."""
     skipped_blocks: int
-    """Blocking keys dropped because more than ``max_block_size`` records share them."""
+    """Blocking keys dropped: more records share them than their rule allows
+    (``max_block_size``, ``max_single_block_size``), or their rule's largest blocks are
+    beyond its budget of ``max_pairs_per_record`` pairs per record."""
     seconds: float
     """Wall time of the call."""
     engine: str = "duckdb"
