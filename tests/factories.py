@@ -22,13 +22,13 @@ sources:
     columns:
       customer_id: {type: string, required: true, from: 客户编号}
       name: {type: string, from: 姓名}
-      gender: {type: gender, from: 性别}
-      birthday: {type: date, from: 出生日期}
-      phone: {type: phone, from: 手机号}
-      email: {type: email, from: 邮箱}
+      gender: {type: gender, from: 性别, on_invalid: reject}
+      birthday: {type: date, from: 出生日期, on_invalid: reject}
+      phone: {type: phone, from: 手机号, on_invalid: reject}
+      email: {type: email, from: 邮箱, on_invalid: reject}
       level: {type: string, from: 会员等级, values: [普通会员, 金卡会员]}
-      points: {type: integer, min: 0, from: 积分}
-      vip: {type: boolean, from: 是否VIP}
+      points: {type: integer, min: 0, from: 积分, on_invalid: reject}
+      vip: {type: boolean, from: 是否VIP, on_invalid: reject}
       registered_at: {type: timestamp, required: true, from: 注册时间}
   orders:
     path: orders.csv

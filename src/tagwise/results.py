@@ -36,7 +36,9 @@ __all__ = [
     "LastIngest",
     "LastResolution",
     "LintResult",
+    "MatchingModel",
     "MatchingQuality",
+    "ModelLevelResult",
     "PlanChange",
     "PlanResult",
     "PlanSummary",
@@ -80,6 +82,7 @@ __all__ = [
     "TagOverview",
     "TagVersion",
     "TopIdentifier",
+    "TrainingSession",
     "ValueCount",
 ]
 
@@ -131,6 +134,9 @@ class SourceResult(Result):
     rejected: int
     new_customers: int
     reasons: dict[str, int]
+    warnings: dict[str, int] = {}
+    """Values that did not parse in optional columns, loaded as null (their rows are
+    loaded), by column and reason; each is in the quarantine with its raw value."""
     seconds: float
 
 
@@ -167,6 +173,45 @@ class ResolveResult(Result):
     timings: dict[str, float]
 
 
+class ModelLevelResult(Result):
+    """One comparison level of the trained matching model."""
+
+    field: str
+    level: str
+    m: float
+    """Share of true pairs that land in this level (trained by expectation maximisation)."""
+    u: float
+    """Share of random pairs that land in this level (measured on random pairs; an
+    exact level's u is the chance that two random values agree)."""
+    weight: float | None
+    """log2(m / u): the evidence this level adds to a pair's match weight (before the term
+    frequency adjustment of an exact level)."""
+
+
+class TrainingSession(Result):
+    """One expectation-maximisation session: the pairs of one blocking rule."""
+
+    rule: list[str]
+    pairs: int
+    iterations: int | None = None
+    share_of_matches: float | None = None
+    """Share of the rule's pairs that the session found to be matches (splink's lambda)."""
+    skipped: str | None = None
+    """Why the session trained nothing (too few pairs, or no other field)."""
+
+
+class MatchingModel(Result):
+    """The matching model of the last resolution that trained one."""
+
+    resolution_id: int
+    resolved_at: datetime
+    prior: float
+    """Probability that two random records match."""
+    blocking: list[list[str]]
+    training: list[TrainingSession]
+    levels: list[ModelLevelResult]
+
+
 class IngestResult(Result):
     """The result of ``ingest``: one result per source, in ingest order."""
 
@@ -196,6 +241,13 @@ class ReviewQueue(Result):
     """Pairs waiting for a person, most likely first."""
 
     pairs: list[ReviewPair]
+    """The page shown: at most ``limit`` pairs."""
+    total: int
+    """Pairs waiting in all."""
+    limit: int
+    """The most pairs a page holds."""
+    truncated: bool
+    """Whether ``limit`` cut the list (``total`` is larger than the page)."""
 
 
 # -- runs ----------------------------------------------------------------------------------
@@ -522,6 +574,8 @@ class ColumnQuality(Result):
     completeness: float | None
     rejected: int
     validity: float | None
+    nulled: int = 0
+    """Values that did not parse and were loaded as null (``on_invalid: null``)."""
 
 
 class LastIngest(Result):
@@ -546,6 +600,9 @@ class SourceQuality(Result):
     duplicate_rate: float | None
     columns: list[ColumnQuality]
     reasons: dict[str, int]
+    warnings: int = 0
+    """Values loaded as null because they did not parse (their rows were loaded)."""
+    warning_reasons: dict[str, int] = {}
     last_ingest: LastIngest | None = None
 
 

@@ -211,14 +211,14 @@ class NamingSettings(_Group):
 class MatchingSettings(_Group):
     """Probabilistic matching of records that share no strong identifier (splink).
 
-    Records are compared on name, birthday, city and address; each candidate pair gets a
+    Records are compared on the master's ``match_on`` fields; each candidate pair gets a
     match probability (:mod:`tagwise.identity.matching`).
     """
 
     enabled: bool = Field(
         default=True,
-        description="Match records without a shared strong identifier on name, birthday, "
-        "city and address.",
+        description="Match records without a shared strong identifier on the customer "
+        "master's `match_on` fields.",
     )
     upper: float = Field(
         default=0.99,
@@ -233,16 +233,28 @@ class MatchingSettings(_Group):
         description="Pairs from this match probability up to `upper` go to the review "
         "queue; pairs below it are dropped.",
     )
-    blocking: tuple[tuple[Literal["name", "birthday", "city", "address"], ...], ...] = Field(
+    blocking: tuple[tuple[str, ...], ...] = Field(
         default=(
             ("name", "birthday"),
-            ("birthday", "city"),
+            ("name", "city"),
             ("name", "address"),
+            ("birthday", "city"),
             ("birthday", "address"),
+            ("city", "address"),
+            ("name",),
+            ("address",),
+            ("birthday", "name:2"),
+            ("birthday", "address:4"),
+            ("city", "address:4"),
+            ("name:2", "address:4"),
         ),
-        description="Blocking rules: only records that agree on every column of at least "
-        "one rule are compared (names and addresses after standardization). Include rules "
-        "without `name` so that a misspelled name is still found.",
+        description="Blocking rules over `match_on` fields: only records that agree on every "
+        "item of at least one rule are compared (after standardization); an item is a field "
+        "or `field:N`, its first N characters. The defaults pair every two of name, "
+        "birthday, city and address, so a pair with typos in any two of them is still "
+        "compared, and add name and address alone and rules on the first characters for "
+        "pairs with more damage; rules naming a field the master does not compare are left "
+        "out.",
     )
     max_block_size: int = Field(
         default=1000,
@@ -250,6 +262,21 @@ class MatchingSettings(_Group):
         description="A blocking key shared by more records than this (a placeholder such "
         "as 1900-01-01 or 不详) pairs nobody; keeps one junk value from making millions of "
         "pairs.",
+    )
+    max_pairs_per_record: float = Field(
+        default=1.0,
+        gt=0,
+        description="A blocking rule compares at most this many pairs per record: beyond "
+        "that budget its largest blocks pair nobody by that rule (keeps a rule that suits "
+        "one kind of data, such as the first characters of an address, from comparing "
+        "millions of pairs on another).",
+    )
+    max_single_block_size: int = Field(
+        default=100,
+        ge=2,
+        description="The same for the key of a one-field rule: a name, birthday or "
+        "address alone shared by more records than this pairs nobody by that rule (the "
+        "rules of two fields still compare those records).",
     )
     engine: MatchingEngine = Field(
         default="auto",
@@ -272,9 +299,23 @@ class MatchingSettings(_Group):
     @classmethod
     def _rules_not_empty(cls, value: tuple[tuple[str, ...], ...]) -> tuple[tuple[str, ...], ...]:
         if not value or not all(value):
-            msg = "blocking needs at least one rule, and each rule at least one column"
+            msg = "blocking needs at least one rule, and each rule at least one field"
             raise ValueError(msg)
+        for rule in value:
+            for name in rule:
+                if not re.match(r"^[a-z][a-z0-9_]*(:[1-9][0-9]?)?$", name):
+                    msg = (
+                        f"blocking item `{name}` must be a snake_case match_on field name, "
+                        "or field:N for its first N characters"
+                    )
+                    raise ValueError(msg)
         return tuple(tuple(dict.fromkeys(rule)) for rule in value)
+
+    def block_limit(self, rule: tuple[str, ...] | list[str]) -> int:
+        """The most records one block key of ``rule`` may hold."""
+        if len(rule) == 1 and ":" not in rule[0]:
+            return min(self.max_single_block_size, self.max_block_size)
+        return self.max_block_size
 
 
 class IdentitySettings(_Group):
@@ -293,10 +334,19 @@ class IdentitySettings(_Group):
         description="Identity types whose shared value merges records; other declared "
         "types are collected and reported but never merge.",
     )
+    personal: tuple[str, ...] = Field(
+        default=("id_number", "member_id", "wechat_unionid", "wechat_openid"),
+        description="Identity types that belong to one person: the family rules "
+        "(`conflict_columns`, `name_distance`) that protect shared identifiers such as a "
+        "family phone do not stop them from linking one person's duplicate records; only "
+        "the cap applies.",
+    )
     max_records: dict[str, int] = Field(
         default={"phone": 4, "email": 4, "device_id": 3, "wechat_openid": 2, "member_id": 2},
-        description="Cap per identity type: a value shared by more records (a family phone, "
-        "a shop's device, a placeholder such as 13800000000) links nobody and is reported.",
+        description="Cap per identity type: a value shared by more people (a family phone, "
+        "a shop's device, a placeholder such as 13800000000) links nobody and is reported. "
+        "People, not records, are counted: records whose names are within a typo and whose "
+        "conflict columns agree are one person.",
     )
     default_max_records: int = Field(
         default=4, ge=2, description="Cap of the types not listed in `max_records`."
@@ -311,9 +361,10 @@ class IdentitySettings(_Group):
         default=2,
         ge=0,
         description="Records sharing an identifier whose names (the master's `match_on` name) "
-        "differ in at least this many characters are different people: the identifier links "
-        "nobody and is reported (a family phone whose members' birthdays are missing); a "
-        "one-character typo still links. 0: names are not compared.",
+        "differ in at least this many edits (Damerau–Levenshtein: a transposition of two "
+        "letters is one edit) are different people: the identifier links nobody and is "
+        "reported (a family phone whose members' birthdays are missing); a one-character "
+        "typo still links. 0: names are not compared.",
     )
     matching: MatchingSettings = Field(default_factory=MatchingSettings)
 

@@ -17,7 +17,7 @@ from tagwise.spec.features import FeaturesSpec, load_features
 from tagwise.spec.load import Document
 from tagwise.spec.naming import check_names
 from tagwise.spec.segments import SegmentsSpec, check_segments, collect_segments
-from tagwise.spec.sources import SourcesSpec, load_sources
+from tagwise.spec.sources import SourcesSpec, load_sources, match_type_problems
 from tagwise.spec.tagfiles import collect_tags
 from tagwise.spec.tags import TagsSpec
 from tagwise.spec.taxonomy import Taxonomy, load_taxonomy
@@ -116,6 +116,8 @@ def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
         return specs
     if specs.taxonomy is not None:
         specs.errors.extend(check_names(tags, specs.taxonomy, settings.naming))
+    if specs.sources is not None:
+        specs.errors.extend(match_type_problems(specs.sources))
     if specs.sources is not None and specs.features is not None:
         feature_errors = check_features(specs.features, specs.features_doc, specs.sources)
         specs.errors.extend(feature_errors)

@@ -40,6 +40,8 @@ from tagwise.results import (
     IngestError,
     IngestResult,
     LintResult,
+    MatchingModel,
+    ModelLevelResult,
     PlanResult,
     Problem,
     QualityResult,
@@ -67,6 +69,7 @@ from tagwise.results import (
     TagList,
     TagOverview,
     TagVersion,
+    TrainingSession,
     ValueCount,
 )
 from tagwise.settings import CONFIG_FILE, Settings
@@ -415,7 +418,11 @@ class Workspace:
         del actor  # reads record nothing (see the class docstring)
         master = self.sources().customers
         pairs = identity_store.review_queue(self.warehouse, master, limit=limit)
+        total = identity_store.review_total(self.warehouse) if master is not None else 0
         return ReviewQueue(
+            total=total,
+            limit=limit,
+            truncated=total > len(pairs),
             pairs=[
                 ReviewPair(
                     probability=p.probability,
@@ -423,7 +430,40 @@ class Workspace:
                     right=_review_record(p.right),
                 )
                 for p in pairs
-            ]
+            ],
+        )
+
+    def matching_model(self, *, actor: Actor | None = None) -> MatchingModel:
+        """The matching model of the last resolution that trained one: the prior, the
+        blocking rules, the training sessions and m and u per comparison level.
+
+        Raises:
+            NotFound: no resolution has trained a model (matching off, or never resolved).
+        """
+        del actor  # reads record nothing (see the class docstring)
+        found = identity_store.matching_model(self.warehouse)
+        if found is None:
+            raise NotFound(
+                "no resolution has trained a matching model yet",
+                hint="declare match_on for the customer master and run `tagwise resolve`",
+            )
+        model = found.report
+        return MatchingModel(
+            resolution_id=found.resolution_id,
+            resolved_at=found.resolved_at,
+            prior=float(model.get("prior", 0.0)),
+            blocking=[list(rule) for rule in model.get("blocking", [])],
+            training=[
+                TrainingSession(
+                    rule=list(t.get("rule", [])),
+                    pairs=int(t.get("pairs", 0)),
+                    iterations=t.get("iterations"),
+                    share_of_matches=t.get("lambda"),
+                    skipped=t.get("skipped"),
+                )
+                for t in model.get("training", [])
+            ],
+            levels=[ModelLevelResult.model_validate(level) for level in model.get("levels", [])],
         )
 
     def _after_decision(self, ids: list[int], *, recompute: bool, who: Actor) -> DecisionResult:
@@ -1003,7 +1043,9 @@ def _source_result(report: SourceReport) -> SourceResult:
 
 
 def _resolve_result(report: ResolveReport) -> ResolveResult:
-    return ResolveResult.model_validate(asdict(report))
+    data = asdict(report)
+    del data["model"]  # `tagwise identity model` shows it
+    return ResolveResult.model_validate(data)
 
 
 def _run_result(report: RunReport) -> RunResult:

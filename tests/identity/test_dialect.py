@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import pytest
+from tests.identity.persons_support import FIELDS
 
+from tagwise.identity.comparisons import DEFAULT_FIELDS, comparisons
 from tagwise.identity.dialect import to_spark
 from tagwise.identity.standardize import standardized
 from tagwise.settings import MatchingSettings
+from tagwise.spec.sources import MatchField, MatchKind
 
 
 def test_the_han_script_is_named_as_java_names_it() -> None:
@@ -39,7 +42,21 @@ def test_a_first_match_only_replacement_is_refused() -> None:
         to_spark("SELECT regexp_replace(a, 'x', 'y') FROM t")
 
 
-def test_the_standardization_translates_without_a_duckdb_only_construct_left() -> None:
-    spark = to_spark(standardized("raw", MatchingSettings()))
+@pytest.mark.parametrize("fields", [DEFAULT_FIELDS, FIELDS], ids=["default", "derived"])
+def test_the_standardization_translates_without_a_duckdb_only_construct_left(fields) -> None:
+    spark = to_spark(standardized("raw", fields, MatchingSettings().blocking))
     for duckdb_only in ("regexp_matches", "starts_with", "{Han}", "\\\\1", ", 'g')"):
         assert duckdb_only not in spark
+
+
+def test_every_comparison_level_translates() -> None:
+    """Each kind's levels (the SQL splink and training run on Spark) parse and write in
+    Spark's dialect with Spark's names for the functions."""
+    every = [MatchField(kind.value, (kind.value,), kind) for kind in MatchKind] + list(FIELDS[:1])
+    for field, levels in comparisons(every).items():
+        for level in levels:
+            if level.sql == "ELSE":
+                continue
+            spark = to_spark(f"SELECT CASE WHEN {level.sql} THEN 1 END FROM t")
+            assert "STRPOS" not in spark.upper(), (field, spark)
+            assert "damerau_levenshtein" in spark.lower() or "DAMERAU" not in level.sql

@@ -106,6 +106,19 @@ def test_review_queue_and_decisions(demo: Path, cli) -> None:
         matching = ws.settings.identity.matching
         cids = dict(ws.warehouse.rows("SELECT customer_id, cid FROM meta.customer_keys"))
     assert queue, "the demo should leave some pairs for people to decide"
+    waiting = duckdb.connect(str(demo / ".tagwise" / "warehouse.duckdb"), read_only=True)
+    try:
+        (total,) = waiting.execute("SELECT count(*) FROM ident.review").fetchone()
+    finally:
+        waiting.close()
+    assert listed.json()["total"] == total
+    assert len(queue) == min(total, 500)
+    page = cli("-w", demo, "customer", "matches", "--json", "--limit", "1").json()
+    assert (page["total"], page["limit"], len(page["pairs"])) == (total, 1, 1)
+    assert page["truncated"] is (total > 1)
+    shown = cli("-w", demo, "customer", "matches", "--limit", "1")
+    assert shown.code == 0, shown.err
+    assert (f"1 of {total:,} pairs shown" in shown.out) is (total > 1)
     probabilities = [p["probability"] for p in queue]
     assert probabilities == sorted(probabilities, reverse=True)
     assert all(matching.lower <= p < matching.upper for p in probabilities)

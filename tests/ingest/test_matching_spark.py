@@ -19,13 +19,18 @@ import pyarrow as pa
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from tests.identity.persons_support import FIELDS
+from tests.identity.persons_support import RECORDS as PERSONS
+from tests.identity.persons_support import load as load_persons
 from tests.ingest.people import generate
 from tests.ingest.test_matching import RECORDS, load, noisy_spellings
 from tests.spark_support import require_spark
 
+from tagwise.demo.persons import generate_persons
 from tagwise.engine.spark import spark_session
 from tagwise.identity import resolve
 from tagwise.identity.backends import DuckDBBackend, SparkBackend
+from tagwise.identity.comparisons import DEFAULT_FIELDS
 from tagwise.identity.matching import (
     MatchReport,
     SparkMatching,
@@ -122,6 +127,28 @@ def test_both_report_the_same_counts(matched) -> None:
     )
 
 
+def test_derived_fields_give_the_same_pairs_and_model_on_spark(
+    tmp_path: Path, spark: SparkMatching
+) -> None:
+    """Generated FEBRL-like persons matched on fields joined from several columns (a name
+    compared in both orders, an address of number and street): the same pairs, scores
+    and trained model on both engines."""
+    wh = Warehouse(tmp_path / "warehouse.duckdb")
+    load_persons(wh, generate_persons(2_500, seed=5))
+    both = [
+        match_pairs(wh, PERSONS, settings=GUARDED, target=f"stage.{t}", fields=FIELDS, spark=s)
+        for t, s in (("d", None), ("s", spark))
+    ]
+    rows = [wh.rows(f"SELECT {PAIR_COLUMNS} FROM stage.{t} ORDER BY rid_l, rid_r") for t in "ds"]
+    assert len(rows[0]) > 500
+    assert [r[:2] for r in rows[0]] == [r[:2] for r in rows[1]]
+    for a, b in zip(rows[0], rows[1], strict=True):
+        assert abs(a[2] - b[2]) <= 1e-12 and abs(a[3] - b[3]) <= 1e-9, (a, b)
+    assert both[0].model == both[1].model and both[0].prior == both[1].prior
+    assert both[0].training == both[1].training
+    wh.close()
+
+
 def test_spark_leaves_no_views_or_files(matched, spark: SparkMatching) -> None:
     views = {t.name for t in spark.session.catalog.listTables()}
     assert not views & {"raw", "records", "oversized", "sample", "pairs", "tf_name"}
@@ -170,13 +197,13 @@ def standardized(backend: str, wh: Warehouse, spark: SparkMatching) -> list[tupl
     if backend == "duckdb":
         duck = DuckDBBackend(duckdb.connect())
         try:
-            duck.load(wh, select, GUARDED)
+            duck.load(wh, select, DEFAULT_FIELDS, GUARDED.blocking)
             return sorted(duck.rows(query))
         finally:
             duck.close()
     db = SparkBackend(spark.session, spark.work / "standardize")
     try:
-        db.load(wh, select, GUARDED)
+        db.load(wh, select, DEFAULT_FIELDS, GUARDED.blocking)
         return sorted(db.rows(query))
     finally:
         db.close()

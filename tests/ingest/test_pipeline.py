@@ -211,15 +211,21 @@ def test_json_lines_with_bad_json_and_bad_values(tmp_path: Path) -> None:
     ]
     (ws.data_dir / "s.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (report,) = ws.ingest().sources
-    assert (report.read, report.loaded, report.rejected) == (6, 2, 4)
+    # "很高" is no integer: the row stays with nps null and a warning (on_invalid: null)
+    assert (report.read, report.loaded, report.rejected) == (6, 3, 3)
+    assert report.warnings == {"nps: kept as null: not an integer": 1}
     assert _quarantine(ws, "surveys") == {
-        (2, "nps", "not an integer"),
+        (2, "nps", "kept as null: not an integer"),
         (3, None, "bad json: not valid JSON"),
         (5, None, "not a JSON object"),
         (6, "nps", "above the maximum 10"),
     }
     rows = ws.warehouse.rows('SELECT id, nps, tags, "when" FROM src.surveys ORDER BY id')
-    assert rows == [("S1", 9, '["运动","旅行"]', date(2025, 6, 1)), ("S5", 7, None, None)]
+    assert rows == [
+        ("S1", 9, '["运动","旅行"]', date(2025, 6, 1)),
+        ("S2", None, None, None),
+        ("S5", 7, None, None),
+    ]
     ws.close()
 
 
@@ -255,7 +261,9 @@ def test_parquet_keeps_native_types_and_still_validates(tmp_path: Path) -> None:
     pq.write_table(part1, ws.data_dir / "e" / "p1.parquet")
     pq.write_table(part2, ws.data_dir / "e" / "p2.parquet")
     (report,) = ws.ingest().sources
-    assert (report.read, report.loaded, report.rejected) == (5, 1, 4)
+    # an infinite value is no number: kept as null with a warning (the row is loaded);
+    # the bad day of a rejected row is no warning (the row went to the quarantine)
+    assert (report.read, report.loaded, report.rejected) == (5, 2, 3)
     rows = ws.warehouse.rows(
         'SELECT file, line, "column", reason FROM meta.quarantine ORDER BY file, line'
     )
@@ -263,11 +271,12 @@ def test_parquet_keeps_native_types_and_still_validates(tmp_path: Path) -> None:
         ("data/e/p1.parquet", 2, "at", "missing required value"),
         ("data/e/p1.parquet", 3, "value", "below the minimum 0"),
         ("data/e/p2.parquet", 1, "kind", "not an allowed value"),
-        ("data/e/p2.parquet", 2, "value", "not a number"),
+        ("data/e/p2.parquet", 2, "value", "kept as null: not a number"),
     ]
-    assert ws.warehouse.rows('SELECT event_id, "at", value, kind, "day" FROM src.events') == [
-        (1, t0, 1.5, "a", date(2025, 1, 1))
-    ]
+    loaded = ws.warehouse.rows(
+        'SELECT event_id, "at", value, kind, "day" FROM src.events ORDER BY event_id'
+    )
+    assert loaded == [(1, t0, 1.5, "a", date(2025, 1, 1)), (4, t0, None, "b", date(2025, 1, 5))]
     ws.close()
 
 
@@ -291,12 +300,13 @@ def test_sql_table_source_streams_through_sqlalchemy(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     (report,) = ws.ingest().sources
-    assert (report.read, report.loaded, report.rejected) == (3, 2, 1)
+    assert (report.read, report.loaded, report.rejected) == (3, 3, 0)
     assert ws.warehouse.rows("SELECT id, phone, joined, level FROM src.members ORDER BY id") == [
         ("M1", "+8613900000001", date(2024, 1, 5), 1),
+        ("M2", None, date(2024, 1, 6), 2),
         ("M3", None, date(2024, 1, 7), None),
     ]
-    assert _quarantine(ws, "members") == {(2, "phone", "not a valid phone number")}
+    assert _quarantine(ws, "members") == {(2, "phone", "kept as null: not a valid phone number")}
     ws.close()
 
 
@@ -310,10 +320,11 @@ def test_gzipped_csv_with_a_blank_line(tmp_path: Path) -> None:
     body = "day,n\n2025/1/1,1\n\n2025-01-02,x\n20250103,3\n"
     (ws.data_dir / "v.csv.gz").write_bytes(gzip.compress(body.encode()))
     (report,) = ws.ingest().sources
-    assert (report.read, report.loaded, report.rejected) == (3, 2, 1)
-    assert _quarantine(ws, "visits") == {(4, "n", "not an integer")}
+    assert (report.read, report.loaded, report.rejected) == (3, 3, 0)
+    assert _quarantine(ws, "visits") == {(4, "n", "kept as null: not an integer")}
     assert ws.warehouse.rows("SELECT day, n, _line FROM src.visits ORDER BY _line") == [
         (date(2025, 1, 1), 1, 2),
+        (date(2025, 1, 2), None, 4),
         (date(2025, 1, 3), 3, 5),
     ]
     ws.close()

@@ -17,6 +17,7 @@ from typer.exceptions import TyperException
 from tagwise._version import __version__
 from tagwise.cli import output
 from tagwise.cli.commands import customer as customer_commands
+from tagwise.cli.commands import identity as identity_commands
 from tagwise.cli.commands import ingest as ingest_commands
 from tagwise.cli.commands import quality as quality_commands
 from tagwise.cli.commands import resolve as resolve_commands
@@ -74,6 +75,7 @@ resolve_commands.register(app)
 quality_commands.register(app)
 customer_commands.register(app)
 segment_commands.register(app)
+identity_commands.register(app)
 
 
 def run(args: list[str]) -> int:

@@ -17,11 +17,11 @@ import duckdb
 
 from tagwise.errors import EngineError, SourceError, TagwiseError
 from tagwise.identity.dialect import to_spark
-from tagwise.identity.standardize import STANDARD_COLUMNS, block_key, standardized
+from tagwise.identity.standardize import block_key, standard_columns, standardized
 from tagwise.store.sql import lit
 
 if TYPE_CHECKING:
-    from tagwise.settings import MatchingSettings
+    from tagwise.spec.sources import MatchField
     from tagwise.store.warehouse import Warehouse
 
 __all__ = [
@@ -64,7 +64,13 @@ class Backend:
     def row(self, sql: str) -> tuple[Any, ...]:
         return self.rows(sql)[0]
 
-    def load(self, wh: Warehouse, select: str, settings: MatchingSettings) -> None:
+    def load(
+        self,
+        wh: Warehouse,
+        select: str,
+        fields: Sequence[MatchField],
+        rules: Sequence[Sequence[str]],
+    ) -> None:
         """The records of ``select`` (over the warehouse) as ``records``: standardized, with
         one block key per blocking rule."""
         raise NotImplementedError
@@ -109,7 +115,13 @@ class DuckDBBackend(Backend):
 
         return DuckDBAPI(connection=self.con)
 
-    def load(self, wh: Warehouse, select: str, settings: MatchingSettings) -> None:
+    def load(
+        self,
+        wh: Warehouse,
+        select: str,
+        fields: Sequence[MatchField],
+        rules: Sequence[Sequence[str]],
+    ) -> None:
         """Stream the records from the warehouse into this connection through Arrow."""
         try:
             wh.con.complete()  # a result left open by an earlier fetchone() would block sql()
@@ -126,7 +138,7 @@ class DuckDBBackend(Backend):
                 f"the records query failed: {first_line(exc)}",
                 hint="run the query on its own to see which rows fail",
             ) from exc
-        self.create("records", standardized("raw", settings))
+        self.create("records", standardized("raw", fields, rules))
         self.con.execute("DROP TABLE raw")
 
     def write(self, wh: Warehouse, target_sql: str) -> None:
@@ -156,6 +168,8 @@ class SparkBackend(Backend):
         self.folders: dict[str, Path] = {}
         self.generation = 0
         self.before: set[str] | None = None
+        self.columns: tuple[str, ...] = ()
+        """The standardized columns of ``records`` (set by :meth:`load`)."""
         """Temporary views before splink started (it leaves its own behind)."""
         remove(work)
         work.mkdir(parents=True, exist_ok=True)
@@ -202,7 +216,7 @@ class SparkBackend(Backend):
         )
         listed = ", ".join(
             [
-                *(f"r.{c}" for c in STANDARD_COLUMNS),
+                *(f"r.{c}" for c in self.columns),
                 *(f"{k} AS {block_key(i)}" for i, k in enumerate(keys)),
             ]
         )
@@ -224,7 +238,13 @@ class SparkBackend(Backend):
     def error(self, exc: BaseException) -> EngineError:
         return _spark_error(exc)
 
-    def load(self, wh: Warehouse, select: str, settings: MatchingSettings) -> None:
+    def load(
+        self,
+        wh: Warehouse,
+        select: str,
+        fields: Sequence[MatchField],
+        rules: Sequence[Sequence[str]],
+    ) -> None:
         """The records as Parquet from the warehouse, then standardized in Spark."""
         folder = self.work / "input"
         folder.mkdir(parents=True, exist_ok=True)
@@ -242,7 +262,8 @@ class SparkBackend(Backend):
         except Exception as exc:
             raise _spark_error(exc) from exc
         self.folders["raw"] = folder
-        self.create("records", standardized("raw", settings))
+        self.columns = standard_columns(fields)
+        self.create("records", standardized("raw", fields, rules))
 
     def write(self, wh: Warehouse, target_sql: str) -> None:
         """From the pairs' Parquet files (no driver collect)."""

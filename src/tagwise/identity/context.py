@@ -30,8 +30,35 @@ class Context:
     """The workspace folder (``[engine] spark_work`` is relative to it)."""
 
     @property
+    def name_columns(self) -> tuple[str, ...]:
+        """The master's columns of its first ``match_on`` name field (empty: none)."""
+        from tagwise.spec.sources import MatchKind  # noqa: PLC0415 (types only above)
+
+        found = next((f for f in self.master.match_fields if f.kind is MatchKind.NAME), None)
+        return found.columns if found is not None else ()
+
+    @property
     def name_column(self) -> str | None:
-        """The master's name column when names decide who shares an identifier (``None``:
-        no ``match_on`` name, or ``identity.name_distance`` is 0)."""
-        name = (self.master.match_on or {}).get("name")
-        return name if self.settings.name_distance else None
+        """The name as a SQL expression over the master's row ``r`` when names decide
+        who shares an identifier (``None``: no ``match_on`` name, or
+        ``identity.name_distance`` is 0)."""
+        return self.name_sql() if self.settings.name_distance else None
+
+    def name_sql(self) -> str | None:
+        """The name of a master row ``r`` without spaces, lower case, its two parts (given
+        name, surname) in a fixed order so that swapped parts agree; None: no name field."""
+        from tagwise.store.sql import ident  # noqa: PLC0415
+
+        parts = [
+            f"nullif(lower(replace(CAST(r.{ident(c)} AS VARCHAR), ' ', '')), '')"
+            for c in self.name_columns
+        ]
+        if not parts:
+            return None
+        if len(parts) == 2:
+            a, b = parts
+            return (
+                f"CASE WHEN {a} IS NULL THEN {b} WHEN {b} IS NULL THEN {a} "
+                f"WHEN {a} <= {b} THEN {a} || {b} ELSE {b} || {a} END"
+            )
+        return parts[0] if len(parts) == 1 else f"concat_ws('', {', '.join(parts)})"

@@ -30,7 +30,7 @@ def records(ctx: Context) -> None:
     """``tw_rec``: every record with its rid, current cid and the conflict columns."""
     conflict = "".join(f", r.{ident(c)}" for c in ctx.settings.conflict_columns)
     if ctx.name_column is not None:
-        conflict += f", replace(CAST(r.{ident(ctx.name_column)} AS VARCHAR), ' ', '') AS tw_name"
+        conflict += f", {ctx.name_column} AS tw_name"
     ctx.wh.execute(
         f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT k.rid, k.cid AS old_cid, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"k.customer_id{conflict} FROM {table(*RECORDS)} r "
@@ -71,9 +71,22 @@ def _standard(spec: SourceSpec, column: str) -> str:
     return f"replace(trim(CAST({name} AS VARCHAR)), ' ', '')"
 
 
+_PEOPLE_SPAN = 5
+"""A value shared by more than this many times its cap's records is capped by its record
+count alone (a placeholder); below that, the records are counted as people."""
+
+
 def groups(ctx: Context) -> None:
     """``tw_groups``: identifier values of strong types shared by several records, with the
-    verdict: usable, or capped (too many records / conflicting records)."""
+    verdict: usable, or capped (too many people / conflicting records).
+
+    Caps count people, not records: a record that looks like an earlier record of the same
+    value (names within a typo, no conflict column disagreeing) is the same person, so five
+    duplicate records of one person with one id number are one person. The family rules
+    (conflict columns, names that differ) protect shared identifiers (a family phone); they
+    do not apply to the personal types of ``identity.personal`` (id number, member id,
+    unionid), whose duplicates are one person's by definition.
+    """
     wh, s = ctx.wh, ctx.settings
     conflicts = ", ".join(
         f"count(DISTINCT r.{ident(c)}) AS {ident('n_' + c)}" for c in s.conflict_columns
@@ -81,36 +94,81 @@ def groups(ctx: Context) -> None:
     kinds = sorted({k for spec in ctx.sources.sources.values() for k in spec.identity.values()})
     caps = " ".join(f"WHEN {lit(k)} THEN {s.cap(k)}" for k in kinds) or "WHEN NULL THEN 0"
     strong = lit_list(s.strong)
-    reasons = [
-        "WHEN n > cap THEN 'shared by ' || n || ' records (cap ' || cap || ')'",
-        *(
-            f"WHEN {ident('n_' + c)} > 1 THEN 'records disagree on {c} (' || "
-            f"{ident('n_' + c)} || ' values)'"
-            for c in s.conflict_columns
-        ),
-    ]
+    personal = lit_list(s.personal) if s.personal else "[]::VARCHAR[]"
     wh.execute(
-        f"CREATE OR REPLACE TEMP TABLE tw_groups AS SELECT *, CASE {' '.join(reasons)} END "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-        f"AS capped FROM (SELECT i.type, i.value, count(DISTINCT i.rid) AS n, "
+        f"CREATE OR REPLACE TEMP TABLE tw_groups AS SELECT *, n AS people, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        f"list_contains({personal}, type) AS personal, CAST(NULL AS VARCHAR) AS capped "
+        f"FROM (SELECT i.type, i.value, count(DISTINCT i.rid) AS n, "
         f"CASE i.type {caps} ELSE {s.default_max_records} END AS cap"
         f"{', ' + conflicts if conflicts else ''} "
         f"FROM tw_ids i JOIN tw_rec r ON r.rid = i.rid WHERE list_contains({strong}, i.type) "
         f"GROUP BY i.type, i.value HAVING count(DISTINCT i.rid) > 1)"
     )
+    _count_people(ctx)
+    reasons = [
+        "WHEN people > cap AND people = n THEN 'shared by ' || n || ' records (cap ' || cap || ')'",
+        "WHEN people > cap THEN 'shared by ' || people || ' people in ' || n || ' records (cap '"
+        " || cap || ')'",
+        *(
+            f"WHEN NOT personal AND {ident('n_' + c)} > 1 THEN 'records disagree on {c} (' || "
+            f"{ident('n_' + c)} || ' values)'"
+            for c in s.conflict_columns
+        ),
+    ]
+    wh.execute(f"UPDATE tw_groups SET capped = CASE {' '.join(reasons)} END")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     if ctx.name_column is not None:  # _records added tw_name
         # two names further apart than a typo: different people (a family phone whose
-        # members' birthdays are missing); groups under the cap are small, so pairs are few
+        # members' birthdays are missing); groups under the cap are small, so pairs are few.
+        # The reason counts the names and never shows them (they are personal data).
         distance = int(s.name_distance)
         wh.execute(
-            "UPDATE tw_groups SET capped = 'records disagree on name (' || c.names || ')' "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-            "FROM (SELECT a.type, a.value, string_agg(DISTINCT ra.tw_name, ' / ') AS names "
+            "UPDATE tw_groups SET capped = 'records disagree on name (' || c.names || ' names)' "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+            "FROM (SELECT a.type, a.value, "
+            "len(list_distinct(flatten([list(ra.tw_name), list(rb.tw_name)]))) AS names "
             "FROM tw_groups g JOIN tw_ids a ON a.type = g.type AND a.value = g.value "
             "JOIN tw_ids b ON b.type = a.type AND b.value = a.value AND b.rid > a.rid "
             "JOIN tw_rec ra ON ra.rid = a.rid JOIN tw_rec rb ON rb.rid = b.rid "
-            f"WHERE g.capped IS NULL AND levenshtein(ra.tw_name, rb.tw_name) >= {distance} "
+            "WHERE g.capped IS NULL AND NOT g.personal "
+            f"AND damerau_levenshtein(ra.tw_name, rb.tw_name) >= {distance} "
             "GROUP BY a.type, a.value) c "
             "WHERE tw_groups.type = c.type AND tw_groups.value = c.value"
         )
+
+
+def _count_people(ctx: Context) -> None:
+    """``tw_groups.people``: the records of a value over its cap (and within
+    :data:`_PEOPLE_SPAN` times it) less those that look like an earlier record of the value.
+
+    A record is a duplicate of an earlier one when both have a name within a typo
+    (Damerau–Levenshtein below ``identity.name_distance``, at least one edit allowed) and
+    no conflict column holds two different non-null values. Without a name column every
+    record counts as a person.
+    """
+    name = ctx.name_sql()
+    if name is None:
+        return
+    wh, s = ctx.wh, ctx.settings
+    if ctx.name_column is None:  # name_distance 0: tw_rec has no tw_name; add it here
+        wh.execute(
+            f"CREATE OR REPLACE TEMP TABLE tw_rec AS SELECT t.*, {name} AS tw_name "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+            f"FROM tw_rec t JOIN {table(*RECORDS)} r ON r.{ident(ctx.key)} = t.customer_id"
+        )
+    distance = max(int(s.name_distance), 2)
+    agree = "".join(
+        f" AND (ra.{ident(c)} IS NULL OR rb.{ident(c)} IS NULL OR ra.{ident(c)} = rb.{ident(c)})"
+        for c in s.conflict_columns
+    )
+    wh.execute(
+        "UPDATE tw_groups SET people = tw_groups.n - d.duplicates FROM ("  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        "SELECT g.type, g.value, count(DISTINCT b.rid) AS duplicates FROM tw_groups g "
+        "JOIN tw_ids a ON a.type = g.type AND a.value = g.value "
+        "JOIN tw_ids b ON b.type = a.type AND b.value = a.value AND b.rid > a.rid "
+        "JOIN tw_rec ra ON ra.rid = a.rid JOIN tw_rec rb ON rb.rid = b.rid "
+        f"WHERE g.n > g.cap AND g.n <= g.cap * {_PEOPLE_SPAN} "
+        "AND damerau_levenshtein(ra.tw_name, rb.tw_name) < "
+        f"{distance}{agree} GROUP BY g.type, g.value) d "
+        "WHERE tw_groups.type = d.type AND tw_groups.value = d.value"
+    )
 
 
 def links(ctx: Context, upper: float | None) -> None:

@@ -43,7 +43,8 @@ from tagwise.identity.context import MATCHES, Context
 from tagwise.identity.decisions import record_events
 from tagwise.identity.golden import golden_record
 from tagwise.identity.layout import RECORDS, ensure_identity, mark_dirty
-from tagwise.spec.sources import MATCH_FIELDS, SourceSpec, SourcesSpec
+from tagwise.identity.standardize import part_column
+from tagwise.spec.sources import SourceSpec, SourcesSpec
 from tagwise.store.sql import ident, table
 
 if TYPE_CHECKING:
@@ -82,6 +83,9 @@ class ResolveReport:
     """Records whose customer changed."""
     events: dict[str, int] = field(default_factory=dict)
     rounds: int = 0
+    model: dict[str, Any] | None = None
+    """The trained matching model: prior, blocking rules, training sessions, and m and u
+    per comparison level (``tagwise identity model``); None when matching is off."""
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -138,7 +142,7 @@ def resolve(
     clock.step("caps")
     graph.groups(ctx)
     clock.step("matching")
-    upper, fingerprint, report.matching = _match(ctx, settings)
+    upper, fingerprint, report.matching, report.model = _match(ctx, settings)
     clock.step("links")
     graph.links(ctx, upper)
     clock.step("components")
@@ -208,9 +212,12 @@ class _Clock:
         self.current, self.since = None, now
 
 
-def _match(ctx: Context, settings: Settings) -> tuple[float | None, str | None, str]:
+def _match(
+    ctx: Context, settings: Settings
+) -> tuple[float | None, str | None, str, dict[str, Any] | None]:
     """Probabilistic pairs into ``stage.matches``; returns the merge threshold (None: off),
-    the fingerprint of what was matched and where (``ResolveReport.matching``).
+    the fingerprint of what was matched, where (``ResolveReport.matching``) and the
+    trained model (``ResolveReport.model``).
 
     Matching is deterministic, so when the compared fields of every record and the
     settings are those of the last resolution (a daily ingest that changed no customer
@@ -220,31 +227,53 @@ def _match(ctx: Context, settings: Settings) -> tuple[float | None, str | None, 
     wh.execute(f"CREATE OR REPLACE TABLE {MATCHES} AS SELECT * FROM ident.matches LIMIT 0")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     matching = settings.identity.matching
     if not ctx.master.match_on or not matching.enabled:
-        return None, None, "off"
-    from tagwise.identity.matching import match_pairs  # noqa: PLC0415 (splink loads lazily)
+        return None, None, "off", None
+    from tagwise.identity.matching import match_pairs, model_dict  # noqa: PLC0415 (splink loads lazily)
 
-    fields = ", ".join(
-        f"r.{ident(column)} AS {ident(name)}" for name, column in ctx.master.match_on.items()
+    fields = ctx.master.match_fields
+    columns = ", ".join(
+        f"r.{ident(column)} AS {ident(part_column(f, i))}"
+        for f in fields
+        for i, column in enumerate(f.columns)
     )
-    missing = [f for f in MATCH_FIELDS if f not in ctx.master.match_on]
-    nulls = "".join(f", NULL AS {ident(f)}" for f in missing)
     records = (
-        f"SELECT k.rid, {fields}{nulls} FROM {table(*RECORDS)} r "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        f"SELECT k.rid, {columns} FROM {table(*RECORDS)} r "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"JOIN meta.customer_keys k ON k.customer_id = r.{ident(ctx.key)}"
     )
+    compared = ", ".join(ident(part_column(f, i)) for f in fields for i in range(len(f.columns)))
     digest = wh.scalar(
-        f"SELECT count(*) || ':' || coalesce(bit_xor(hash(rid, {', '.join(MATCH_FIELDS)})), 0) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        f"SELECT count(*) || ':' || coalesce(bit_xor(hash(rid, {compared})), 0) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM ({records})"
     )
-    fingerprint = f"{digest}|{matching.model_dump_json()}|{__version__}"
+    layout = "|".join(f"{f.name}:{f.kind.value}:{','.join(f.columns)}" for f in fields)
+    fingerprint = f"{digest}|{layout}|{matching.model_dump_json()}|{__version__}"
     wh.execute(f"CREATE TABLE IF NOT EXISTS {_MATCHED} (fingerprint VARCHAR)")
     if wh.scalar(f"SELECT max(fingerprint) FROM {_MATCHED}") == fingerprint:  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         wh.execute(f"INSERT INTO {MATCHES} SELECT * FROM ident.matches")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         where = "reused"
+        model = _last_model(wh)
     else:
         spark = _spark(ctx, settings)
-        where = match_pairs(wh, records, settings=matching, target=MATCHES, spark=spark).engine
-    return float(matching.upper), fingerprint, where
+        found = match_pairs(
+            wh, records, settings=matching, target=MATCHES, spark=spark, fields=fields
+        )
+        where = found.engine
+        model = model_dict(found)
+    return float(matching.upper), fingerprint, where, model
+
+
+def _last_model(wh: Warehouse) -> dict[str, Any] | None:
+    """The model of the last resolution that trained one (its pairs are being reused)."""
+    for (text,) in wh.rows(
+        "SELECT report FROM ident.resolutions ORDER BY resolution_id DESC LIMIT 20"
+    ):
+        try:
+            found = json.loads(text).get("model")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(found, dict):
+            return found
+    return None
 
 
 def _spark(ctx: Context, settings: Settings) -> SparkMatching | None:

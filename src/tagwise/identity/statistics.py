@@ -1,12 +1,14 @@
 """The statistics of the Fellegi–Sunter model, counted without sampling at random.
 
-The m probabilities are fixed (:data:`~tagwise.identity.comparisons.COMPARISONS`); the u
-of an exact level is the term frequency of the shared value among the other records
-(王伟 counts for less than a rare name); the other u probabilities are counted on a fixed
-pseudo-random pairing of the records (a multiplicative hash of ``rid``); the prior comes
-from the number of pairs that agree exactly on name, birthday and address
-(:data:`ASSUMED_RECALL`). All counts are integers, so the order in which threads add them
-up cannot matter, and the same records give the same parameters on every engine.
+The u of an exact level is the term frequency of the shared value among the other records
+(王伟 counts for less than a rare name); the other u probabilities are counted on a
+sample of random pairs: a fixed pseudo-random pairing of the records (a multiplicative
+hash of ``rid``), so that the same records give the same sample on every engine (splink's
+``estimate_u_using_random_sampling`` without its random generator). The m probabilities
+are trained by :mod:`~tagwise.identity.training`; the prior comes from the number of
+pairs that agree exactly on every field with an exact level, divided by the share of true
+pairs expected to do so (:func:`prior`). All counts are integers, so the order in which
+threads add them up cannot matter.
 """
 
 from __future__ import annotations
@@ -15,13 +17,12 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from tagwise.identity.comparisons import COMPARISONS, TF_COLUMNS, Level
+from tagwise.identity.comparisons import Level
 
 if TYPE_CHECKING:
     from tagwise.identity.backends import Backend
 
 __all__ = [
-    "ASSUMED_RECALL",
     "U_SAMPLE_PAIRS",
     "prior",
     "sample_pairs",
@@ -29,63 +30,89 @@ __all__ = [
     "u_probabilities",
 ]
 
-ASSUMED_RECALL = 0.7
-"""Share of the true pairs assumed to agree exactly on name, birthday and address; the
-prior (probability that two random records match) is the number of such pairs divided by
-this share and by the number of all pairs. A higher share gives a smaller, more cautious
-prior."""
+U_SAMPLE_PAIRS = 1_000_000
+"""Random pairs that measure the u of non-exact levels (splink's default ``max_pairs``)."""
 
 
-U_SAMPLE_PAIRS = 200_000
-"""Pairs of the fixed pseudo-random pairing that measures the u of non-exact levels."""
-
-
-def term_frequencies(db: Backend, column: str) -> float:
-    """Create ``tf_<column>(<column>, n, tf_<column>)``: for each value, its count and the
-    share of the *other* non-null records that hold it, ``(n - 1) / (N - 1)``. That share
+def term_frequencies(db: Backend, column: str, person: str | None = None) -> float:
+    """Create ``tf_<column>(<column>, n, tf_<column>)``: for each value, how many people
+    hold it and the share of the *other* people that do, ``(n - 1) / (N - 1)``. That share
     is the u of a pair agreeing on the value; counting the record itself (splink's
-    default) would make a name seen twice look twice as common as it is. Returns
-    ``1 / (N - 1)``, the smallest possible u."""
-    (nonnull,) = db.row(f"SELECT count({column}) FROM records")  # noqa: S608 (fixed column names)
-    others = max(int(nonnull) - 1, 1)
+    default) would make a name seen twice look twice as common as it is.
+
+    People, not records: with ``person`` (another field, such as the birthday for a name),
+    the records of one value that agree on it count once, so the five duplicate records
+    of one person do not make that person's rare name look common (a record without that
+    field counts alone). Returns ``1 / (N - 1)``, the smallest possible u."""
+    key = (
+        "unique_id"
+        if person is None
+        else f"coalesce(CAST({person} AS VARCHAR), 'r' || CAST(unique_id AS VARCHAR))"
+    )
     db.create(
         f"tf_{column}",
-        f"SELECT {column}, count(*) AS n, CAST(count(*) - 1 AS DOUBLE) / {others} AS tf_{column}"  # noqa: S608 (fixed column names)
-        f" FROM records WHERE {column} IS NOT NULL GROUP BY {column}",
+        f"SELECT {column}, count(DISTINCT {key}) AS n FROM records"  # noqa: S608 (fixed column names)
+        f" WHERE {column} IS NOT NULL GROUP BY {column}",
+    )
+    (total,) = db.row(f"SELECT coalesce(sum(n), 0) FROM tf_{column}")  # noqa: S608 (fixed column names)
+    others = max(int(total) - 1, 1)
+    db.create(
+        f"tf_{column}",
+        f"SELECT {column}, n, CAST(n - 1 AS DOUBLE) / {others} AS tf_{column} FROM tf_{column}",  # noqa: S608 (fixed column names)
     )
     return 1.0 / others
 
 
-def sample_pairs(db: Backend, count: int) -> str:
-    """Create ``sample``: up to :data:`U_SAMPLE_PAIRS` pairs of records from two disjoint
-    pseudo-random subsets, paired in a scrambled order (nearly all are non-matches). A
-    fixed multiplicative hash of the record id, no random numbers: the same records give
-    the same pairs (``rid`` is a non-negative INTEGER, so the product fits in a BIGINT)."""
-    subsets = max(2, math.ceil(count / U_SAMPLE_PAIRS))
+def sample_pairs(db: Backend, count: int, fields: Sequence[str]) -> str:
+    """Create ``sample``: up to :data:`U_SAMPLE_PAIRS` random pairs of records (nearly all
+    non-matches), as splink's ``estimate_u_using_random_sampling`` draws them, but from a
+    fixed multiplicative hash of the record id instead of a random generator, so that the
+    same records give the same pairs on every engine. The records are split by the hash
+    into two halves, each in hash order; record ``i`` of the first half is paired with
+    records ``i, i + 1, …`` (cyclically) of the second, as many as the sample needs
+    (``rid`` is a non-negative INTEGER, so the product fits in a BIGINT)."""
+    del count  # the halves are counted below
     scrambled = "(CAST(unique_id AS BIGINT) * CAST(2654435761 AS BIGINT)) % 4294967291"
-    side = (
-        "SELECT *, row_number() OVER (ORDER BY h, unique_id) AS pos FROM hashed"  # noqa: S608 (fixed column names)
-        f" WHERE h % {subsets} = {{}}"
+    db.create(
+        "halves",
+        f"SELECT *, row_number() OVER (PARTITION BY h % 2 ORDER BY h, unique_id) AS pos"  # noqa: S608 (fixed column names)
+        f" FROM (SELECT *, {scrambled} AS h FROM records) AS hashed",
     )
+    first, second = (
+        int(db.row(f"SELECT count(*) FROM halves WHERE h % 2 = {half}")[0])  # noqa: S608 (fixed column names)
+        for half in (0, 1)
+    )
+    if not first or not second:
+        db.create(
+            "sample",
+            f"SELECT {', '.join(f'a.{c} AS {c}_l, a.{c} AS {c}_r' for c in fields)}"  # noqa: S608 (fixed column names)
+            " FROM halves a WHERE FALSE",
+        )
+        return "sample"
+    offsets = min(math.ceil(U_SAMPLE_PAIRS / first), first, second)
     db.create(
         "sample",
         f"""
-        WITH hashed AS (SELECT *, {scrambled} AS h FROM records),
-            a AS ({side.format(0)}), b AS ({side.format(1)})
-        SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in COMPARISONS)}
-        FROM a JOIN b USING (pos) WHERE pos <= {U_SAMPLE_PAIRS}
+        WITH a AS (SELECT * FROM halves WHERE h % 2 = 0),
+            b AS (SELECT * FROM halves WHERE h % 2 = 1),
+            o AS (SELECT pos - 1 AS k FROM a WHERE pos <= {offsets})
+        SELECT {", ".join(f"a.{c} AS {c}_l, b.{c} AS {c}_r" for c in fields)}
+        FROM a JOIN o ON o.k * {first} + a.pos <= {U_SAMPLE_PAIRS}
+        JOIN b ON b.pos = (a.pos - 1 + o.k) % {second} + 1
         """,  # noqa: S608 (fixed column names)
     )
     return "sample"
 
 
-def u_probabilities(db: Backend, column: str, levels: Sequence[Level], sample: str) -> list[float]:
+def u_probabilities(
+    db: Backend, column: str, levels: Sequence[Level], sample: str, *, tf: bool
+) -> list[float]:
     """u of each level: an exact level's from the value frequencies (the chance that two
     random non-null values agree), the others' from the sample pairs. Integer counts, so
     the result does not depend on the order in which threads (or executors) add up."""
     agree, total = (
         db.row(f"SELECT coalesce(sum(n * (n - 1)), 0), coalesce(sum(n), 0) FROM tf_{column}")  # noqa: S608 (fixed column names)
-        if column in TF_COLUMNS
+        if tf
         else (0, 0)
     )
     cases = " ".join(f"WHEN {lv.sql} THEN {i}" for i, lv in enumerate(levels) if lv.sql != "ELSE")
@@ -106,13 +133,25 @@ def u_probabilities(db: Backend, column: str, levels: Sequence[Level], sample: s
     return u
 
 
-def prior(db: Backend, count: int) -> float:
-    """Probability that two random records match (see :data:`ASSUMED_RECALL`)."""
+def prior(db: Backend, count: int, exact: dict[str, float]) -> float:
+    """Probability that two random records match: the pairs that agree exactly on every
+    field of ``exact`` (field → the m of its exact level), divided by the share of true
+    pairs expected to (the product of those m and of each field's share of record pairs
+    where both values are present) and by the number of all pairs. Few pairs agree on many
+    fields, so the estimate uses at most the three fields present in most records."""
+    present = {
+        column: float(db.row(f"SELECT count({column}) FROM records")[0]) / max(count, 1)  # noqa: S608 (fixed column names)
+        for column in exact
+    }
+    chosen = sorted(exact, key=lambda c: (-present[c], list(exact).index(c)))[:3]
+    if not chosen:
+        return min(1.0 / max(count, 2), 0.5)
+    both = " AND ".join(f"{c} IS NOT NULL" for c in chosen)
     twice = db.row(
-        "SELECT coalesce(sum(c * (c - 1)), 0) FROM (SELECT count(*) AS c FROM records"
-        " WHERE name IS NOT NULL AND birthday IS NOT NULL AND address IS NOT NULL"
-        " GROUP BY hash(name, birthday, address)) AS groups"
+        f"SELECT coalesce(sum(c * (c - 1)), 0) FROM (SELECT count(*) AS c FROM records"  # noqa: S608 (fixed column names)
+        f" WHERE {both} GROUP BY hash({', '.join(chosen)})) AS groups"
     )[0]
     exact_pairs = int(twice) // 2
     all_pairs = count * (count - 1) / 2
-    return min(max(float(exact_pairs), 1.0) / ASSUMED_RECALL / all_pairs, 0.5)
+    share = math.prod(exact[c] * present[c] ** 2 for c in chosen)
+    return min(max(float(exact_pairs), 1.0) / max(share, 1e-6) / all_pairs, 0.5)

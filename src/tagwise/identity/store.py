@@ -9,6 +9,7 @@ publication ask here. The field names are those of the CLI's JSON.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -48,11 +49,14 @@ __all__ = [
     "latest_resolution_id",
     "lineage",
     "mask_identifier",
+    "mask_reason",
+    "matching_model",
     "members",
     "moved_keys_query",
     "other_records",
     "record_of",
     "review_queue",
+    "review_total",
 ]
 
 TOP_CAPPED = 5
@@ -218,12 +222,23 @@ class ReviewPair:
     right: dict[str, Any]
 
 
+def review_total(wh: Warehouse) -> int:
+    """How many record pairs wait for a person in all."""
+    if not wh.has_table("ident", "review"):
+        return 0
+    return int(wh.scalar("SELECT count(*) FROM ident.review"))
+
+
 def review_queue(wh: Warehouse, master: SourceSpec | None, *, limit: int) -> list[ReviewPair]:
     """Record pairs waiting for a person, most likely first (a page of ``limit``)."""
     if master is None or master.customer_key is None or not wh.has_table(*RECORDS):
         return []
-    fields = dict(master.match_on or {})
-    shown = ", ".join(f"r.{ident(c)} AS {ident(f)}" for f, c in fields.items())
+    shown = ", ".join(
+        f"r.{ident(f.columns[0])} AS {ident(f.name)}"
+        if len(f.columns) == 1
+        else f"concat_ws(' ', {', '.join(f'r.{ident(c)}' for c in f.columns)}) AS {ident(f.name)}"
+        for f in master.match_fields
+    )
     record = (
         f"SELECT k.rid, k.customer_id{', ' + shown if shown else ''} "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"FROM meta.customer_keys k JOIN {table(*RECORDS)} r "
@@ -250,6 +265,24 @@ def moved_keys_query(*, up_to_rid: int, after_resolution: int) -> str:
         f"WHERE rid <= {int(up_to_rid)} AND rid IN (SELECT rid FROM ident.events "
         f"WHERE resolution_id > {int(after_resolution)})"
     )
+
+
+def matching_model(wh: Warehouse) -> Resolution | None:
+    """The last resolution whose report holds a trained matching model (``report`` is
+    that model), or None when no resolution has trained one."""
+    if not wh.has_table("ident", "resolutions"):
+        return None
+    for resolution_id, resolved_at, text in wh.rows(
+        "SELECT resolution_id, resolved_at, report FROM ident.resolutions "
+        "ORDER BY resolution_id DESC"
+    ):
+        try:
+            model = json.loads(text).get("model")
+        except (ValueError, AttributeError):
+            continue
+        if isinstance(model, dict):
+            return Resolution(int(resolution_id), resolved_at, model)
+    return None
 
 
 def latest_resolution_id(wh: Warehouse) -> int:
@@ -459,7 +492,12 @@ def _capped(wh: Warehouse) -> CappedIdentifiers:
         )
     ]
     top = [
-        CappedValue(str(kind), mask_identifier(str(kind), str(value)), int(records), str(reason))
+        CappedValue(
+            str(kind),
+            mask_identifier(str(kind), str(value)),
+            int(records),
+            mask_reason(str(reason)),
+        )
         for kind, value, records, reason in wh.rows(
             "SELECT type, value, records, reason FROM ident.capped "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
             f"ORDER BY records DESC, type, value LIMIT {TOP_CAPPED}"
@@ -480,6 +518,20 @@ def _last_resolution(wh: Warehouse) -> Resolution | None:
     except ValueError:
         details = row[2]  # kept as text rather than failing the whole report
     return Resolution(int(row[0]), row[1], details)
+
+
+_NAMES_IN_REASON = re.compile(r"^(records disagree on name) \((?!\d+ names\))(.*)\)$")
+"""A cap reason written before names were counted instead of listed: ``(a / b)``."""
+
+
+def mask_reason(reason: str) -> str:
+    """A cap reason without personal data: names that an older resolution wrote into
+    ``records disagree on name (…)`` are masked like identifiers."""
+    found = _NAMES_IN_REASON.match(reason)
+    if found is None:
+        return reason
+    names = [mask_identifier("name", n.strip()) for n in found[2].split(" / ")]
+    return f"{found[1]} ({' / '.join(names)})"
 
 
 def mask_identifier(kind: str, value: str) -> str:

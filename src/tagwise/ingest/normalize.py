@@ -167,6 +167,14 @@ class ColumnPlan:
     """The raw value as text, for the quarantine (inner level)."""
     checks: tuple[tuple[str, str], ...]
     """(condition over the aliases that is true when the row is bad, reason) (outer level)."""
+    warnings: tuple[tuple[str, str], ...] = ()
+    """(condition that is true when the value was kept as null, reason): a value that does
+    not parse in a column whose ``on_invalid`` is null (outer level)."""
+
+    @property
+    def warning_alias(self) -> str:
+        """Quoted name of the raw text of a value kept as null (NULL otherwise)."""
+        return ident(f"_warn_{self.name}")
 
     @property
     def value_alias(self) -> str:
@@ -192,16 +200,27 @@ def column_plan(
     is_text = physical.upper() == "VARCHAR"
     parsed = _value(spec.type, raw, physical.upper(), country_code)
     present = f"tw_present({raw})" if is_text else f"({raw} IS NOT NULL)"
-    value = parsed if spec.on_invalid == "reject" else f"CASE WHEN {present} THEN {parsed} END"
+    policy = spec.invalid_policy()
+    value = parsed if policy == "reject" else f"CASE WHEN {present} THEN {parsed} END"
     v, p = ident(name), ident(f"_present_{name}")
     checks: list[tuple[str, str]] = []
+    warnings: list[tuple[str, str]] = []
     if spec.required:
         checks.append((f"NOT {p}", "missing required value"))
-    if spec.on_invalid == "reject":
+    if policy == "reject":
         checks.append((f"{p} AND {v} IS NULL", _INVALID[spec.type]))
+    else:
+        warnings.append((f"{p} AND {v} IS NULL", _INVALID[spec.type]))
     checks.extend(_range_checks(spec, v))
     raw_text = raw if is_text else f"CAST({raw} AS VARCHAR)"
-    return ColumnPlan(name=name, value=value, present=present, raw=raw_text, checks=tuple(checks))
+    return ColumnPlan(
+        name=name,
+        value=value,
+        present=present,
+        raw=raw_text,
+        checks=tuple(checks),
+        warnings=tuple(warnings),
+    )
 
 
 def _value(ctype: ColumnType, raw: str, physical: str, country_code: str) -> str:

@@ -4,7 +4,10 @@ The staged raw relation is validated in one set-based pass that computes every d
 column's standardized value and the first problem of each row, into a new table next to
 the current one. Rows with a problem, rows repeating an earlier primary key and rows of
 unknown customers are copied to ``meta.quarantine`` (file, line, column, raw value,
-reason) and deleted from the new table, whose bookkeeping columns are then dropped and
+reason) and deleted from the new table; a value that does not parse in an optional
+column (``on_invalid: null``, the default there) is loaded as null and its raw value is
+recorded in the quarantine as a warning (reason ``kept as null: …``), the row kept. The
+new table's bookkeeping columns are then dropped and
 which replaces ``src.<source>`` by a rename. Everything after building the new table is
 one warehouse transaction, so a crash leaves the previous state intact, and re-ingesting
 the same files gives the same tables. (Dropping columns and renaming are metadata
@@ -32,6 +35,8 @@ from tagwise.store.warehouse import Warehouse
 __all__ = [
     "NEW_PREFIX",
     "REASON_KIND",
+    "WARNING",
+    "WARNING_FILTER",
     "IngestContext",
     "SourceReport",
     "ingest_source",
@@ -41,6 +46,12 @@ __all__ = [
 REASON_KIND = "coalesce(\"column\" || ': ', '') || split_part(reason, ' (first at', 1)"
 """SQL of a quarantine row's reason without its detail (``SourceReport.reasons`` counts
 them by it; ``tagwise quality`` too)."""
+
+WARNING = "kept as null: "
+"""Reason prefix of a quarantine row that records a value kept as null (its row was
+loaded); every other quarantine row is a rejected row."""
+WARNING_FILTER = f"starts_with(reason, {lit(WARNING)})"
+"""SQL: the quarantine row is a warning, not a rejection."""
 
 NEW_PREFIX = "__new__"
 """Name prefix of a source table being built; such a table is scratch, never data."""
@@ -60,6 +71,8 @@ class SourceReport:
     rejected: int = 0
     new_customers: int = 0
     reasons: dict[str, int] = field(default_factory=dict)
+    warnings: dict[str, int] = field(default_factory=dict)
+    """Values kept as null (their rows loaded), by column and reason."""
     seconds: float = 0.0
 
 
@@ -196,8 +209,14 @@ def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> 
         f"CASE WHEN {c} THEN {lit(spec.file_column(p.name) + ': ' + r)} END" for p, c, r in checks
     )
     record = ", ".join(f"{lit(spec.file_column(p.name))}, {p.raw_alias}" for p in plans)
+    warned = "".join(
+        f", CASE WHEN {' OR '.join(f'({c})' for c, _ in p.warnings)} THEN {p.raw_alias} END"
+        f" AS {p.warning_alias}"
+        for p in plans
+        if p.warnings
+    )
     inner = (
-        f"SELECT {values}, _file, _line, {_first_problem(spec, checks)}, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        f"SELECT {values}, _file, _line{warned}, {_first_problem(spec, checks)}, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"CASE WHEN {any_bad} THEN concat_ws('; ', {details or 'NULL'}) END AS _problems, "
         f"CASE WHEN {any_bad} THEN CAST(json_object({record}) AS VARCHAR) END AS _record "
         f"FROM (SELECT _file, _line, {parsed} FROM {staged.relation})"
@@ -299,7 +318,8 @@ def _swap(wh: Warehouse, spec: SourceSpec, new: str) -> None:
     wh.execute(
         f"DELETE FROM {new} USING {_DUPS} d WHERE {new}._file = d._file AND {new}._line = d._line"  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     )
-    for column in _BOOKKEEPING:
+    warned = [c for c, _ in wh.columns(new) if c.startswith("_warn_")]
+    for column in (*_BOOKKEEPING, *warned):
         wh.execute(f"ALTER TABLE {new} DROP COLUMN {ident(column)}")
     schema, name = rows_table(spec)
     wh.execute(f"DROP TABLE IF EXISTS {table(schema, name)}")
@@ -327,16 +347,28 @@ def _quarantine(
         f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, _file, _line, _column, _raw, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"_reason, _reason, _record, now() FROM {REJECTS_TABLE}"
     )
+    for plan in plans:  # values kept as null: the rows stay, the raw value is recorded
+        for _, reason in plan.warnings:
+            column = spec.file_column(plan.name)
+            text = lit(WARNING + reason)
+            wh.execute(
+                f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, s._file, s._line, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+                f"{lit(column)}, s.{plan.warning_alias}, {text}, {lit(column + ': ')} || {text}, "
+                f"{_typed_record(spec, plans, 's')}, now() FROM {new} s "
+                f"ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line "
+                f"WHERE s._reason IS NULL AND s.{plan.warning_alias} IS NOT NULL"
+            )
 
 
 def _count(wh: Warehouse, spec: SourceSpec, report: SourceReport) -> None:
     report.loaded = int(wh.scalar(f"SELECT count(*) FROM {table(*rows_table(spec))}"))  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     rows = wh.rows(
-        f"SELECT {REASON_KIND} AS kind, count(*) FROM meta.quarantine WHERE source = ? "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-        "GROUP BY kind ORDER BY 2 DESC, 1",
+        f"SELECT {REASON_KIND} AS kind, {WARNING_FILTER} AS warning, count(*) "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+        "FROM meta.quarantine WHERE source = ? GROUP BY kind, warning ORDER BY 3 DESC, 1",
         [spec.name],
     )
-    report.reasons = {str(kind): int(count) for kind, count in rows}
+    report.reasons = {str(kind): int(count) for kind, warning, count in rows if not warning}
+    report.warnings = {str(kind): int(count) for kind, warning, count in rows if warning}
     report.rejected = sum(report.reasons.values())
     if report.loaded + report.rejected != report.read:
         raise EngineError(

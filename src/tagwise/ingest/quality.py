@@ -7,11 +7,15 @@ Per source, from the warehouse as the last ingest left it:
   record), rejected rows those of ``meta.quarantine``; ``read = loaded + rejected``;
 * **completeness** of every declared column: the share of loaded rows holding a value
   (not null, and for text not empty), all columns counted in one scan of the table;
-* **validity** of every declared column: the share of read rows not rejected because of
-  that column (a quarantined row is charged to the column of its first problem; a row
-  rejected as a whole, such as a malformed line, is charged to no column);
+* **validity** of every declared column: the share of read rows whose value neither got
+  the row rejected nor was loaded as null because it did not parse (a quarantined row is
+  charged to the column of its first problem; a row rejected as a whole, such as a
+  malformed line, is charged to no column);
 * **duplicate rate**: rows rejected for repeating a primary key, over rows read;
-* rejected rows by reason, as ``tagwise ingest`` counts them.
+* rejected rows by reason, as ``tagwise ingest`` counts them, and the **warnings**: values
+  of optional columns that did not parse and were loaded as null (``on_invalid: null``,
+  the default of an optional column), per column (``nulled``) and by reason; their rows
+  are loaded, so they do not count as rejected.
 
 For the customer master, the identity section
 (:func:`tagwise.identity.store.identity_quality`) describes the last resolution: records
@@ -29,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from tagwise.identity.layout import rows_table
 from tagwise.identity.store import TOP_CAPPED, identity_quality, mask_identifier
-from tagwise.ingest.pipeline import REASON_KIND
+from tagwise.ingest.pipeline import REASON_KIND, WARNING_FILTER
 from tagwise.spec.sources import SourceSpec, SourcesSpec
 from tagwise.store.sql import ident, table
 
@@ -80,12 +84,18 @@ def _rejections(wh: Warehouse) -> dict[str, list[tuple[str | None, str, int, int
         return found
     rows = wh.rows(
         f'SELECT source, "column", {REASON_KIND} AS kind, count(*), '  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-        "count(*) FILTER (WHERE reason LIKE 'duplicate key%') FROM meta.quarantine "
+        "count(*) FILTER (WHERE reason LIKE 'duplicate key%'), "
+        f"{WARNING_FILTER} AS warning FROM meta.quarantine "
         "GROUP BY ALL ORDER BY 1, 4 DESC, 3"
     )
-    for source, column, kind, count, duplicates in rows:
+    for source, column, kind, count, duplicates, warning in rows:
         found.setdefault(str(source), []).append(
-            (None if column is None else str(column), str(kind), int(count), int(duplicates))
+            (
+                None if column is None else str(column),
+                str(kind),
+                int(count),
+                -1 if warning else int(duplicates),
+            )
         )
     return found
 
@@ -111,6 +121,9 @@ def _source(
         assert row is not None  # noqa: S101 (an aggregate always returns a row)
         loaded = int(row[0])
         filled = {c: int(n) for c, n in zip(present, row[1:], strict=True)}
+    # a duplicate count of -1 marks a warning: a value kept as null, its row loaded
+    warnings = [(c, k, n) for c, k, n, d in rejections if d < 0]
+    rejections = [r for r in rejections if r[3] >= 0]
     rejected = sum(n for _, _, n, _ in rejections)
     duplicates = sum(d for _, _, _, d in rejections)
     read = loaded + rejected
@@ -118,6 +131,12 @@ def _source(
     for column, _, count, _ in rejections:
         if column is not None:
             by_column[column] = by_column.get(column, 0) + count
+    nulled: dict[str, int] = {}
+    warning_reasons: dict[str, int] = {}
+    for column, kind, count in warnings:
+        if column is not None:
+            nulled[column] = nulled.get(column, 0) + count
+        warning_reasons[kind] = warning_reasons.get(kind, 0) + count
     reasons: dict[str, int] = {}
     for _, kind, count, _ in rejections:
         reasons[kind] = reasons.get(kind, 0) + count
@@ -135,7 +154,8 @@ def _source(
                 "filled": has,
                 "completeness": None if has is None else _share(has, loaded),
                 "rejected": charged,
-                "validity": _share(read - charged, read),
+                "validity": _share(read - charged - nulled.get(file_column, 0), read),
+                "nulled": nulled.get(file_column, 0),
             }
         )
     return {
@@ -151,6 +171,10 @@ def _source(
         "duplicate_rate": _share(duplicates, read),
         "columns": columns,
         "reasons": dict(sorted(reasons.items(), key=lambda item: (-item[1], item[0]))),
+        "warnings": sum(warning_reasons.values()),
+        "warning_reasons": dict(
+            sorted(warning_reasons.items(), key=lambda item: (-item[1], item[0]))
+        ),
     }
 
 

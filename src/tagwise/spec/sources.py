@@ -21,6 +21,7 @@ Example::
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
@@ -43,11 +44,15 @@ __all__ = [
     "ColumnSpec",
     "ColumnType",
     "GoldenSpec",
+    "MatchField",
+    "MatchFieldSpec",
+    "MatchKind",
     "SourceFormat",
     "SourceSpec",
     "SourcesSpec",
     "Survivorship",
     "load_sources",
+    "match_type_problems",
 ]
 
 _NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -107,8 +112,18 @@ class ColumnSpec(_Spec):
     """Allowed values (after standardization); anything else is rejected."""
     min: float | None = None
     max: float | None = None
-    on_invalid: Literal["reject", "null"] = "reject"
-    """What to do with a value that does not parse: reject the row, or load it as null."""
+    on_invalid: Literal["reject", "null"] | None = None
+    """What to do with a value that does not parse: reject the row, or load it as null
+    and record a warning with the raw value in the quarantine. Default: reject when the
+    column is required (or a key), null otherwise, so that a bad optional value (an
+    impossible birthday) does not lose the customer."""
+
+    def invalid_policy(self) -> Literal["reject", "null"]:
+        """``on_invalid``, or its default for this column."""
+        if self.on_invalid is not None:
+            return self.on_invalid
+        return "reject" if self.required else "null"
+
     description: str = ""
 
 
@@ -148,7 +163,72 @@ class GoldenSpec(_Spec):
 
 
 MATCH_FIELDS = ("name", "birthday", "city", "address")
-"""Fields probabilistic matching compares, mapped to master columns by ``match_on``."""
+"""The fields of the default blocking rules; ``match_on`` may declare any others."""
+
+
+class MatchKind(StrEnum):
+    """How probabilistic matching compares one field (its standardization and levels)."""
+
+    NAME = "name"
+    """A person's name: exact, one or two edits apart, parts in another order."""
+    DATE = "date"
+    """A date: exact, one of year / month / day differs or day and month swapped."""
+    EXACT = "exact"
+    """Agreement only (with term frequencies: a rare value counts for more)."""
+    STRING = "string"
+    """Free text: exact, one or two edits apart (Damerau–Levenshtein)."""
+    NUMERIC = "numeric"
+    """A number: exact, within 1 %, within 10 %."""
+    ID = "id"
+    """An id-like code (a card number, a postcode): exact, or one typo apart."""
+    ADDRESS = "address"
+    """A street address: exact or two edits apart, in a compatible city."""
+    CITY = "city"
+    """A city: counts only when the address does not already agree."""
+
+
+_DEFAULT_KINDS = {
+    "name": MatchKind.NAME,
+    "birthday": MatchKind.DATE,
+    "city": MatchKind.CITY,
+    "address": MatchKind.ADDRESS,
+}
+_MULTI_PART = {MatchKind.NAME, MatchKind.ADDRESS, MatchKind.STRING, MatchKind.EXACT, MatchKind.ID}
+"""Kinds that a field may derive from several columns (their texts are joined)."""
+
+
+class MatchFieldSpec(_Spec):
+    """One field of ``match_on`` in its long form: the column(s) and the comparison kind."""
+
+    column: str | None = None
+    columns: tuple[str, ...] = ()
+    """Several columns joined into one field (given name + surname; street number +
+    street + postcode), in this order."""
+    kind: MatchKind | None = None
+    """Default: by the field's name (name, birthday → date, city, address), else by the
+    column's type (date, number → numeric, phone / email → id, text → string)."""
+
+    @model_validator(mode="after")
+    def _one_source(self) -> MatchFieldSpec:
+        if (self.column is None) == (not self.columns):
+            msg = "a match_on field needs `column` or `columns` (not both)"
+            raise ValueError(msg)
+        return self
+
+    @property
+    def parts(self) -> tuple[str, ...]:
+        """The column(s) of the field."""
+        return (self.column,) if self.column is not None else self.columns
+
+
+@dataclass(frozen=True, slots=True)
+class MatchField:
+    """A resolved ``match_on`` field: its name, the master's column(s) and its kind."""
+
+    name: str
+    columns: tuple[str, ...]
+    kind: MatchKind
+
 
 _IDENTITY_TYPE = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -178,9 +258,10 @@ class SourceSpec(_Spec):
     wechat_openid, wechat_unionid, device_id, id_number, or any snake_case name)."""
     golden: GoldenSpec | None = None
     """Customer master only: survivorship rules of the golden record."""
-    match_on: dict[str, str] | None = None
-    """Customer master only: columns compared by probabilistic matching
-    (name, birthday, city, address); absent: no probabilistic matching."""
+    match_on: dict[str, str | MatchFieldSpec] | None = None
+    """Customer master only: the fields probabilistic matching compares, each a column
+    (``name: full_name``) or ``{column | columns, kind}``; absent: no probabilistic
+    matching."""
 
     @field_validator("time_column")
     @classmethod
@@ -241,12 +322,21 @@ class SourceSpec(_Spec):
         if self.role != "customers" and (self.golden is not None or self.match_on is not None):
             msg = "golden and match_on belong to the customers source"
             raise ValueError(msg)
-        for field, column in (self.match_on or {}).items():
-            if field not in MATCH_FIELDS:
-                msg = f"match_on field `{field}` is not one of {', '.join(MATCH_FIELDS)}"
+        for field, declared in (self.match_on or {}).items():
+            if not _NAME.match(field):
+                msg = f"match_on field `{field}` must be snake_case ascii"
                 raise ValueError(msg)
-            if column not in self.columns:
-                msg = f"match_on column `{column}` is not declared under columns"
+            parts = (declared,) if isinstance(declared, str) else declared.parts
+            for column in parts:
+                if column not in self.columns:
+                    msg = f"match_on column `{column}` is not declared under columns"
+                    raise ValueError(msg)
+            kind = self._match_kind(field, declared)
+            if len(parts) > 1 and kind not in _MULTI_PART:
+                msg = (
+                    f"match_on field `{field}` of kind {kind.value} takes one column "
+                    f"(several columns join into a name, address, string, exact or id field)"
+                )
                 raise ValueError(msg)
         if self.golden is not None:
             self._check_golden(self.golden)
@@ -272,6 +362,33 @@ class SourceSpec(_Spec):
         elif Survivorship.SOURCE_PRIORITY in used:
             msg = "golden rule source_priority needs `priority: {column: ..., order: [...]}`"
             raise ValueError(msg)
+
+    def _match_kind(self, field: str, declared: str | MatchFieldSpec) -> MatchKind:
+        if isinstance(declared, MatchFieldSpec) and declared.kind is not None:
+            return declared.kind
+        if field in _DEFAULT_KINDS:
+            return _DEFAULT_KINDS[field]
+        column = declared if isinstance(declared, str) else declared.parts[0]
+        kind = self.columns[column].type
+        if kind in {ColumnType.DATE, ColumnType.TIMESTAMP}:
+            return MatchKind.DATE
+        if kind in {ColumnType.INTEGER, ColumnType.NUMBER}:
+            return MatchKind.NUMERIC
+        if kind in {ColumnType.PHONE, ColumnType.EMAIL}:
+            return MatchKind.ID
+        return MatchKind.STRING
+
+    @property
+    def match_fields(self) -> tuple[MatchField, ...]:
+        """The ``match_on`` fields, resolved (empty: no probabilistic matching)."""
+        return tuple(
+            MatchField(
+                field,
+                (declared,) if isinstance(declared, str) else declared.parts,
+                self._match_kind(field, declared),
+            )
+            for field, declared in (self.match_on or {}).items()
+        )
 
     @property
     def resolved_format(self) -> SourceFormat | None:
@@ -327,6 +444,44 @@ class SourcesSpec(_Spec):
         return sorted(specs, key=lambda s: s.role != "customers")
 
 
+_KIND_TYPES = {
+    MatchKind.DATE: ({ColumnType.DATE, ColumnType.TIMESTAMP}, "date"),
+    MatchKind.NUMERIC: ({ColumnType.INTEGER, ColumnType.NUMBER}, "number"),
+}
+"""Kinds that need a declared type: the types that satisfy them and the type to declare."""
+
+
+def match_type_problems(sources: SourcesSpec) -> list[SpecError]:
+    """``match_on`` fields whose kind the declared column type cannot satisfy (a birthday
+    declared as text but compared as a date). ``tagwise lint`` reports them; matching
+    reads such values as missing wherever they do not parse, so ingest never fails on
+    them."""
+    master = sources.customers
+    if master is None:
+        return []
+    doc = load_yaml(sources.file) if sources.file is not None and sources.file.exists() else None
+    problems = []
+    for field in master.match_fields:
+        wanted = _KIND_TYPES.get(field.kind)
+        if wanted is None:
+            continue
+        types, name = wanted
+        for column in field.columns:
+            declared = master.columns[column].type
+            if declared not in types:
+                at = ("sources", master.name, "match_on", field.name)
+                problems.append(
+                    SpecError(
+                        f"match_on field `{field.name}` compares {field.kind.value}s, but "
+                        f"column `{column}` is declared as {declared.value}",
+                        location=doc.location(at) if doc is not None else None,
+                        hint=f"declare `{column}` with `type: {name}` (a value that does not "
+                        f"parse loads as null with a warning) or give the field another kind",
+                    )
+                )
+    return problems
+
+
 def load_sources(path: Path) -> SourcesSpec:
     """Load and validate ``sources.yaml``.
 
@@ -373,6 +528,7 @@ def _source(doc: Document, name: str, body: Any) -> SourceSpec:
             *SourceSpec.model_fields,
             *ColumnSpec.model_fields,
             *GoldenSpec.model_fields,
+            *MatchFieldSpec.model_fields,
             "from",
         ]
         raise_all(spec_errors(exc, doc, prefix=at, known=fields))

@@ -264,34 +264,29 @@ def matches(
     if as_json:
         output.emit_result(queue)
         return
+    # the compared fields (match_on), at most three per record so that the table fits
+    fields = list(dict.fromkeys(k for p in queue.pairs for k in p.left.fields))[:3]
     output.table(
         "pairs to review",
-        [
-            "probability",
-            "record",
-            "name",
-            "birthday",
-            "city",
-            "other",
-            "name ",
-            "birthday ",
-            "city ",
-        ],
+        ["probability", "record", *fields, "other", *(f"{f} " for f in fields)],
         [
             (
                 f"{p.probability:.3f}",
                 p.left.customer_id,
-                p.left.fields.get("name"),
-                p.left.fields.get("birthday"),
-                p.left.fields.get("city"),
+                *(p.left.fields.get(f) for f in fields),
                 p.right.customer_id,
-                p.right.fields.get("name"),
-                p.right.fields.get("birthday"),
-                p.right.fields.get("city"),
+                *(p.right.fields.get(f) for f in fields),
             )
             for p in queue.pairs
         ],
     )
+    if queue.truncated:
+        output.stdout.print(
+            f"{len(queue.pairs):,} of {queue.total:,} pairs shown (cut by --limit {queue.limit});"
+            " decide these or raise --limit to see more"
+        )
+    else:
+        output.stdout.print(f"{queue.total:,} pairs wait for review")
 
 
 def register(app: typer.Typer) -> None:

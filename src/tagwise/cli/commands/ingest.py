@@ -54,6 +54,12 @@ def print_ingest(report: IngestResult) -> None:
         output.stdout.print(
             f"{rejected:,} rejected rows kept in the quarantine: `tagwise quarantine` lists them"
         )
+    warned = sum(sum(r.warnings.values()) for r in report.sources)
+    if warned:
+        output.stdout.print(
+            f"{warned:,} values that do not parse were loaded as null (their rows kept) and "
+            "recorded as warnings: `tagwise quarantine` lists them"
+        )
     if report.identity is not None:
         print_resolution(report.identity)
 
@@ -72,7 +78,8 @@ def quarantine(
     limit: LimitOption = 50,
     as_json: JsonOption = False,
 ) -> None:
-    """Rows rejected by the last ingest of each source, with file, line, column and reason."""
+    """Rows rejected by the last ingest of each source, with file, line, column and reason,
+    and the values kept as null (reason `kept as null: …`, their rows loaded)."""
     with workspace_of(ctx) as ws:
         if source is not None:
             ws.sources().ordered([source])

@@ -81,6 +81,13 @@ def _print_source(source: SourceQuality) -> None:
             list(source.reasons.items()),
             numeric=["rows"],
         )
+    if source.warning_reasons:
+        output.table(
+            f"{source.warnings:,} values loaded as null (their rows kept)",
+            ["warning", "values"],
+            list(source.warning_reasons.items()),
+            numeric=["values"],
+        )
 
 
 def _print_identity(identity: IdentityQuality) -> None:
