@@ -95,6 +95,13 @@ class Specs:
             return frozenset()
         return frozenset(c for c, t in self.tags.tags.items() if t.status.value == "draft")
 
+    @property
+    def deprecated_tags(self) -> frozenset[str]:
+        """Codes of the deprecated tags (runs skip them; segments may not use them)."""
+        if self.tags is None:
+            return frozenset()
+        return frozenset(c for c, t in self.tags.tags.items() if t.status.value == "deprecated")
+
 
 def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
     """Load every spec file; with ``check``, run every check and collect all problems."""
@@ -133,7 +140,12 @@ def load_specs(root: Path, settings: Settings, *, check: bool = True) -> Specs:
             specs.plan = plan
             specs.segment_schema = plan.schema
             specs.errors.extend(
-                check_segments(specs.segments, plan.schema, drafts=specs.draft_tags)
+                check_segments(
+                    specs.segments,
+                    plan.schema,
+                    drafts=specs.draft_tags,
+                    deprecated=specs.deprecated_tags,
+                )
             )
     if specs.errors:
         specs.plan = None

@@ -10,6 +10,8 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import tagwise
 from tagwise.demo.persons import Kind, generate_persons
@@ -146,3 +148,25 @@ def test_matches_reports_the_queue_size(persons_ws, cli) -> None:
     assert queue["truncated"] is (waiting > 2)
     if queue["pairs"]:
         assert set(queue["pairs"][0]["left"]["fields"]) == {"name", "birthday", "city", "address"}
+
+
+@given(weights=st.lists(st.floats(-40, 40, allow_nan=False), min_size=1, max_size=12))
+def test_the_weight_chart_puts_each_bar_on_its_side_and_orders_them(weights) -> None:
+    """Against a match left of the axis, for it right; a larger |weight| never draws a
+    shorter bar; the largest fills its half."""
+    from tagwise.cli.commands.identity import _HALF, _bar  # noqa: PLC0415
+
+    scale = max(abs(w) for w in weights)
+    bars = [_bar(w, scale) for w in weights]
+    for w, bar in zip(weights, bars, strict=True):
+        if scale == 0:
+            assert bar == ""
+            continue
+        left, axis, right = bar.partition("│")
+        assert axis and len(left) == _HALF
+        assert (left.strip() == "") if w >= 0 else (right == "")
+    if scale:
+        lengths = [b.count("█") for b in bars]
+        by_size = sorted(zip((abs(w) for w in weights), lengths, strict=True))
+        assert [n for _, n in by_size] == sorted(n for _, n in by_size)
+        assert max(lengths) == _HALF

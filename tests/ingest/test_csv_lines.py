@@ -18,7 +18,7 @@ from tagwise.ingest import csvlines
 
 SOURCES = (
     "sources:\n  visits:\n    path: v.csv\n    columns:\n      key: {type: string}\n"
-    "      note: {type: string}\n      n: {type: integer}\n"
+    "      note: {type: string}\n      n: {type: integer, on_invalid: reject}\n"
 )
 
 

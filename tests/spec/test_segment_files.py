@@ -85,6 +85,22 @@ def test_lint_checks_expressions_unknown_names_cycles_and_drafts(ws) -> None:
     assert any("unknown segment `高价值`" in m for m in problems)
 
 
+@pytest.mark.parametrize("status", ["draft", "deprecated"])
+def test_lint_names_a_draft_or_deprecated_tag_as_such(ws, status: str) -> None:
+    """Not "unknown name": the tag exists, its status keeps it out of segments."""
+    path = ws.root / "tags" / "risk.yaml"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(
+        text.replace("  - code: churn_risk\n", f"  - code: churn_risk\n    status: {status}\n"),
+        encoding="utf-8",
+    )
+    write(ws.root, "s.yaml", "segments:\n  - name: 流失\n    expr: churn_risk = '高'\n")
+    messages = [p.message for p in ws.lint().problems if "segment `流失`" in p.message]
+    state = "a draft" if status == "draft" else "deprecated"
+    assert len(messages) == 1
+    assert f"tag `churn_risk` is {state}; segments use published tags only" in messages[0]
+
+
 def test_plan_shows_segments_and_apply_records_their_versions(ws) -> None:
     ws.apply()  # the starter taxonomy, features and tags
     write(ws.root, "s.yaml", "segments:\n  - name: 一线\n    expr: city_tier = '一线'\n")

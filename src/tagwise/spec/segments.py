@@ -190,6 +190,7 @@ def check_segment(
     schema: Schema,
     definitions: dict[str, str],
     drafts: frozenset[str] = frozenset(),
+    deprecated: frozenset[str] = frozenset(),
     within: str | None = None,
 ) -> TypedExpr:
     """Parse ``text``, expand its ``in_segment`` calls and check it as a condition.
@@ -199,12 +200,21 @@ def check_segment(
         schema: attributes, features and tags (tag columns named by code).
         definitions: every saved segment's expression, by name.
         drafts: codes of draft tags, which segments may not use.
+        deprecated: codes of deprecated tags (not in ``schema``), named as such.
         within: the segment ``text`` defines, if any (it may not contain itself).
 
     Raises:
         ExpressionError: the expression is wrong (position in ``text``, hint).
     """
     tree = expand_segments(parse(text), source=text, definitions=definitions, within=within)
+    for node, code in _names(tree):
+        if code in deprecated and schema.get(code) is None:
+            raise ExpressionTypeError(
+                f"tag `{code}` is deprecated; segments use published tags only",
+                source=text,
+                span=node.span,
+                hint="use the tag that replaces it, or publish it again",
+            )
     typed = check_condition(tree, schema, source=text)
     for node, code in _tag_reads(tree, schema):
         if code in drafts:
@@ -223,19 +233,20 @@ def tags_read(tree: Expr, schema: Schema) -> list[str]:
 
 
 def _tag_reads(tree: Expr, schema: Schema) -> list[tuple[Name | Literal, str]]:
+    return [(node, code) for node, code in _names(tree) if _is_tag(schema, code)]
+
+
+def _names(tree: Expr) -> list[tuple[Name | Literal, str]]:
+    """Every name an expression reads, and every ``has_tag('code')`` argument, in order."""
     found: list[tuple[Name | Literal, str]] = []
     stack = [tree]
     while stack:
         node = stack.pop()
-        if isinstance(node, Name) and _is_tag(schema, node.name):
+        if isinstance(node, Name):
             found.append((node, node.name))
         if isinstance(node, Call) and node.name == "has_tag" and node.args:
             first = node.args[0]
-            if (
-                isinstance(first, Literal)
-                and isinstance(first.value, str)
-                and _is_tag(schema, first.value)
-            ):
+            if isinstance(first, Literal) and isinstance(first.value, str):
                 found.append((first, first.value))
         children: list[Expr] = []
         for f in getattr(node, "__dataclass_fields__", {}):
@@ -253,7 +264,11 @@ def _is_tag(schema: Schema, name: str) -> bool:
 
 
 def check_segments(
-    segments: SegmentsSpec, schema: Schema, *, drafts: frozenset[str] = frozenset()
+    segments: SegmentsSpec,
+    schema: Schema,
+    *,
+    drafts: frozenset[str] = frozenset(),
+    deprecated: frozenset[str] = frozenset(),
 ) -> list[TagwiseError]:
     """Check every saved segment's expression (``tagwise lint``): one located problem each."""
     definitions = segments.expressions()
@@ -261,7 +276,12 @@ def check_segments(
     for name, spec in segments.segments.items():
         try:
             check_segment(
-                spec.expr, schema=schema, definitions=definitions, drafts=drafts, within=name
+                spec.expr,
+                schema=schema,
+                definitions=definitions,
+                drafts=drafts,
+                deprecated=deprecated,
+                within=name,
             )
         except ExpressionError as exc:
             position = f"(line {exc.span.line}, col {exc.span.col})"

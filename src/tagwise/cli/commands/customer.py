@@ -286,7 +286,8 @@ def matches(
             " decide these or raise --limit to see more"
         )
     else:
-        output.stdout.print(f"{queue.total:,} pairs wait for review")
+        waiting = "1 pair waits" if queue.total == 1 else f"{queue.total:,} pairs wait"
+        output.stdout.print(f"{waiting} for review")
 
 
 def register(app: typer.Typer) -> None:

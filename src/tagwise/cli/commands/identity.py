@@ -45,9 +45,11 @@ def model(ctx: typer.Context, as_json: JsonOption = False) -> None:
         ],
         numeric=["pairs", "iterations", "matches"],
     )
+    weights = [abs(lv.weight) for lv in found.levels if lv.weight is not None]
+    scale = max(weights, default=0.0)
     output.table(
-        "comparison levels",
-        ["field", "level", "m", "u", "weight"],
+        "comparison levels (the chart: each level's match weight, as splink draws it)",
+        ["field", "level", "m", "u", "weight", "chart"],
         [
             (
                 lv.field,
@@ -55,12 +57,28 @@ def model(ctx: typer.Context, as_json: JsonOption = False) -> None:
                 f"{lv.m:.4g}",
                 f"{lv.u:.4g}",
                 "—" if lv.weight is None else f"{lv.weight:+.2f}",
+                _bar(lv.weight, scale),
             )
             for lv in found.levels
         ],
         numeric=["m", "u", "weight"],
         shrink=["level"],
     )
+
+
+_HALF = 10
+"""Characters on each side of the chart's axis."""
+
+
+def _bar(weight: float | None, scale: float) -> str:
+    """A bar of a match weight around an axis: against a match to the left, for it to the
+    right, the longest bar of the model ``_HALF`` characters long."""
+    if weight is None or scale <= 0:
+        return ""
+    cells = round(abs(weight) / scale * _HALF)
+    if weight < 0:
+        return " " * (_HALF - cells) + "█" * cells + "│"
+    return " " * _HALF + "│" + "█" * cells
 
 
 def register(app: typer.Typer) -> None:
