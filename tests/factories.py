@@ -26,7 +26,7 @@ sources:
       birthday: {type: date, from: 出生日期, on_invalid: reject}
       phone: {type: phone, from: 手机号, on_invalid: reject}
       email: {type: email, from: 邮箱, on_invalid: reject}
-      level: {type: string, from: 会员等级, values: [普通会员, 金卡会员]}
+      level: {type: string, from: 会员等级, values: [普通会员, 金卡会员], on_invalid: reject}
       points: {type: integer, min: 0, from: 积分, on_invalid: reject}
       vip: {type: boolean, from: 是否VIP, on_invalid: reject}
       registered_at: {type: timestamp, required: true, from: 注册时间}

@@ -114,3 +114,33 @@ def test_a_date_field_declared_as_text_is_a_lint_error_not_an_ingest_failure(ws,
     report = ws.ingest()  # the ingest (and the resolution after it) works
     assert not report.errors and report.identity is not None
     assert report.sources[0].loaded == 3
+
+
+def test_a_value_outside_the_range_of_an_optional_column_is_kept_as_null(tmp_path: Path) -> None:
+    """min / max / values of an optional column follow on_invalid too: the row loads, the
+    value is null, the warning names the rule it broke; on_invalid: reject still rejects."""
+    ws = tagwise.init(tmp_path / "ws")
+    (ws.root / "sources.yaml").write_text(
+        "sources:\n  surveys:\n    path: s.csv\n    columns:\n"
+        "      key: {type: string, required: true}\n"
+        "      nps: {type: integer, min: 0, max: 10}\n"
+        "      level: {type: string, values: [高, 中, 低]}\n"
+        "      score: {type: integer, min: 1, on_invalid: reject}\n",
+        encoding="utf-8",
+    )
+    (ws.data_dir / "s.csv").write_text(
+        "key,nps,level,score\nS1,7,高,3\nS2,11,中,3\nS3,x,极高,3\nS4,5,低,0\nS5,,,\n",
+        encoding="utf-8",
+    )
+    source = ws.ingest().sources[0]
+    assert (source.read, source.loaded, source.rejected) == (5, 4, 1)
+    loaded = ws.warehouse.rows("SELECT key, nps, level FROM src.surveys ORDER BY key")
+    assert loaded == [("S1", 7, "高"), ("S2", None, "中"), ("S3", None, None), ("S5", None, None)]
+    quarantine = {(r.line, r.column, r.raw_value, r.reason) for r in ws.quarantine(limit=100).rows}
+    assert quarantine == {
+        (3, "nps", "11", "kept as null: above the maximum 10"),
+        (4, "nps", "x", "kept as null: not an integer"),
+        (4, "level", "极高", "kept as null: not an allowed value"),
+        (5, "score", "0", "below the minimum 1"),
+    }
+    ws.close()

@@ -169,7 +169,23 @@ class ColumnPlan:
     """(condition over the aliases that is true when the row is bad, reason) (outer level)."""
     warnings: tuple[tuple[str, str], ...] = ()
     """(condition that is true when the value was kept as null, reason): a value that does
-    not parse in a column whose ``on_invalid`` is null (outer level)."""
+    not parse, or is outside the column's ``values``/``min``/``max``, in a column whose
+    ``on_invalid`` is null (outer level)."""
+    kept: str | None = None
+    """Outer-level expression of the loaded value when it differs from the parsed one (a
+    value outside the range of an ``on_invalid: null`` column is loaded as null)."""
+
+    @property
+    def loaded(self) -> str:
+        """The outer select item of the loaded value, named ``value_alias``."""
+        if self.kept is None:
+            return self.value_alias
+        return f"{self.kept} AS {self.value_alias}"
+
+    @property
+    def warning_reason_alias(self) -> str:
+        """Quoted name of the reason of a value kept as null (NULL otherwise)."""
+        return ident(f"_warnwhy_{self.name}")
 
     @property
     def warning_alias(self) -> str:
@@ -207,11 +223,17 @@ def column_plan(
     warnings: list[tuple[str, str]] = []
     if spec.required:
         checks.append((f"NOT {p}", "missing required value"))
+    ranges = _range_checks(spec, v)
+    kept = None
     if policy == "reject":
         checks.append((f"{p} AND {v} IS NULL", _INVALID[spec.type]))
+        checks.extend(ranges)
     else:
         warnings.append((f"{p} AND {v} IS NULL", _INVALID[spec.type]))
-    checks.extend(_range_checks(spec, v))
+        warnings.extend(ranges)
+        if ranges:  # the outer level reads the parsed value: FROM columns win over aliases
+            outside = " OR ".join(f"coalesce({c}, FALSE)" for c, _ in ranges)
+            kept = f"CASE WHEN {outside} THEN NULL ELSE {v} END"
     raw_text = raw if is_text else f"CAST({raw} AS VARCHAR)"
     return ColumnPlan(
         name=name,
@@ -220,6 +242,7 @@ def column_plan(
         raw=raw_text,
         checks=tuple(checks),
         warnings=tuple(warnings),
+        kept=kept,
     )
 
 

@@ -203,7 +203,7 @@ def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> 
         for p in plans
     )
     checks = [(p, cond, reason) for p in plans for cond, reason in p.checks]
-    values = ", ".join(p.value_alias for p in plans)
+    values = ", ".join(p.loaded for p in plans)
     any_bad = " OR ".join(f"({c})" for _, c, _ in checks) or "FALSE"
     details = ", ".join(
         f"CASE WHEN {c} THEN {lit(spec.file_column(p.name) + ': ' + r)} END" for p, c, r in checks
@@ -211,7 +211,9 @@ def _typed_select(spec: SourceSpec, plans: list[ColumnPlan], staged: Staged) -> 
     record = ", ".join(f"{lit(spec.file_column(p.name))}, {p.raw_alias}" for p in plans)
     warned = "".join(
         f", CASE WHEN {' OR '.join(f'({c})' for c, _ in p.warnings)} THEN {p.raw_alias} END"
-        f" AS {p.warning_alias}"
+        f" AS {p.warning_alias}, CASE "
+        + " ".join(f"WHEN {c} THEN {lit(WARNING + r)}" for c, r in p.warnings)
+        + f" END AS {p.warning_reason_alias}"
         for p in plans
         if p.warnings
     )
@@ -318,7 +320,7 @@ def _swap(wh: Warehouse, spec: SourceSpec, new: str) -> None:
     wh.execute(
         f"DELETE FROM {new} USING {_DUPS} d WHERE {new}._file = d._file AND {new}._line = d._line"  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     )
-    warned = [c for c, _ in wh.columns(new) if c.startswith("_warn_")]
+    warned = [c for c, _ in wh.columns(new) if c.startswith(("_warn_", "_warnwhy_"))]
     for column in (*_BOOKKEEPING, *warned):
         wh.execute(f"ALTER TABLE {new} DROP COLUMN {ident(column)}")
     schema, name = rows_table(spec)
@@ -348,16 +350,17 @@ def _quarantine(
         f"_reason, _reason, _record, now() FROM {REJECTS_TABLE}"
     )
     for plan in plans:  # values kept as null: the rows stay, the raw value is recorded
-        for _, reason in plan.warnings:
-            column = spec.file_column(plan.name)
-            text = lit(WARNING + reason)
-            wh.execute(
-                f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, s._file, s._line, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-                f"{lit(column)}, s.{plan.warning_alias}, {text}, {lit(column + ': ')} || {text}, "
-                f"{_typed_record(spec, plans, 's')}, now() FROM {new} s "
-                f"ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line "
-                f"WHERE s._reason IS NULL AND s.{plan.warning_alias} IS NOT NULL"
-            )
+        if not plan.warnings:
+            continue
+        column = spec.file_column(plan.name)
+        text = f"s.{plan.warning_reason_alias}"
+        wh.execute(
+            f"INSERT INTO meta.quarantine SELECT {ingest_id}, {name}, s._file, s._line, "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
+            f"{lit(column)}, s.{plan.warning_alias}, {text}, {lit(column + ': ')} || {text}, "
+            f"{_typed_record(spec, plans, 's')}, now() FROM {new} s "
+            f"ANTI JOIN {_DUPS} d ON s._file = d._file AND s._line = d._line "
+            f"WHERE s._reason IS NULL AND s.{plan.warning_alias} IS NOT NULL"
+        )
 
 
 def _count(wh: Warehouse, spec: SourceSpec, report: SourceReport) -> None:

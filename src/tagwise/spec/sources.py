@@ -113,8 +113,9 @@ class ColumnSpec(_Spec):
     min: float | None = None
     max: float | None = None
     on_invalid: Literal["reject", "null"] | None = None
-    """What to do with a value that does not parse: reject the row, or load it as null
-    and record a warning with the raw value in the quarantine. Default: reject when the
+    """What to do with a value that does not parse or breaks ``values``/``min``/``max``:
+    reject the row, or load it as null and record a warning with the raw value in the
+    quarantine. Default: reject when the
     column is required (or a key), null otherwise, so that a bad optional value (an
     impossible birthday) does not lose the customer."""
 
