@@ -211,19 +211,24 @@ def test_json_lines_with_bad_json_and_bad_values(tmp_path: Path) -> None:
     ]
     (ws.data_dir / "s.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     (report,) = ws.ingest().sources
-    # "很高" is no integer: the row stays with nps null and a warning (on_invalid: null)
-    assert (report.read, report.loaded, report.rejected) == (6, 3, 3)
-    assert report.warnings == {"nps: kept as null: not an integer": 1}
+    # "很高" is no integer and 11 is above the maximum: each row stays with nps null and a
+    # warning (on_invalid: null, the default of an optional column)
+    assert (report.read, report.loaded, report.rejected) == (6, 4, 2)
+    assert report.warnings == {
+        "nps: kept as null: not an integer": 1,
+        "nps: kept as null: above the maximum 10": 1,
+    }
     assert _quarantine(ws, "surveys") == {
         (2, "nps", "kept as null: not an integer"),
         (3, None, "bad json: not valid JSON"),
         (5, None, "not a JSON object"),
-        (6, "nps", "above the maximum 10"),
+        (6, "nps", "kept as null: above the maximum 10"),
     }
     rows = ws.warehouse.rows('SELECT id, nps, tags, "when" FROM src.surveys ORDER BY id')
     assert rows == [
         ("S1", 9, '["运动","旅行"]', date(2025, 6, 1)),
         ("S2", None, None, None),
+        ("S4", None, None, None),
         ("S5", 7, None, None),
     ]
     ws.close()
@@ -234,7 +239,8 @@ def test_parquet_keeps_native_types_and_still_validates(tmp_path: Path) -> None:
     (ws.root / "sources.yaml").write_text(
         "sources:\n  events:\n    path: 'e/*.parquet'\n    primary_key: [event_id]\n"
         "    columns:\n      event_id: {type: integer}\n      at: {type: timestamp, required: true}\n"
-        "      value: {type: number, min: 0}\n      kind: {type: string, values: [a, b]}\n"
+        "      value: {type: number, min: 0}\n"
+        "      kind: {type: string, values: [a, b], on_invalid: reject}\n"
         "      day: {type: date}\n",
         encoding="utf-8",
     )
@@ -261,22 +267,27 @@ def test_parquet_keeps_native_types_and_still_validates(tmp_path: Path) -> None:
     pq.write_table(part1, ws.data_dir / "e" / "p1.parquet")
     pq.write_table(part2, ws.data_dir / "e" / "p2.parquet")
     (report,) = ws.ingest().sources
-    # an infinite value is no number: kept as null with a warning (the row is loaded);
-    # the bad day of a rejected row is no warning (the row went to the quarantine)
-    assert (report.read, report.loaded, report.rejected) == (5, 2, 3)
+    # an infinite value is no number and -1 is below the minimum: kept as null with a
+    # warning (the row is loaded), as is the bad day; `kind` rejects (on_invalid: reject)
+    assert (report.read, report.loaded, report.rejected) == (5, 3, 2)
     rows = ws.warehouse.rows(
-        'SELECT file, line, "column", reason FROM meta.quarantine ORDER BY file, line'
+        'SELECT file, line, "column", reason FROM meta.quarantine ORDER BY file, line, "column"'
     )
     assert rows == [
         ("data/e/p1.parquet", 2, "at", "missing required value"),
-        ("data/e/p1.parquet", 3, "value", "below the minimum 0"),
+        ("data/e/p1.parquet", 3, "day", "kept as null: not a valid date"),
+        ("data/e/p1.parquet", 3, "value", "kept as null: below the minimum 0"),
         ("data/e/p2.parquet", 1, "kind", "not an allowed value"),
         ("data/e/p2.parquet", 2, "value", "kept as null: not a number"),
     ]
     loaded = ws.warehouse.rows(
         'SELECT event_id, "at", value, kind, "day" FROM src.events ORDER BY event_id'
     )
-    assert loaded == [(1, t0, 1.5, "a", date(2025, 1, 1)), (4, t0, None, "b", date(2025, 1, 5))]
+    assert loaded == [
+        (1, t0, 1.5, "a", date(2025, 1, 1)),
+        (3, t0, None, "a", None),
+        (4, t0, None, "b", date(2025, 1, 5)),
+    ]
     ws.close()
 
 
