@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any, cast
 
+import numpy as np
 import pyarrow as pa
 
 from tagwise.errors import EngineError, SourceError, did_you_mean
@@ -330,13 +331,9 @@ def _numbered(
         return _with_lines(wh, raw, sorted(set(lines) | set(blank)), header_lines=1, index=index)
     table_name = f"tw_lines_{index}"
     wh.execute(f"CREATE OR REPLACE TEMP TABLE {table_name} (k BIGINT, line BIGINT)")
-    wh.con.register("tw_staged_lines", pa.table({"line": staged}))
-    try:
-        wh.execute(
-            f"INSERT INTO {table_name} SELECT row_number() OVER (), line FROM tw_staged_lines"  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
-        )
-    finally:
-        wh.con.unregister("tw_staged_lines")
+    numbered = pa.table({"k": np.arange(1, len(staged) + 1, dtype=np.int64), "line": staged})
+    with wh.registered("tw_staged_lines", numbered):
+        wh.execute(f"INSERT INTO {table_name} SELECT k, line FROM tw_staged_lines")  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
     return (
         f"(SELECT r.*, l.line AS _line FROM {raw} r "  # noqa: S608 (names quoted by ident()/table()/lit(), fixed tables)
         f"JOIN {table_name} l ON l.k = r.rowid + 1)"
